@@ -1,0 +1,38 @@
+//! kktbot's database schema, as sea-orm-migration migrations that run the same on SQLite and
+//! PostgreSQL. This crate never imports the application: tables are built with schema helpers
+//! and reference data is inserted as plain rows.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_schema;
+mod m20261122_000002_reference_data;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_schema::Migration), Box::new(m20261122_000002_reference_data::Migration)]
+    }
+}
+
+/// Every table the migrations create, parents before children (foreign-key order).
+pub const TABLES: &[&str] = &[
+    "users",
+    "administrators",
+    "telegram_users",
+    "clients",
+    "contacts",
+    "ofd_providers",
+    "cash_registers",
+    "deadline_types",
+    "deadlines",
+    "request_types",
+    "client_requests",
+    "request_events",
+    "outgoing_messages",
+    "request_messages",
+    "invites",
+    "notification_logs",
+    "processed_updates",
+];

@@ -1,0 +1,522 @@
+//! The only reader of the environment: every setting of PRODUCT.md's table, typed and validated.
+//!
+//! Values come from the process environment, after an optional `.env` file in the working
+//! directory has been loaded (real environment variables win). All invalid values are reported
+//! together, one line per variable, so an operator fixes them in one go.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use url::Url;
+
+/// The embedded default database: a SQLite file next to the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/kktbot.db?mode=rwc";
+/// Telegram's Bot API.
+pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
+
+/// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it (an HTTP header, a hash key).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct TelegramConfig {
+    pub bot_token: Option<Secret>,
+    pub api_url: Url,
+    pub webhook_secret: Option<Secret>,
+    pub webhook_url: Option<Url>,
+    pub admin_ids: Vec<i64>,
+    pub sender: SenderConfig,
+}
+
+/// Telegram's limits as the sender holds them, and its retry policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderConfig {
+    /// Messages per second for the whole bot (Telegram: about 30).
+    pub global_per_second: u32,
+    /// Messages per second to one private chat (Telegram: 1).
+    pub per_chat_per_second: u32,
+    /// Messages per minute to one group (Telegram: 20).
+    pub per_group_per_minute: u32,
+    /// Attempts before a message that keeps failing with 5xx or network errors is given up.
+    pub max_attempts: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtConfig {
+    /// Absent: a random key is made at every start (tokens die with the process).
+    pub secret: Option<Secret>,
+    pub expiration_hours: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct NotificationConfig {
+    pub check_time: NaiveTime,
+    pub timezone: Tz,
+    /// Days before a deadline when reminders go out, largest first.
+    pub days: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+/// kktbot's whole configuration. `Debug` never shows a secret (database and Redis passwords
+/// included).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub telegram: TelegramConfig,
+    pub database_url: DatabaseUrl,
+    pub redis_url: Option<DatabaseUrl>,
+    /// Prefix of every Redis key kktbot writes, so several deployments can share one Redis.
+    pub redis_key_prefix: String,
+    pub listen: SocketAddr,
+    pub jwt: JwtConfig,
+    /// Allowed dashboard origins for CORS; empty means same origin only.
+    pub cors_origins: Vec<String>,
+    pub notifications: NotificationConfig,
+    pub log: LogConfig,
+}
+
+/// A connection URL whose password is hidden when printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+
+    /// The URL with any password replaced, safe for logs.
+    pub fn redacted(&self) -> String {
+        match Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("redacted"));
+                url.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+/// One invalid variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+/// Every invalid variable found, one per line when displayed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any source of variables (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let mut p = Parser { lookup: &lookup, errors: Vec::new() };
+
+        let bot_token = p.optional("TELEGRAM_BOT_TOKEN", |v| {
+            let valid = v
+                .split_once(':')
+                .is_some_and(|(id, rest)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && rest.len() >= 20);
+            if valid {
+                Ok(Secret::new(v))
+            } else {
+                Err("is not a bot token (expected <digits>:<secret> from @BotFather)".into())
+            }
+        });
+        let api_url = p.with_default("TELEGRAM_API_URL", DEFAULT_TELEGRAM_API_URL, parse_http_url);
+        let webhook_secret =
+            p.optional("TELEGRAM_WEBHOOK_SECRET", |v| validate_webhook_secret(v).map(|()| Secret::new(v)));
+        let webhook_url = p.optional("WEBHOOK_URL", |v| {
+            let url = parse_http_url(v)?;
+            if url.scheme() == "https" {
+                Ok(url)
+            } else {
+                Err("must be an https URL (Telegram only calls https webhooks)".into())
+            }
+        });
+        let admin_ids = p.with_default("ADMIN_TELEGRAM_IDS", "", parse_id_list);
+        let positive = |v: &str| match v.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err("must be a whole number above 0".to_string()),
+        };
+        let global_per_second = p.with_default("TELEGRAM_RATE_GLOBAL_PER_SECOND", "30", positive);
+        let per_chat_per_second = p.with_default("TELEGRAM_RATE_CHAT_PER_SECOND", "1", positive);
+        let per_group_per_minute = p.with_default("TELEGRAM_RATE_GROUP_PER_MINUTE", "20", positive);
+        let max_attempts = p.with_default("OUTBOX_MAX_ATTEMPTS", "8", positive);
+        let database_url = p.with_default("DATABASE_URL", DEFAULT_DATABASE_URL, |v| {
+            if v.starts_with("sqlite:") || v.starts_with("postgres://") || v.starts_with("postgresql://") {
+                Ok(DatabaseUrl::new(v))
+            } else {
+                Err("must start with sqlite:, postgres:// or postgresql://".into())
+            }
+        });
+        let redis_url = p.optional("REDIS_URL", |v| match Url::parse(v) {
+            Ok(url) if matches!(url.scheme(), "redis" | "rediss" | "redis+unix" | "unix") => Ok(DatabaseUrl::new(v)),
+            _ => Err("must be a redis:// or rediss:// URL".into()),
+        });
+        let redis_key_prefix = p.with_default("REDIS_KEY_PREFIX", "kktbot:", |v| {
+            if v.len() <= 64 && !v.chars().any(char::is_whitespace) {
+                Ok(v.to_string())
+            } else {
+                Err("must be at most 64 characters without spaces".into())
+            }
+        });
+        let host = p.with_default("API_HOST", "127.0.0.1", |v| {
+            v.parse::<std::net::IpAddr>().map_err(|_| "must be an IP address such as 127.0.0.1 or 0.0.0.0".to_string())
+        });
+        let port = p.with_default("API_PORT", "8000", |v| {
+            v.parse::<u16>().map_err(|_| "must be a port number 0–65535".to_string())
+        });
+        let jwt_secret = p.optional("JWT_SECRET_KEY", |v| {
+            if v.len() >= 32 {
+                Ok(Secret::new(v))
+            } else {
+                Err(format!("is {} bytes; at least 32 are required", v.len()))
+            }
+        });
+        let jwt_hours = p.with_default("JWT_EXPIRATION_HOURS", "24", |v| match v.parse::<u32>() {
+            Ok(h) if (1..=8760).contains(&h) => Ok(h),
+            _ => Err("must be a whole number of hours from 1 to 8760".into()),
+        });
+        let cors_origins = p.with_default("CORS_ORIGINS", "", parse_origins);
+        let check_time = p.with_default("NOTIFICATION_CHECK_TIME", "09:00", |v| {
+            NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| "must be a time of day as HH:MM, e.g. 09:00".to_string())
+        });
+        let timezone = p.with_default("NOTIFICATION_TIMEZONE", "Europe/Moscow", |v| {
+            v.parse::<Tz>().map_err(|_| "is not a known IANA time zone (e.g. Europe/Moscow)".to_string())
+        });
+        let days = p.with_default("NOTIFICATION_DAYS", "14,7,3", parse_days);
+        let level = p.with_default("LOG_LEVEL", "info", |v| {
+            tracing_subscriber::EnvFilter::try_new(v)
+                .map(|_| v.to_string())
+                .map_err(|e| format!("is not a valid log filter: {e}"))
+        });
+        let format = p.with_default("LOG_FORMAT", "pretty", |v| match v.to_ascii_lowercase().as_str() {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("must be json or pretty".into()),
+        });
+
+        if !p.errors.is_empty() {
+            return Err(ConfigErrors(p.errors));
+        }
+        // Every value below was parsed successfully (otherwise an error was recorded above).
+        let (
+            Some(api_url),
+            Some(admin_ids),
+            Some(database_url),
+            Some(redis_key_prefix),
+            Some(host),
+            Some(port),
+            Some(jwt_hours),
+        ) = (api_url, admin_ids, database_url, redis_key_prefix, host, port, jwt_hours)
+        else {
+            unreachable!("a missing value always records an error")
+        };
+        let (Some(global_per_second), Some(per_chat_per_second), Some(per_group_per_minute), Some(max_attempts)) =
+            (global_per_second, per_chat_per_second, per_group_per_minute, max_attempts)
+        else {
+            unreachable!("a missing value always records an error")
+        };
+        let (Some(cors_origins), Some(check_time), Some(timezone), Some(days), Some(level), Some(format)) =
+            (cors_origins, check_time, timezone, days, level, format)
+        else {
+            unreachable!("a missing value always records an error")
+        };
+        Ok(Config {
+            telegram: TelegramConfig {
+                bot_token,
+                api_url,
+                webhook_secret,
+                webhook_url,
+                admin_ids,
+                sender: SenderConfig { global_per_second, per_chat_per_second, per_group_per_minute, max_attempts },
+            },
+            database_url,
+            redis_url,
+            redis_key_prefix,
+            listen: SocketAddr::new(host, port),
+            jwt: JwtConfig { secret: jwt_secret, expiration_hours: jwt_hours },
+            cors_origins,
+            notifications: NotificationConfig { check_time, timezone, days },
+            log: LogConfig { level, format },
+        })
+    }
+
+    /// Every secret value in the configuration, for log redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = [&self.telegram.bot_token, &self.telegram.webhook_secret, &self.jwt.secret]
+            .into_iter()
+            .flatten()
+            .map(|s| s.expose().to_string())
+            .collect();
+        for url in std::iter::once(&self.database_url).chain(self.redis_url.as_ref()) {
+            if let Some(password) = Url::parse(url.expose()).ok().and_then(|u| u.password().map(str::to_string)) {
+                out.push(password);
+            }
+        }
+        out.retain(|s| s.len() >= 4);
+        out
+    }
+}
+
+struct Parser<'a, F: Fn(&str) -> Option<String>> {
+    lookup: &'a F,
+    errors: Vec<ConfigError>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Parser<'_, F> {
+    fn value(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn optional<T>(&mut self, name: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let raw = self.value(name)?;
+        match parse(&raw) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.errors.push(ConfigError { variable: name, message });
+                None
+            }
+        }
+    }
+
+    fn with_default<T>(
+        &mut self,
+        name: &'static str,
+        default: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let raw = self.value(name).unwrap_or_else(|| default.to_string());
+        match parse(&raw) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.errors.push(ConfigError { variable: name, message });
+                None
+            }
+        }
+    }
+}
+
+fn parse_http_url(v: &str) -> Result<Url, String> {
+    match Url::parse(v) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err("must be an absolute http(s) URL".into()),
+    }
+}
+
+/// Telegram's rule for `secret_token`: 1–256 characters of `A-Z a-z 0-9 _ -`.
+pub fn validate_webhook_secret(v: &str) -> Result<(), String> {
+    let ok = (1..=256).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok { Ok(()) } else { Err("must be 1–256 characters of A-Z a-z 0-9 _ -".into()) }
+}
+
+fn parse_id_list(v: &str) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<i64>() {
+            Ok(id) if id > 0 => ids.push(id),
+            _ => return Err(format!("{part:?} is not a Telegram user id (comma-separated positive numbers expected)")),
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+fn parse_origins(v: &str) -> Result<Vec<String>, String> {
+    let mut origins = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let url =
+            Url::parse(part).map_err(|_| format!("{part:?} is not an origin such as https://admin.example.com"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.path() != "/" || url.query().is_some() {
+            return Err(format!("{part:?} is not an origin such as https://admin.example.com"));
+        }
+        origins.push(url.origin().ascii_serialization());
+    }
+    Ok(origins)
+}
+
+fn parse_days(v: &str) -> Result<Vec<u32>, String> {
+    let mut days = Vec::new();
+    for part in v.split(',').map(str::trim) {
+        match part.parse::<u32>() {
+            Ok(d) if d <= 365 => days.push(d),
+            _ => return Err(format!("{part:?} is not a number of days 0–365 (comma-separated, e.g. 14,7,3)")),
+        }
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    Ok(days)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_without_any_variable() {
+        let c = config(&[]).unwrap();
+        assert!(c.telegram.bot_token.is_none());
+        assert_eq!(c.telegram.api_url.as_str(), "https://api.telegram.org/");
+        assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.jwt.expiration_hours, 24);
+        assert!(c.cors_origins.is_empty());
+        assert_eq!(c.notifications.check_time, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
+        assert_eq!(c.notifications.timezone, chrono_tz::Europe::Moscow);
+        assert_eq!(c.notifications.days, vec![14, 7, 3]);
+        assert_eq!(c.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn every_invalid_variable_is_reported_at_once() {
+        let err = config(&[
+            ("TELEGRAM_API_URL", "not a url"),
+            ("WEBHOOK_URL", "http://example.com/webhook/telegram"),
+            ("TELEGRAM_WEBHOOK_SECRET", "has spaces"),
+            ("ADMIN_TELEGRAM_IDS", "1,abc"),
+            ("DATABASE_URL", "mysql://x"),
+            ("API_PORT", "99999"),
+            ("JWT_SECRET_KEY", "short"),
+            ("NOTIFICATION_CHECK_TIME", "25:00"),
+            ("NOTIFICATION_TIMEZONE", "Mars/Olympus"),
+            ("NOTIFICATION_DAYS", "14,x"),
+            ("LOG_FORMAT", "xml"),
+        ])
+        .unwrap_err();
+        let vars: Vec<&str> = err.0.iter().map(|e| e.variable).collect();
+        assert_eq!(
+            vars,
+            [
+                "TELEGRAM_API_URL",
+                "TELEGRAM_WEBHOOK_SECRET",
+                "WEBHOOK_URL",
+                "ADMIN_TELEGRAM_IDS",
+                "DATABASE_URL",
+                "API_PORT",
+                "JWT_SECRET_KEY",
+                "NOTIFICATION_CHECK_TIME",
+                "NOTIFICATION_TIMEZONE",
+                "NOTIFICATION_DAYS",
+                "LOG_FORMAT",
+            ]
+        );
+        let text = err.to_string();
+        assert_eq!(text.lines().count(), 11);
+        assert!(text.contains("JWT_SECRET_KEY: is 5 bytes; at least 32 are required"));
+        assert!(!text.contains("short"), "the rejected secret itself is not echoed");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let c = config(&[
+            ("TELEGRAM_BOT_TOKEN", "123456:AAAbbbCCCdddEEEfffGGGhhh"),
+            ("TELEGRAM_WEBHOOK_SECRET", "webhook-secret-value"),
+            ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef-jwt"),
+            ("DATABASE_URL", "postgres://kkt:dbpassw0rd@localhost/kkt"),
+            ("REDIS_URL", "redis://:redispassw0rd@localhost:6379/0"),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        for secret in ["AAAbbbCCC", "webhook-secret-value", "0123456789abcdef", "dbpassw0rd", "redispassw0rd"] {
+            assert!(!debug.contains(secret), "{secret} leaked in {debug}");
+        }
+        assert_eq!(c.secrets().len(), 5);
+    }
+
+    #[test]
+    fn lists_are_parsed_and_normalised() {
+        let c = config(&[
+            ("ADMIN_TELEGRAM_IDS", " 42, 7 ,42"),
+            ("NOTIFICATION_DAYS", "3,30,7"),
+            ("CORS_ORIGINS", "https://admin.example.com, http://localhost:3000"),
+        ])
+        .unwrap();
+        assert_eq!(c.telegram.admin_ids, vec![7, 42]);
+        assert_eq!(c.notifications.days, vec![30, 7, 3]);
+        assert_eq!(c.cors_origins, vec!["https://admin.example.com", "http://localhost:3000"]);
+    }
+
+    #[test]
+    fn webhook_secret_rule_matches_telegram() {
+        assert!(validate_webhook_secret("abc_DEF-123").is_ok());
+        assert!(validate_webhook_secret("").is_err());
+        assert!(validate_webhook_secret(&"a".repeat(257)).is_err());
+        assert!(validate_webhook_secret("a/b").is_err());
+    }
+}

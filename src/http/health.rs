@@ -1,0 +1,59 @@
+//! `GET /health`: the database (reachability and latency) and Redis; 503 when the database is
+//! down, since nothing works without it.
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::AppState;
+
+#[derive(Serialize)]
+pub struct Health {
+    status: &'static str,
+    version: &'static str,
+    database: Check,
+    redis: Check,
+}
+
+#[derive(Serialize)]
+struct Check {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
+
+impl Check {
+    fn timed<E>(started: Instant, result: Result<Result<(), E>, tokio::time::error::Elapsed>) -> Self {
+        let latency_ms = Some((started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0);
+        match result {
+            Ok(Ok(())) => Check { status: "up", latency_ms, error: None },
+            Ok(Err(_)) => Check { status: "down", latency_ms, error: Some("unreachable") },
+            Err(_) => Check { status: "down", latency_ms, error: Some("timed out") },
+        }
+    }
+}
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let started = Instant::now();
+    let database = Check::timed(started, tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await);
+    let redis = match &state.redis {
+        None => Check { status: "disabled", latency_ms: None, error: None },
+        Some(conn) => {
+            let started = Instant::now();
+            Check::timed(started, tokio::time::timeout(CHECK_TIMEOUT, crate::redis_store::ping(conn)).await)
+        }
+    };
+    let (code, status) = match (database.status, redis.status) {
+        ("up", "down") => (StatusCode::OK, "degraded"),
+        ("up", _) => (StatusCode::OK, "ok"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "down"),
+    };
+    (code, Json(Health { status, version: env!("CARGO_PKG_VERSION"), database, redis }))
+}

@@ -1,0 +1,24 @@
+//! The Redis connection: a connection manager that connects lazily and reconnects by itself, so
+//! kktbot starts while Redis is down and recovers when it returns.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::config::DatabaseUrl;
+
+pub fn connect(url: &DatabaseUrl) -> redis::RedisResult<ConnectionManager> {
+    let client = redis::Client::open(url.expose())?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config)
+}
+
+/// Round-trips a PING.
+pub async fn ping(conn: &ConnectionManager) -> redis::RedisResult<()> {
+    let mut conn = conn.clone();
+    redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ())
+}

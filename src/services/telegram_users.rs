@@ -1,0 +1,87 @@
+//! Everyone who writes to the bot: profile, chosen language, and whether they blocked the bot.
+
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::entities::telegram_user;
+use crate::error::Result;
+
+/// What Telegram tells about a user, independent of any Telegram library.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub telegram_id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub language_code: Option<String>,
+}
+
+impl Profile {
+    /// "First Last" as Telegram shows it.
+    pub fn display_name(&self) -> String {
+        let name =
+            [self.first_name.as_deref(), self.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        if name.is_empty() { self.telegram_id.to_string() } else { name }
+    }
+}
+
+/// Records (or refreshes) a user's profile; returns the stored row.
+pub async fn touch(db: &impl ConnectionTrait, profile: &Profile) -> Result<telegram_user::Model> {
+    let now = Utc::now();
+    let row = telegram_user::ActiveModel {
+        telegram_id: Set(profile.telegram_id),
+        first_name: Set(profile.first_name.clone()),
+        last_name: Set(profile.last_name.clone()),
+        username: Set(profile.username.clone()),
+        language_code: Set(profile.language_code.clone()),
+        language: Set(None),
+        is_blocked: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    use telegram_user::Column as C;
+    telegram_user::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(C::TelegramId)
+                .update_columns([C::FirstName, C::LastName, C::Username, C::LanguageCode, C::IsBlocked, C::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(find(db, profile.telegram_id).await?.expect("the row was just written"))
+}
+
+pub async fn find(db: &impl ConnectionTrait, telegram_id: i64) -> Result<Option<telegram_user::Model>> {
+    Ok(telegram_user::Entity::find().filter(telegram_user::Column::TelegramId.eq(telegram_id)).one(db).await?)
+}
+
+/// Stores a user's chosen language (`ru` or `en`).
+pub async fn set_language(db: &impl ConnectionTrait, telegram_id: i64, language: &str) -> Result<()> {
+    telegram_user::Entity::update_many()
+        .col_expr(telegram_user::Column::Language, language.into())
+        .col_expr(telegram_user::Column::UpdatedAt, Utc::now().into())
+        .filter(telegram_user::Column::TelegramId.eq(telegram_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks a user as having blocked the bot (or come back). A user never seen before is recorded.
+pub async fn set_blocked(db: &impl ConnectionTrait, telegram_id: i64, blocked: bool) -> Result<()> {
+    let now = Utc::now();
+    let row = telegram_user::ActiveModel {
+        telegram_id: Set(telegram_id),
+        is_blocked: Set(blocked),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    use telegram_user::Column as C;
+    telegram_user::Entity::insert(row)
+        .on_conflict(OnConflict::column(C::TelegramId).update_columns([C::IsBlocked, C::UpdatedAt]).to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}

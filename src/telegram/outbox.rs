@@ -1,0 +1,151 @@
+//! The outbox: every Bot API call a state change causes is a row of `outgoing_messages`,
+//! written in the same transaction as the change and delivered later by the sender.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use serde::{Deserialize, Serialize};
+use teloxide::types::InlineKeyboardMarkup;
+
+use crate::entities::outgoing_message;
+
+/// Which message an edit or delete applies to: one whose Telegram id is known, or one sent
+/// through the outbox (its id is filled in once the sender has delivered it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageRef {
+    Telegram(i32),
+    Outbox(i64),
+}
+
+/// One Bot API call, as stored in `outgoing_messages.payload`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method")]
+pub enum Outgoing {
+    #[serde(rename = "sendMessage")]
+    SendMessage {
+        chat_id: i64,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_markup: Option<InlineKeyboardMarkup>,
+    },
+    #[serde(rename = "sendPhoto")]
+    SendPhoto {
+        chat_id: i64,
+        /// A Telegram file_id.
+        photo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_markup: Option<InlineKeyboardMarkup>,
+    },
+    #[serde(rename = "sendDocument")]
+    SendDocument {
+        chat_id: i64,
+        file_name: String,
+        /// The file's bytes.
+        content: Vec<u8>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
+    #[serde(rename = "editMessageText")]
+    EditMessageText {
+        chat_id: i64,
+        message: MessageRef,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_markup: Option<InlineKeyboardMarkup>,
+    },
+    #[serde(rename = "editMessageReplyMarkup")]
+    EditMessageReplyMarkup {
+        chat_id: i64,
+        message: MessageRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_markup: Option<InlineKeyboardMarkup>,
+    },
+    #[serde(rename = "answerCallbackQuery")]
+    AnswerCallbackQuery {
+        /// The user who pressed the button (kept for logs; answers are not ordered per chat).
+        chat_id: i64,
+        callback_query_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        #[serde(default)]
+        show_alert: bool,
+    },
+}
+
+impl Outgoing {
+    /// The Bot API method name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Outgoing::SendMessage { .. } => "sendMessage",
+            Outgoing::SendPhoto { .. } => "sendPhoto",
+            Outgoing::SendDocument { .. } => "sendDocument",
+            Outgoing::EditMessageText { .. } => "editMessageText",
+            Outgoing::EditMessageReplyMarkup { .. } => "editMessageReplyMarkup",
+            Outgoing::AnswerCallbackQuery { .. } => "answerCallbackQuery",
+        }
+    }
+
+    pub fn chat_id(&self) -> i64 {
+        match self {
+            Outgoing::SendMessage { chat_id, .. }
+            | Outgoing::SendPhoto { chat_id, .. }
+            | Outgoing::SendDocument { chat_id, .. }
+            | Outgoing::EditMessageText { chat_id, .. }
+            | Outgoing::EditMessageReplyMarkup { chat_id, .. }
+            | Outgoing::AnswerCallbackQuery { chat_id, .. } => *chat_id,
+        }
+    }
+
+    /// A plain text message.
+    pub fn text(chat_id: i64, text: impl Into<String>) -> Self {
+        Outgoing::SendMessage { chat_id, text: text.into(), reply_markup: None }
+    }
+
+    /// A text message with an inline keyboard.
+    pub fn with_keyboard(chat_id: i64, text: impl Into<String>, keyboard: InlineKeyboardMarkup) -> Self {
+        Outgoing::SendMessage { chat_id, text: text.into(), reply_markup: Some(keyboard) }
+    }
+}
+
+/// Stores one outgoing call, due now; returns its outbox id. Call it with the transaction of
+/// the state change that causes the message.
+pub async fn enqueue(db: &impl ConnectionTrait, message: Outgoing) -> Result<i64, DbErr> {
+    let now = Utc::now();
+    let row = outgoing_message::ActiveModel {
+        chat_id: Set(message.chat_id()),
+        method: Set(message.method().to_string()),
+        payload: Set(serde_json::to_value(&message).map_err(|e| DbErr::Custom(format!("outbox payload: {e}")))?),
+        status: Set(outgoing_message::Status::Pending),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        telegram_message_id: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    };
+    Ok(row.insert(db).await?.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teloxide::types::InlineKeyboardButton;
+
+    #[test]
+    fn payload_round_trips_with_its_method_name() {
+        let kb = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Одобрить", "v1:ap:1")]]);
+        let msg = Outgoing::EditMessageText {
+            chat_id: 42,
+            message: MessageRef::Outbox(7),
+            text: "Заявка №1 одобрена".into(),
+            reply_markup: Some(kb),
+        };
+        let json = serde_json::to_value(&msg).unwrap();
+        assert_eq!(json["method"], "editMessageText");
+        assert_eq!(json["message"], serde_json::json!({"outbox": 7}));
+        assert_eq!(serde_json::from_value::<Outgoing>(json).unwrap(), msg);
+    }
+}

@@ -1,0 +1,325 @@
+//! Test support: the real server spawned in-process on a random port against a fresh database
+//! (a temporary SQLite file, or a PostgreSQL database created for the test and dropped after),
+//! optionally Redis with a unique key prefix, and a fake Telegram Bot API.
+//!
+//! PostgreSQL and Redis tests need those services. Without them a test prints `SKIPPED: …` and
+//! returns; with `CI=true` a missing service fails the test instead.
+
+#![allow(dead_code)] // each test module uses a different part of the support code
+
+pub mod telegram;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use kktbot::app::{Application, ServeOptions};
+use kktbot::config::Config;
+use kktbot::http::AppState;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Says a service is missing: a skip on a developer's machine, a failure in CI.
+fn service_missing(what: &str, err: impl std::fmt::Display) {
+    if in_ci() {
+        panic!("{what} is required in CI but not reachable: {err}");
+    }
+    eprintln!("SKIPPED: {what} not reachable ({err}); start it to run this test");
+}
+
+fn unique_suffix() -> String {
+    format!("{}_{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+/// A database that exists for one test.
+pub enum TestDatabase {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { admin_url: String, name: String, url: String },
+}
+
+impl TestDatabase {
+    /// A fresh empty database, or `None` (after printing SKIPPED) when PostgreSQL is missing.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}/kktbot.db?mode=rwc", dir.path().display());
+                Some(TestDatabase::Sqlite { _dir: dir, url })
+            }
+            Backend::Postgres => {
+                let admin_url =
+                    std::env::var("KKTBOT_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+                let admin = match Database::connect(&admin_url).await {
+                    Ok(db) => db,
+                    Err(e) => {
+                        service_missing("PostgreSQL", e);
+                        return None;
+                    }
+                };
+                let name = format!("kktbot_test_{}", unique_suffix());
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                let _ = admin.close().await;
+                let mut url = url::Url::parse(&admin_url).expect("postgres url");
+                url.set_path(&name);
+                Some(TestDatabase::Postgres { admin_url, name, url: url.to_string() })
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDatabase::Sqlite { url, .. } | TestDatabase::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            TestDatabase::Sqlite { .. } => Backend::Sqlite,
+            TestDatabase::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    pub async fn connect(&self) -> DatabaseConnection {
+        kktbot::db::connect(&kktbot::config::DatabaseUrl::new(self.url())).await.expect("connect to test database")
+    }
+
+    /// Drops a PostgreSQL test database now (terminating its connections).
+    pub async fn drop_now(&self) {
+        if let TestDatabase::Postgres { admin_url, name, .. } = self {
+            drop_postgres(admin_url, name).await;
+        }
+    }
+}
+
+async fn drop_postgres(admin_url: &str, name: &str) {
+    if let Ok(admin) = Database::connect(admin_url).await {
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        let _ = admin.close().await;
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name, .. } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside any runtime guarantee: use a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(drop_postgres(&admin_url, &name));
+            })
+            .join();
+        }
+    }
+}
+
+/// A Redis key prefix that exists for one test; its keys are deleted afterwards.
+pub struct TestRedis {
+    pub url: String,
+    pub prefix: String,
+}
+
+impl TestRedis {
+    pub async fn create() -> Option<Self> {
+        let url = std::env::var("KKTBOT_TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.into());
+        let reachable = async {
+            let client = redis::Client::open(url.as_str())?;
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(3), reachable).await {
+            Ok(Ok(_)) => Some(TestRedis { url, prefix: format!("kktbot_test_{}:", unique_suffix()) }),
+            Ok(Err(e)) => {
+                service_missing("Redis", e);
+                None
+            }
+            Err(_) => {
+                service_missing("Redis", "timed out");
+                None
+            }
+        }
+    }
+
+    /// Keys currently stored under this test's prefix.
+    pub fn keys(&self) -> Vec<String> {
+        let client = redis::Client::open(self.url.as_str()).expect("redis url");
+        let mut conn = client.get_connection().expect("redis connection");
+        redis::cmd("KEYS").arg(format!("{}*", self.prefix)).query(&mut conn).unwrap_or_default()
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        let keys = self.keys();
+        if !keys.is_empty()
+            && let Ok(client) = redis::Client::open(self.url.as_str())
+            && let Ok(mut conn) = client.get_connection()
+        {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
+        }
+    }
+}
+
+/// How to start a test server.
+pub struct TestAppBuilder {
+    backend: Backend,
+    redis: bool,
+    telegram: bool,
+    migrate: bool,
+    vars: HashMap<String, String>,
+}
+
+impl TestAppBuilder {
+    pub fn postgres(mut self) -> Self {
+        self.backend = Backend::Postgres;
+        self
+    }
+
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Use Redis (with a unique key prefix) for dialog state.
+    pub fn redis(mut self) -> Self {
+        self.redis = true;
+        self
+    }
+
+    /// Start a fake Telegram Bot API and give kktbot a bot token pointing at it.
+    pub fn telegram(mut self) -> Self {
+        self.telegram = true;
+        self
+    }
+
+    pub fn no_migrate(mut self) -> Self {
+        self.migrate = false;
+        self
+    }
+
+    /// Sets an environment variable for this server only.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    /// Starts the server, or returns `None` (after printing SKIPPED) when a service it needs is
+    /// missing outside CI.
+    pub async fn spawn(self) -> Option<TestApp> {
+        let db = TestDatabase::create(self.backend).await?;
+        let redis = if self.redis { Some(TestRedis::create().await?) } else { None };
+        let telegram = if self.telegram { Some(telegram::FakeTelegram::start().await) } else { None };
+        let mut vars = self.vars;
+        vars.insert("DATABASE_URL".into(), db.url().into());
+        vars.insert("API_HOST".into(), "127.0.0.1".into());
+        vars.insert("API_PORT".into(), "0".into());
+        vars.entry("LOG_LEVEL".into()).or_insert_with(|| "warn".into());
+        if let Some(redis) = &redis {
+            vars.insert("REDIS_URL".into(), redis.url.clone());
+            vars.insert("REDIS_KEY_PREFIX".into(), redis.prefix.clone());
+        }
+        if let Some(tg) = &telegram {
+            vars.insert("TELEGRAM_API_URL".into(), tg.api_url());
+            vars.insert("TELEGRAM_BOT_TOKEN".into(), tg.token().into());
+            vars.entry("TELEGRAM_WEBHOOK_SECRET".into()).or_insert_with(|| WEBHOOK_SECRET.into());
+        }
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration");
+        let app = Application::build(config, ServeOptions { migrate: self.migrate }).await.expect("server starts");
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let initial_admin = app.initial_admin().cloned();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run(async {
+            let _ = rx.await;
+        }));
+        Some(TestApp {
+            addr,
+            state,
+            initial_admin,
+            telegram,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            handle: Some(handle),
+            db,
+            redis,
+        })
+    }
+}
+
+/// The webhook secret test servers are configured with.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret_0123456789";
+
+/// A running server and what it runs against.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub initial_admin: Option<(String, String)>,
+    pub telegram: Option<telegram::FakeTelegram>,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    pub db: TestDatabase,
+    pub redis: Option<TestRedis>,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder { backend: Backend::Sqlite, redis: false, telegram: false, migrate: true, vars: HashMap::new() }
+    }
+
+    /// A server on a fresh SQLite database with default settings.
+    pub async fn sqlite() -> TestApp {
+        Self::builder().spawn().await.expect("SQLite needs no service")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.state.db
+    }
+
+    /// Asks the server to stop (as SIGTERM would) and waits until it has.
+    pub async fn shutdown(mut self) {
+        self.begin_shutdown();
+        self.wait_stopped().await;
+    }
+
+    /// Sends the shutdown signal without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits until the server task has ended.
+    pub async fn wait_stopped(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task").expect("server ran cleanly");
+        }
+    }
+}
+
+/// Counts rows of a table with a raw query (any backend).
+pub async fn count_rows(db: &DatabaseConnection, table: &str) -> i64 {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
+        .await
+        .expect("count query")
+        .expect("one row");
+    row.try_get::<i64>("", "n").expect("count value")
+}
