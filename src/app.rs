@@ -8,9 +8,18 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 use tokio::net::TcpListener;
 
+use crate::bot::notify::BotNotifier;
+use crate::bot::storage;
+use crate::bot::texts::Texts;
 use crate::config::Config;
 use crate::http::{self, AppState};
-use crate::services::{administrators, users};
+use crate::scheduler::Scheduler;
+use crate::services::{administrators, processed_updates, users};
+use crate::telegram::api::BotApi;
+use crate::telegram::outbox::RetryPolicy;
+use crate::telegram::polling::{Poller, PollingOptions};
+use crate::telegram::sender::{Sender, SenderHandle};
+use crate::telegram::setup::{self, WebhookRegistration};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -23,17 +32,34 @@ pub enum StartError {
     Domain(#[from] crate::error::Error),
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("{0}")]
+    Config(String),
 }
 
 #[derive(Clone, Copy, Debug)]
 pub struct ServeOptions {
     /// Apply pending migrations before serving.
     pub migrate: bool,
+    /// Receive updates by long-polling `getUpdates` (the webhook is removed) instead of through
+    /// the webhook; TELEGRAM_WEBHOOK_SECRET is then not required.
+    pub polling: bool,
+    /// Register WEBHOOK_URL with Telegram at start, when it is set (webhook mode only).
+    pub register_webhook: bool,
+    /// Long-poll timeout and retry backoff of polling mode.
+    pub polling_options: PollingOptions,
+    /// Run the daily reminder run (when the bot is on).
+    pub scheduler: bool,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self { migrate: true }
+        Self {
+            migrate: true,
+            polling: false,
+            register_webhook: true,
+            polling_options: PollingOptions::default(),
+            scheduler: true,
+        }
     }
 }
 
@@ -42,7 +68,24 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     initial_admin: Option<(String, String)>,
+    sender: Option<Sender>,
+    scheduler: bool,
+    /// Talking to Telegram at start and in polling mode; `None` when the bot is off.
+    telegram: Option<TelegramStart>,
 }
+
+/// What `run` starts besides the server when the bot is on.
+struct TelegramStart {
+    api: BotApi,
+    texts: Arc<Texts>,
+    /// The webhook to register at start, if any.
+    registration: Option<WebhookRegistration>,
+    /// Polling mode, with its options.
+    polling: Option<PollingOptions>,
+}
+
+/// How long processed update ids are kept: longer than the 24 hours Telegram keeps an update.
+const PROCESSED_UPDATES_RETENTION: chrono::Duration = chrono::Duration::hours(48);
 
 impl Application {
     pub async fn build(config: Config, options: ServeOptions) -> Result<Self, StartError> {
@@ -67,8 +110,60 @@ impl Application {
             tracing::warn!("JWT_SECRET_KEY is not set: a random key is used and dashboard logins end at restart");
         }
         let redis = config.redis_url.as_ref().map(crate::redis_store::connect).transpose()?;
-        let state = AppState { db, redis, config: Arc::new(config) };
-        Ok(Self { listener, state, initial_admin })
+        let (bot, sender, telegram) = match &config.telegram.bot_token {
+            None => (None, None, None),
+            Some(token) => {
+                if config.telegram.webhook_secret.is_none() && !options.polling {
+                    return Err(StartError::Config(
+                        "TELEGRAM_WEBHOOK_SECRET is required when the bot is on (1–256 characters of A-Z a-z 0-9 _ -); \
+                         `serve --polling` runs without it"
+                            .into(),
+                    ));
+                }
+                let registration = match (&config.telegram.webhook_url, options.register_webhook && !options.polling) {
+                    (Some(url), true) => WebhookRegistration::new(
+                        Some(url.as_str()),
+                        config.telegram.webhook_secret.as_ref(),
+                        setup::DEFAULT_MAX_CONNECTIONS,
+                        false,
+                    )
+                    .inspect_err(|e| tracing::error!(error = %e, "the webhook is not registered at start"))
+                    .ok(),
+                    _ => None,
+                };
+                let api = BotApi::new(&config.telegram.api_url, token);
+                let username = match api.call::<teloxide::types::Me>("getMe", &serde_json::json!({})).await {
+                    Ok(me) => me.username().to_string(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "getMe failed; commands addressed as /cmd@bot are not recognised until restart");
+                        String::new()
+                    }
+                };
+                let handle = SenderHandle::new();
+                let sender =
+                    Sender::new(db.clone(), api.clone(), config.telegram.sender.clone()).with_handle(handle.clone());
+                let texts = Arc::new(Texts::new());
+                let reminder_retry = RetryPolicy {
+                    max_attempts: config.notifications.retry_attempts,
+                    delay: config.notifications.retry_interval,
+                };
+                let notifier = Arc::new(
+                    BotNotifier::new(texts.clone(), config.notifications.timezone).with_reminder_retry(reminder_retry),
+                );
+                let store = storage::from_config(redis.clone(), &config.redis_key_prefix, storage::DEFAULT_TTL);
+                let wake = Arc::new(move || handle.wake());
+                let bot = crate::bot::Bot::new(db.clone(), store, texts.clone(), notifier, username, wake);
+                let polling = options.polling.then_some(options.polling_options);
+                let telegram = TelegramStart { api: api.clone(), texts, registration, polling };
+                (Some(Arc::new(bot)), Some(sender), Some(telegram))
+            }
+        };
+        let sender_handle = sender.as_ref().map(Sender::handle);
+        let state = AppState { db, redis, config: Arc::new(config), bot, sender: sender_handle };
+        if options.polling && telegram.is_none() {
+            tracing::warn!("--polling has no effect: the bot is off (TELEGRAM_BOT_TOKEN is not set)");
+        }
+        Ok(Self { listener, state, initial_admin, sender, telegram, scheduler: options.scheduler })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -88,11 +183,70 @@ impl Application {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), database = %self.state.config.database_url.redacted(), "kktbot is listening");
         let router = http::router(self.state.clone());
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let mut background = tokio::task::JoinSet::new();
+        if let Some(sender) = self.sender {
+            background.spawn(sender.run(stopped()));
+        }
+        if let Some(telegram) = self.telegram {
+            // In the background: a slow or unreachable Telegram does not hold up serving.
+            let start =
+                setup::on_start(telegram.api.clone(), self.state.db.clone(), telegram.texts, telegram.registration);
+            let stop = stopped();
+            background.spawn(async move {
+                tokio::select! {
+                    () = start => {}
+                    () = stop => {}
+                }
+            });
+            if let (Some(options), Some(bot)) = (telegram.polling, self.state.bot.clone()) {
+                background.spawn(Poller::new(telegram.api, bot, options).run(stopped()));
+            }
+        }
+        if let (true, Some(bot)) = (self.scheduler, &self.state.bot) {
+            let scheduler = Scheduler {
+                db: self.state.db.clone(),
+                messages: bot.notifier(),
+                config: self.state.config.notifications.clone(),
+                sender: self.state.sender.clone(),
+            };
+            background.spawn(scheduler.run(stopped()));
+        }
+        background.spawn(prune_processed_updates(self.state.db.clone(), stopped()));
+        // Under systemd (Type=notify): ready once migrated and bound; a no-op elsewhere.
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+                let _ = stop_tx.send(true);
+            })
+            .await;
+        background.join_all().await;
         tracing::info!("kktbot stopped");
-        Ok(())
+        served
+    }
+}
+
+/// Deletes processed update ids past their retention, hourly.
+async fn prune_processed_updates(db: DatabaseConnection, stop: impl Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        match processed_updates::prune(&db, PROCESSED_UPDATES_RETENTION).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned processed update ids"),
+            Err(e) => tracing::warn!(error = %e, "pruning processed update ids failed"),
+        }
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+        }
     }
 }
 

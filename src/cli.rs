@@ -1,5 +1,5 @@
 //! The command line: `kktbot serve` (the default), `migrate`, `check-config`, `user create`,
-//! `admin add`. Every command exits non-zero with a one-line reason on failure.
+//! `admin add`, `webhook set|info|delete`. Every command exits non-zero with a one-line reason on failure.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -9,9 +9,14 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm_migration::migrator::MigrationStatus;
 
 use crate::app::{Application, ServeOptions};
+use crate::bot::notify::BotNotifier;
 use crate::config::Config;
 use crate::entities::user::Role;
+use crate::services::reminders;
 use crate::services::{administrators, users};
+use crate::telegram::api::{ApiError, BotApi};
+use crate::telegram::outbox::RetryPolicy;
+use crate::telegram::setup::{self, WebhookRegistration};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,6 +44,25 @@ enum Command {
     /// Manage Telegram administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Register, inspect or remove the Telegram webhook.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Deadline reminders.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum NotifyCommand {
+    /// Run one reminder pass now: overdue deadlines become expired, due reminders and the
+    /// administrators' summary are queued (the running server delivers them). Safe to repeat:
+    /// nothing is sent twice.
+    Run {
+        /// The day to run for, as YYYY-MM-DD (default: today in NOTIFICATION_TIMEZONE); for tests
+        /// and catching up.
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -46,6 +70,42 @@ struct ServeArgs {
     /// Do not apply pending migrations at start.
     #[arg(long)]
     no_migrate: bool,
+    /// Receive updates by long-polling getUpdates instead of the webhook (local development
+    /// without a public URL); removes the webhook; TELEGRAM_WEBHOOK_SECRET is not needed.
+    #[arg(long)]
+    polling: bool,
+    /// Do not register WEBHOOK_URL with Telegram at start (it is registered by default when set).
+    #[arg(long)]
+    no_register_webhook: bool,
+    /// Do not run the daily reminder run on this instance.
+    #[arg(long)]
+    no_scheduler: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum WebhookCommand {
+    /// Register WEBHOOK_URL with Telegram (setWebhook) with TELEGRAM_WEBHOOK_SECRET as its secret
+    /// token and the update kinds kktbot handles.
+    Set {
+        /// How many connections Telegram may open at once to deliver updates (1–100).
+        #[arg(long, default_value_t = crate::telegram::setup::DEFAULT_MAX_CONNECTIONS,
+              value_parser = clap::value_parser!(u8).range(1..=100))]
+        max_connections: u8,
+        /// Make Telegram forget the updates it has not delivered yet.
+        #[arg(long)]
+        drop_pending_updates: bool,
+        /// The URL to register instead of WEBHOOK_URL (https, port 443, 80, 88 or 8443).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Print what Telegram knows of the webhook (getWebhookInfo): URL, pending updates, last error.
+    Info,
+    /// Remove the webhook (deleteWebhook); updates then wait for getUpdates.
+    Delete {
+        /// Make Telegram forget the updates it has not delivered yet.
+        #[arg(long)]
+        drop_pending_updates: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -133,9 +193,14 @@ pub fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve(args) => {
-            let app = Application::build(config, ServeOptions { migrate: !args.no_migrate })
-                .await
-                .map_err(|e| e.to_string())?;
+            let options = ServeOptions {
+                migrate: !args.no_migrate,
+                polling: args.polling,
+                register_webhook: !args.no_register_webhook,
+                scheduler: !args.no_scheduler,
+                ..ServeOptions::default()
+            };
+            let app = Application::build(config, options).await.map_err(|e| e.to_string())?;
             if let Some((email, password)) = app.initial_admin() {
                 println!(
                     "Created the first dashboard administrator.\n  email:    {email}\n  password: {password}\nThis password is shown only once: log in and change it."
@@ -156,6 +221,28 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 if config.telegram.bot_token.is_some() { "on" } else { "off (TELEGRAM_BOT_TOKEN not set)" }
             );
             println!("listen: {}", config.listen);
+            Ok(())
+        }
+        Command::Notify(NotifyCommand::Run { today }) => {
+            let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
+            let n = &config.notifications;
+            let today = today.unwrap_or_else(|| reminders::local_date(chrono::Utc::now(), n.timezone));
+            let texts = std::sync::Arc::new(crate::bot::texts::Texts::new());
+            let retry = RetryPolicy { max_attempts: n.retry_attempts, delay: n.retry_interval };
+            let notifier = BotNotifier::new(texts, n.timezone).with_reminder_retry(retry);
+            println!("reminder run for {today} (thresholds {:?} days)…", n.days);
+            let report = reminders::run(&db, &notifier, &n.days, today).await.map_err(describe)?;
+            println!(
+                "done: {} reminder(s) queued, {} deadline(s) marked expired, {} due within {} days, {} overdue",
+                report.queued,
+                report.expired,
+                report.due_soon,
+                reminders::SUMMARY_DAYS,
+                report.overdue
+            );
+            if config.telegram.bot_token.is_none() {
+                println!("note: TELEGRAM_BOT_TOKEN is not set, so no server delivers the queued messages");
+            }
             Ok(())
         }
         Command::Migrate(cmd) => {
@@ -207,6 +294,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Webhook(cmd) => webhook(cmd, &config).await,
         Command::Admin(AdminCommand::Add { telegram_id, name }) => {
             let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
             let admin = administrators::add(&db, telegram_id, name).await.map_err(describe)?;
@@ -214,6 +302,43 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `kktbot webhook …`: every check is made before anything is sent.
+async fn webhook(command: WebhookCommand, config: &Config) -> Result<(), String> {
+    let telegram = &config.telegram;
+    let api = || {
+        let token = telegram.bot_token.as_ref().ok_or("TELEGRAM_BOT_TOKEN is not set")?;
+        Ok::<_, String>(BotApi::new(&telegram.api_url, token))
+    };
+    let failed = |e: ApiError| format!("Telegram answered: {e}");
+    match command {
+        WebhookCommand::Set { max_connections, drop_pending_updates, url } => {
+            let url = url.or_else(|| telegram.webhook_url.as_ref().map(ToString::to_string));
+            let registration = WebhookRegistration::new(
+                url.as_deref(),
+                telegram.webhook_secret.as_ref(),
+                max_connections,
+                drop_pending_updates,
+            )
+            .map_err(|e| e.to_string())?;
+            let api = api()?;
+            if let Some(warning) = registration.path_warning() {
+                eprintln!("{warning}");
+            }
+            registration.register(&api).await.map_err(failed)?;
+            println!("{}", registration.describe());
+        }
+        WebhookCommand::Info => {
+            let info = setup::webhook_info(&api()?).await.map_err(failed)?;
+            print!("{}", info.describe());
+        }
+        WebhookCommand::Delete { drop_pending_updates } => {
+            setup::delete_webhook(&api()?, drop_pending_updates).await.map_err(failed)?;
+            println!("webhook deleted{}", if drop_pending_updates { "; pending updates dropped" } else { "" });
+        }
+    }
+    Ok(())
 }
 
 /// One line describing a domain error, field by field for validation errors.

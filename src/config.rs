@@ -85,6 +85,10 @@ pub struct NotificationConfig {
     pub timezone: Tz,
     /// Days before a deadline when reminders go out, largest first.
     pub days: Vec<u32>,
+    /// Attempts to deliver one reminder when Telegram fails.
+    pub retry_attempts: u32,
+    /// Time between those attempts.
+    pub retry_interval: std::time::Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -253,6 +257,8 @@ impl Config {
             v.parse::<Tz>().map_err(|_| "is not a known IANA time zone (e.g. Europe/Moscow)".to_string())
         });
         let days = p.with_default("NOTIFICATION_DAYS", "14,7,3", parse_days);
+        let retry_attempts = p.with_default("NOTIFICATION_RETRY_ATTEMPTS", "3", positive);
+        let retry_minutes = p.with_default("NOTIFICATION_RETRY_MINUTES", "5", positive);
         let level = p.with_default("LOG_LEVEL", "info", |v| {
             tracing_subscriber::EnvFilter::try_new(v)
                 .map(|_| v.to_string())
@@ -285,6 +291,9 @@ impl Config {
         else {
             unreachable!("a missing value always records an error")
         };
+        let (Some(retry_attempts), Some(retry_minutes)) = (retry_attempts, retry_minutes) else {
+            unreachable!("a missing value always records an error")
+        };
         let (Some(cors_origins), Some(check_time), Some(timezone), Some(days), Some(level), Some(format)) =
             (cors_origins, check_time, timezone, days, level, format)
         else {
@@ -305,7 +314,13 @@ impl Config {
             listen: SocketAddr::new(host, port),
             jwt: JwtConfig { secret: jwt_secret, expiration_hours: jwt_hours },
             cors_origins,
-            notifications: NotificationConfig { check_time, timezone, days },
+            notifications: NotificationConfig {
+                check_time,
+                timezone,
+                days,
+                retry_attempts,
+                retry_interval: std::time::Duration::from_secs(u64::from(retry_minutes) * 60),
+            },
             log: LogConfig { level, format },
         })
     }

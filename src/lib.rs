@@ -13,6 +13,7 @@
 //! - [`redis_store`] is the Redis connection.
 
 pub mod app;
+pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -20,6 +21,7 @@ pub mod entities;
 pub mod error;
 pub mod http;
 pub mod redis_store;
+pub mod scheduler;
 pub mod services;
 pub mod telegram;
 pub mod telemetry;

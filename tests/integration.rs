@@ -4,6 +4,12 @@
 mod support;
 
 mod cli;
+mod dialog_storage;
 mod fake_telegram_selftest;
 mod health;
+mod reminders;
+mod requests;
 mod schema;
+mod sender;
+mod telegram_setup;
+mod webhook;

@@ -56,6 +56,7 @@ async fn up_down_up(backend: Backend) {
         "uq_notification_logs_once",
         "idx_outgoing_messages_due",
         "idx_processed_updates_at",
+        "idx_notification_logs_outgoing",
     ] {
         assert!(present.iter().any(|i| i == index), "index {index} missing: {present:?}");
     }

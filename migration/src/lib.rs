@@ -6,13 +6,18 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_schema;
 mod m20261122_000002_reference_data;
+mod m20261122_000003_outbox_retry_policy;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_schema::Migration), Box::new(m20261122_000002_reference_data::Migration)]
+        vec![
+            Box::new(m20261122_000001_schema::Migration),
+            Box::new(m20261122_000002_reference_data::Migration),
+            Box::new(m20261122_000003_outbox_retry_policy::Migration),
+        ]
     }
 }
 

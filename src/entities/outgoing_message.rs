@@ -17,6 +17,10 @@ pub struct Model {
     pub telegram_message_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// This message's own limit of attempts (the sender's default when absent).
+    pub max_attempts: Option<i32>,
+    /// This message's own fixed delay between attempts (the sender's backoff when absent).
+    pub retry_delay_seconds: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]

@@ -2,6 +2,14 @@
 //! handlers, the REST API, the CLI and the scheduler. Nothing here knows axum or teloxide.
 
 pub mod administrators;
+pub mod clients;
+pub mod deadlines;
+pub mod export;
+pub mod inn;
+pub mod invites;
+pub mod processed_updates;
+pub mod reminders;
+pub mod requests;
 pub mod telegram_users;
 pub mod users;
 

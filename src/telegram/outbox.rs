@@ -109,9 +109,25 @@ impl Outgoing {
     }
 }
 
+/// How often and how far apart a message is tried when Telegram fails (5xx, network).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub delay: std::time::Duration,
+}
+
 /// Stores one outgoing call, due now; returns its outbox id. Call it with the transaction of
 /// the state change that causes the message.
 pub async fn enqueue(db: &impl ConnectionTrait, message: Outgoing) -> Result<i64, DbErr> {
+    enqueue_with(db, message, None).await
+}
+
+/// [`enqueue`] with the message's own retry policy instead of the sender's default.
+pub async fn enqueue_with(
+    db: &impl ConnectionTrait,
+    message: Outgoing,
+    retry: Option<RetryPolicy>,
+) -> Result<i64, DbErr> {
     let now = Utc::now();
     let row = outgoing_message::ActiveModel {
         chat_id: Set(message.chat_id()),
@@ -124,6 +140,8 @@ pub async fn enqueue(db: &impl ConnectionTrait, message: Outgoing) -> Result<i64
         telegram_message_id: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
+        max_attempts: Set(retry.map(|r| r.max_attempts.min(i32::MAX as u32) as i32)),
+        retry_delay_seconds: Set(retry.map(|r| r.delay.as_secs().min(i32::MAX as u64) as i32)),
         ..Default::default()
     };
     Ok(row.insert(db).await?.id)

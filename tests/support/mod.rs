@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test module uses a different part of the support code
 
 pub mod telegram;
+pub mod updates;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -46,8 +47,17 @@ fn unique_suffix() -> String {
 
 /// A database that exists for one test.
 pub enum TestDatabase {
-    Sqlite { _dir: tempfile::TempDir, url: String },
-    Postgres { admin_url: String, name: String, url: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+    /// Handed over to another server (after a crash).
+    Detached,
 }
 
 impl TestDatabase {
@@ -82,6 +92,7 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         match self {
             TestDatabase::Sqlite { url, .. } | TestDatabase::Postgres { url, .. } => url,
+            TestDatabase::Detached => panic!("the database was handed over"),
         }
     }
 
@@ -89,6 +100,7 @@ impl TestDatabase {
         match self {
             TestDatabase::Sqlite { .. } => Backend::Sqlite,
             TestDatabase::Postgres { .. } => Backend::Postgres,
+            TestDatabase::Detached => panic!("the database was handed over"),
         }
     }
 
@@ -174,11 +186,15 @@ impl Drop for TestRedis {
 
 /// How to start a test server.
 pub struct TestAppBuilder {
+    database: Option<TestDatabase>,
+    fake: Option<telegram::FakeTelegram>,
     backend: Backend,
     redis: bool,
     telegram: bool,
     migrate: bool,
     vars: HashMap<String, String>,
+    polling: bool,
+    register_webhook: bool,
 }
 
 impl TestAppBuilder {
@@ -204,8 +220,34 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs on an existing database (a restart), instead of a fresh one.
+    pub fn database(mut self, db: TestDatabase) -> Self {
+        self.database = Some(db);
+        self
+    }
+
+    /// Uses an existing fake Bot API (a restart keeps talking to the same Telegram).
+    pub fn fake_telegram(mut self, fake: telegram::FakeTelegram) -> Self {
+        self.fake = Some(fake);
+        self.telegram = true;
+        self
+    }
+
     pub fn no_migrate(mut self) -> Self {
         self.migrate = false;
+        self
+    }
+
+    /// Receive updates by long-polling the fake's `getUpdates` (`serve --polling`), with short
+    /// timeouts and backoff ([`TEST_POLLING`]).
+    pub fn polling(mut self) -> Self {
+        self.polling = true;
+        self
+    }
+
+    /// Do not register WEBHOOK_URL at start (`serve --no-register-webhook`).
+    pub fn no_register_webhook(mut self) -> Self {
+        self.register_webhook = false;
         self
     }
 
@@ -218,9 +260,16 @@ impl TestAppBuilder {
     /// Starts the server, or returns `None` (after printing SKIPPED) when a service it needs is
     /// missing outside CI.
     pub async fn spawn(self) -> Option<TestApp> {
-        let db = TestDatabase::create(self.backend).await?;
+        let db = match self.database {
+            Some(db) => db,
+            None => TestDatabase::create(self.backend).await?,
+        };
         let redis = if self.redis { Some(TestRedis::create().await?) } else { None };
-        let telegram = if self.telegram { Some(telegram::FakeTelegram::start().await) } else { None };
+        let telegram = match (self.fake, self.telegram) {
+            (Some(fake), _) => Some(fake),
+            (None, true) => Some(telegram::FakeTelegram::start().await),
+            (None, false) => None,
+        };
         let mut vars = self.vars;
         vars.insert("DATABASE_URL".into(), db.url().into());
         vars.insert("API_HOST".into(), "127.0.0.1".into());
@@ -236,7 +285,15 @@ impl TestAppBuilder {
             vars.entry("TELEGRAM_WEBHOOK_SECRET".into()).or_insert_with(|| WEBHOOK_SECRET.into());
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration");
-        let app = Application::build(config, ServeOptions { migrate: self.migrate }).await.expect("server starts");
+        let options = ServeOptions {
+            migrate: self.migrate,
+            polling: self.polling,
+            register_webhook: self.register_webhook,
+            polling_options: TEST_POLLING,
+            // Tests run reminder runs themselves, at the dates they choose.
+            scheduler: false,
+        };
+        let app = Application::build(config, options).await.expect("server starts");
         let addr = app.local_addr();
         let state = app.state().clone();
         let initial_admin = app.initial_admin().cloned();
@@ -258,6 +315,15 @@ impl TestAppBuilder {
     }
 }
 
+/// Polling in tests: a short long-poll and quick retries.
+pub const TEST_POLLING: kktbot::telegram::polling::PollingOptions = kktbot::telegram::polling::PollingOptions {
+    timeout: std::time::Duration::from_secs(1),
+    backoff: kktbot::telegram::sender::Backoff {
+        first: std::time::Duration::from_millis(50),
+        cap: std::time::Duration::from_millis(500),
+    },
+};
+
 /// The webhook secret test servers are configured with.
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret_0123456789";
 
@@ -276,7 +342,17 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
-        TestAppBuilder { backend: Backend::Sqlite, redis: false, telegram: false, migrate: true, vars: HashMap::new() }
+        TestAppBuilder {
+            database: None,
+            fake: None,
+            backend: Backend::Sqlite,
+            redis: false,
+            telegram: false,
+            migrate: true,
+            vars: HashMap::new(),
+            polling: false,
+            register_webhook: true,
+        }
     }
 
     /// A server on a fresh SQLite database with default settings.
@@ -290,6 +366,47 @@ impl TestApp {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.state.db
+    }
+
+    /// The fake Bot API (the app must have been built with `.telegram()`).
+    pub fn tg(&self) -> &telegram::FakeTelegram {
+        self.telegram.as_ref().expect("built with .telegram()")
+    }
+
+    /// Posts an update to the webhook with the right secret.
+    pub async fn post_update(&self, update: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(self.url("/webhook/telegram"))
+            .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+            .json(update)
+            .send()
+            .await
+            .expect("webhook answers")
+    }
+
+    /// Posts an update and asserts it was acknowledged with 200.
+    pub async fn send_update(&self, update: &serde_json::Value) {
+        let res = self.post_update(update).await;
+        let status = res.status();
+        assert_eq!(status, 200, "webhook answered {status}: {}", res.text().await.unwrap_or_default());
+    }
+
+    /// Waits until the sender has delivered everything due.
+    pub async fn settle(&self) {
+        let sender = self.state.sender.as_ref().expect("the bot is on");
+        tokio::time::timeout(std::time::Duration::from_secs(30), sender.settled()).await.expect("sender settles");
+    }
+
+    /// Stops the server abruptly, as a crash would (nothing is flushed), and hands back what it
+    /// ran against so a new server can start on it.
+    pub async fn crash(mut self) -> (TestDatabase, Option<telegram::FakeTelegram>) {
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+            let _ = handle.await;
+        }
+        self.state.db.close_by_ref().await.ok();
+        let db = std::mem::replace(&mut self.db, TestDatabase::Detached);
+        (db, self.telegram.take())
     }
 
     /// Asks the server to stop (as SIGTERM would) and waits until it has.

@@ -214,10 +214,19 @@ impl FakeTelegram {
     /// Waits until at least `n` successful calls to `method` are recorded and returns all of them; panics with
     /// the list of recorded calls if that does not happen within `timeout`.
     pub async fn wait_for(&self, method: &str, n: usize, timeout: Duration) -> Vec<Call> {
+        self.wait_until(method, n, timeout, true).await
+    }
+
+    /// Like [`Self::wait_for`], counting failed calls too.
+    pub async fn wait_for_any(&self, method: &str, n: usize, timeout: Duration) -> Vec<Call> {
+        self.wait_until(method, n, timeout, false).await
+    }
+
+    async fn wait_until(&self, method: &str, n: usize, timeout: Duration, only_ok: bool) -> Vec<Call> {
         let mut recorded = self.shared.recorded.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let done: Vec<Call> = self.calls_to(method).into_iter().filter(|call| call.ok).collect();
+            let done: Vec<Call> = self.calls_to(method).into_iter().filter(|call| call.ok || !only_ok).collect();
             if done.len() >= n {
                 return done;
             }

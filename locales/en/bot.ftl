@@ -1,0 +1,150 @@
+# kktbot — the bot's texts in English.
+
+start-greeting =
+    Hello, { $name }!
+    I am the bot of a cash register (KKT) service company. Here you can file a request (fiscal drive replacement, registration, OFD renewal, repair) and receive deadline reminders.
+
+    To receive reminders, link yourself to your company: open the invite link from your manager or send the company's INN (10 or 12 digits).
+    /help — all commands.
+start-linked = Done: you are linked to “{ $client }” (INN { $inn }). You will now receive deadline reminders.
+start-already-linked = You are already linked to “{ $client }” (INN { $inn }).
+start-invite-invalid = This invite link is invalid or has expired. Ask your manager for a new one.
+help =
+    Commands:
+    /request — file a request
+    /myrequests — my requests
+    /list — my company's deadlines
+    /today — deadlines due today
+    /lang — language / язык
+    /cancel — leave the current action
+    /help — this help
+
+    To link yourself to a company, send its INN.
+help-admin =
+    Administrator commands:
+    /pending — requests waiting for a decision
+    /approve N — approve request #N
+    /reject N reason — reject request #N
+    /search name or INN — find a client
+    /export — all deadlines as a CSV file
+    You can also reply to a request message with “Approve” or “Reject reason”.
+cancel-done = Cancelled.
+cancel-nothing = There is nothing to cancel. /help — all commands.
+lang-choose = Выберите язык / Choose your language:
+lang-set = Done: the bot will write to you in English.
+unknown-input = I did not understand that. /request — file a request, /help — all commands.
+unknown-command = There is no such command. /help — all commands.
+dialog-expired = This conversation has expired. Please start again: /request.
+callback-outdated = This button is outdated.
+not-admin = This command is for administrators only.
+
+inn-invalid = { $inn } is not a valid INN: its checksum does not match. Please check the digits.
+inn-link-requested = Your request to link to the company with INN { $inn } was sent to the administrators (request #{ $number }). We will let you know the decision.
+inn-link-pending = Your request to link to INN { $inn } is already waiting for a decision (request #{ $number }).
+inn-link-approved = Request #{ $number } approved: you are linked to “{ $client }” (INN { $inn }).
+
+request-choose-type = Choose the type of request:
+request-no-types = Requests cannot be filed right now: no request types are set up. Please contact your manager.
+request-ask-description = Type: { $type }. Describe what needs to be done (up to 2000 characters). You may send a photo with a caption.
+request-description-too-long = The description is too long: { $length } characters, at most 2000 are allowed. Please shorten it and send it again.
+request-description-empty = The description cannot be empty. Describe what needs to be done.
+request-photo-needs-caption = Add a caption describing the problem to the photo and send it again.
+request-description-wrong-kind = Please send text or a photo with a caption. Describe what needs to be done.
+request-summary =
+    Please check your request:
+    Type: { $type }
+    Description: { $description }
+request-summary-photo = Photo attached.
+request-submitted = Request #{ $number } received. We will let you know the decision.
+request-cancelled = The request was not sent.
+request-confirm-first = Press “Submit” or “Cancel” under the request summary.
+
+button-submit = Submit
+button-cancel = Cancel
+button-approve = ✅ Approve
+button-reject = ❌ Reject
+button-skip = Skip
+
+admin-request =
+    Request #{ $number } — { $type }
+    From: { $requester }
+    Client: { $client }
+
+    { $description }
+admin-request-photo = Photo for request #{ $number }
+admin-link-request =
+    Request #{ $number } — link to a company
+    From: { $requester }
+    INN: { $inn } ({ $client })
+admin-client-unknown = not given
+admin-client-not-found = no company with this INN in the database
+admin-outcome-approved = ✅ Approved: { $admin }, { $time }
+admin-outcome-rejected = ❌ Rejected: { $admin }, { $time }
+admin-outcome-reason = Reason: { $reason }
+admin-outcome-cancelled = Cancelled by the client, { $time }
+admin-reject-ask-reason = Write the reason for rejecting request #{ $number }, or press “Skip”.
+admin-decided = Done: request #{ $number } is { $status }.
+admin-already-decided = Request #{ $number } is already { $status }: { $admin }.
+admin-request-not-found = There is no request #{ $number }.
+admin-command-usage = Usage: /approve N or /reject N reason.
+admin-link-client-missing = Cannot approve: there is no company with INN { $inn } in the database. Add the client first.
+
+status-pending = pending
+status-approved = approved
+status-rejected = rejected
+status-cancelled = cancelled
+
+client-request-approved = Request #{ $number } approved.
+client-request-rejected = Request #{ $number } rejected.
+client-request-rejected-reason = Request #{ $number } rejected. Reason: { $reason }
+
+myrequests-empty = You have no requests yet. /request — file a request.
+myrequests-header = Your requests:
+myrequests-line = #{ $number } · { $type } · { $status } · { $date }
+myrequests-reason = reason: { $reason }
+button-cancel-request = Cancel #{ $number }
+request-cancelled-by-client = Request #{ $number } cancelled.
+request-cannot-cancel = Request #{ $number } can no longer be cancelled: it is { $status }.
+pending-empty = No requests are waiting for a decision.
+pending-header = Waiting for a decision: { $count }.
+
+# Command menu (setMyCommands): short descriptions, 1–256 characters.
+menu-start = Start and introduction
+menu-request = File a request
+menu-myrequests = My requests
+menu-lang = Language / Язык
+menu-cancel = Leave the current action
+menu-help = All commands
+menu-pending = Requests waiting for a decision
+menu-approve = Approve a request: /approve N
+menu-reject = Reject a request: /reject N reason
+
+reminder =
+    ⏰ { $type }: expires on { $date } — { $days ->
+        [0] today
+        [one] { $days } day left
+       *[other] { $days } days left
+    }.
+    Company: { $client }{ $register }
+reminder-register = , cash register { $model } No. { $serial }
+summary-header = Deadline summary for { $date }
+summary-due = Expiring within 14 days: { $count }
+summary-overdue = Overdue: { $count }
+summary-run = Reminders queued: { $queued }. Last 24 hours: { $sent } delivered, { $failed } failed.
+summary-line = { $date } · { $client } · { $type }{ $register }
+summary-more = …and { $count } more
+
+not-linked = You are not linked to a company. Open the invite link from your manager or send the company's INN.
+list-header = Deadlines of “{ $client }” (INN { $inn }):
+list-empty = “{ $client }” has no open deadlines.
+deadline-left = { $days ->
+        [0] today
+        [one] { $days } day left
+       *[other] { $days } days left
+    }
+deadline-overdue = overdue by { $days } d.
+today-empty = Nothing is due today ({ $date }).
+today-header = Due today, { $date }: { $count }
+search-usage = Usage: /search name or INN
+search-empty = Nothing found for “{ $query }”.
+export-caption = All deadlines: { $count }

@@ -1,0 +1,190 @@
+//! What a handler works with while one update is applied: the update's database transaction,
+//! the user, their language and dialog state, and the outbox.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseTransaction;
+use tokio::sync::Mutex;
+
+use super::dialog::Dialog;
+use super::storage::{self, DialogStore, StoreError};
+use super::texts::{Arg, Lang, Texts};
+use super::{BotError, notify::BotNotifier};
+use crate::services::requests::Actor;
+use crate::services::telegram_users::Profile;
+use crate::telegram::outbox::{self, Outgoing};
+
+/// The dialog state of the chat: loaded on first use only, so updates that need none keep
+/// working while the store is down.
+enum Slot {
+    Unloaded,
+    Loaded { original: Option<Dialog>, current: Option<Dialog> },
+}
+
+pub struct Ctx {
+    pub txn: DatabaseTransaction,
+    pub texts: Arc<Texts>,
+    pub notifier: Arc<BotNotifier>,
+    pub profile: Profile,
+    /// The chat the update came from (the user's id in private chats).
+    pub chat_id: i64,
+    /// Set when the user is an active administrator.
+    pub admin: Option<Actor>,
+    lang: std::sync::Mutex<Lang>,
+    store: Arc<dyn DialogStore>,
+    slot: Mutex<Slot>,
+}
+
+/// What every update's context shares: texts, notifications and the dialog store.
+#[derive(Clone)]
+pub struct Shared {
+    pub texts: Arc<Texts>,
+    pub notifier: Arc<BotNotifier>,
+    pub store: Arc<dyn DialogStore>,
+}
+
+/// The dialog change an update made, applied after its handlers ran.
+pub struct DialogChange {
+    pub before: Option<Dialog>,
+    pub after: Option<Dialog>,
+}
+
+impl Ctx {
+    pub fn new(
+        txn: DatabaseTransaction,
+        shared: &Shared,
+        profile: Profile,
+        chat_id: i64,
+        lang: Lang,
+        admin: Option<Actor>,
+    ) -> Self {
+        Self {
+            txn,
+            texts: shared.texts.clone(),
+            notifier: shared.notifier.clone(),
+            profile,
+            chat_id,
+            admin,
+            lang: std::sync::Mutex::new(lang),
+            store: shared.store.clone(),
+            slot: Mutex::new(Slot::Unloaded),
+        }
+    }
+
+    pub fn lang(&self) -> Lang {
+        *self.lang.lock().expect("lang lock")
+    }
+
+    pub fn set_lang(&self, lang: Lang) {
+        *self.lang.lock().expect("lang lock") = lang;
+    }
+
+    /// A text in the user's language.
+    pub fn t(&self, id: &str, args: &[(&str, Arg)]) -> String {
+        self.texts.get(self.lang(), id, args)
+    }
+
+    /// The chat's dialog state (loaded from the store on first use).
+    pub async fn dialog(&self) -> Result<Option<Dialog>, StoreError> {
+        let mut slot = self.slot.lock().await;
+        if let Slot::Unloaded = *slot {
+            let loaded: Option<Dialog> = storage::load(self.store.as_ref(), self.chat_id).await?;
+            *slot = Slot::Loaded { original: loaded.clone(), current: loaded };
+        }
+        match &*slot {
+            Slot::Loaded { current, .. } => Ok(current.clone()),
+            Slot::Unloaded => unreachable!("loaded above"),
+        }
+    }
+
+    /// Sets (or clears) the chat's dialog state; stored once the handlers are done.
+    pub async fn set_dialog(&self, dialog: Option<Dialog>) -> Result<(), StoreError> {
+        self.dialog().await?;
+        if let Slot::Loaded { current, .. } = &mut *self.slot.lock().await {
+            *current = dialog;
+        }
+        Ok(())
+    }
+
+    /// The change to store, if the handlers changed the state.
+    pub async fn dialog_change(&self) -> Option<DialogChange> {
+        match &*self.slot.lock().await {
+            Slot::Loaded { original, current } if original != current => {
+                Some(DialogChange { before: original.clone(), after: current.clone() })
+            }
+            _ => None,
+        }
+    }
+
+    /// Queues a message in the update's transaction.
+    pub async fn send(&self, message: Outgoing) -> Result<i64, BotError> {
+        Ok(outbox::enqueue(&self.txn, message).await?)
+    }
+
+    /// Queues a text reply of any length: split at line ends into messages within Telegram's
+    /// 4096 characters, never cut off.
+    pub async fn reply_long(&self, text: String) -> Result<(), BotError> {
+        for part in split_message(&text, MAX_MESSAGE_CHARS) {
+            self.reply(part).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a plain text reply to this chat.
+    pub async fn reply(&self, text: String) -> Result<i64, BotError> {
+        self.send(Outgoing::text(self.chat_id, text)).await
+    }
+}
+
+/// Telegram's limit on a message's text.
+pub const MAX_MESSAGE_CHARS: usize = 4096;
+
+/// Splits a text into parts of at most `max` characters, at line ends where possible.
+pub fn split_message(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut current_len = 0;
+    for line in text.split_inclusive('\n') {
+        let mut line = line;
+        loop {
+            let len = line.chars().count();
+            if current_len + len <= max {
+                current.push_str(line);
+                current_len += len;
+                break;
+            }
+            if current_len > 0 {
+                parts.push(std::mem::take(&mut current).trim_end().to_string());
+                current_len = 0;
+                continue;
+            }
+            // A single line longer than a message: cut it at a character boundary.
+            let cut = line.char_indices().nth(max).map_or(line.len(), |(i, _)| i);
+            parts.push(line[..cut].to_string());
+            line = &line[cut..];
+        }
+    }
+    if !current.trim().is_empty() {
+        parts.push(current.trim_end().to_string());
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_message;
+
+    #[test]
+    fn long_texts_are_split_at_line_ends_and_nothing_is_lost() {
+        let lines: Vec<String> = (0..500).map(|i| format!("строка номер {i} · ООО «Ромашка»")).collect();
+        let text = lines.join("\n");
+        let parts = split_message(&text, 4096);
+        assert!(parts.len() > 1);
+        assert!(parts.iter().all(|p| p.chars().count() <= 4096));
+        assert_eq!(parts.join("\n"), text);
+        let long_line = "я".repeat(9000);
+        let parts = split_message(&long_line, 4096);
+        assert_eq!(parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>(), [4096, 4096, 808]);
+        assert_eq!(split_message("short", 4096), ["short"]);
+    }
+}

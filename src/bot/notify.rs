@@ -1,0 +1,315 @@
+//! The Telegram side of request notifications: the administrators' copies with decision
+//! buttons, the client's answer, and the edits of every copy after a decision. Written to the
+//! outbox inside the transaction of the change.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use chrono_tz::Tz;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+use super::callback::Callback;
+use super::texts::{Arg, Lang, Texts};
+use crate::entities::client_request::{self, Kind, Status};
+use crate::entities::{administrator, request_message};
+use crate::error::Result;
+use crate::services::deadlines::DeadlineView;
+use crate::services::reminders::{ReminderMessages, Summary};
+use crate::services::requests::Notifications;
+use crate::services::{clients, requests, telegram_users};
+use crate::telegram::outbox::{self, MessageRef, Outgoing, RetryPolicy};
+
+pub struct BotNotifier {
+    texts: Arc<Texts>,
+    timezone: Tz,
+    reminder_retry: Option<RetryPolicy>,
+}
+
+/// A user's language as stored, for messages sent to them outside their own update.
+pub async fn lang_of(db: &impl ConnectionTrait, telegram_id: i64) -> Result<Lang> {
+    let user = telegram_users::find(db, telegram_id).await?;
+    Ok(user.map_or(Lang::Ru, |u| Lang::for_user(u.language.as_deref(), u.language_code.as_deref())))
+}
+
+pub fn decision_keyboard(texts: &Texts, lang: Lang, request_id: i32) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new([[
+        InlineKeyboardButton::callback(texts.get(lang, "button-approve", &[]), Callback::Approve(request_id).encode()),
+        InlineKeyboardButton::callback(texts.get(lang, "button-reject", &[]), Callback::Reject(request_id).encode()),
+    ]])
+}
+
+impl BotNotifier {
+    pub fn new(texts: Arc<Texts>, timezone: Tz) -> Self {
+        Self { texts, timezone, reminder_retry: None }
+    }
+
+    /// Reminders are retried by this policy instead of the sender's default.
+    pub fn with_reminder_retry(mut self, policy: RetryPolicy) -> Self {
+        self.reminder_retry = Some(policy);
+        self
+    }
+
+    /// The time zone reminders and "today" are reckoned in.
+    pub fn timezone(&self) -> Tz {
+        self.timezone
+    }
+
+    pub fn status_text(&self, lang: Lang, status: Status) -> String {
+        let id = match status {
+            Status::Pending => "status-pending",
+            Status::Approved => "status-approved",
+            Status::Rejected => "status-rejected",
+            Status::Cancelled => "status-cancelled",
+        };
+        self.texts.get(lang, id, &[])
+    }
+
+    pub async fn type_name(
+        &self,
+        db: &impl ConnectionTrait,
+        lang: Lang,
+        request: &client_request::Model,
+    ) -> Result<String> {
+        let Some(type_id) = request.request_type_id else { return Ok(String::new()) };
+        Ok(requests::get_type(db, type_id)
+            .await?
+            .map(|t| if lang == Lang::En { t.name_en } else { t.name_ru })
+            .unwrap_or_default())
+    }
+
+    /// The administrator's view of a request (without its outcome).
+    pub async fn admin_text(
+        &self,
+        db: &impl ConnectionTrait,
+        lang: Lang,
+        request: &client_request::Model,
+    ) -> Result<String> {
+        let t = |id: &str| self.texts.get(lang, id, &[]);
+        let mut requester = request.requester_name.clone().unwrap_or_else(|| request.requester_telegram_id.to_string());
+        if let Some(username) = &request.requester_username {
+            requester.push_str(&format!(" (@{username})"));
+        }
+        let client = match request.client_id {
+            Some(id) => clients::get(db, id).await?.map(|c| format!("{} (ИНН {})", c.name, c.inn)),
+            None => None,
+        };
+        let number = Arg::from(request.number);
+        Ok(match request.kind {
+            Kind::Service => self.texts.get(
+                lang,
+                "admin-request",
+                &[
+                    ("number", number),
+                    ("type", self.type_name(db, lang, request).await?.into()),
+                    ("requester", requester.into()),
+                    ("client", client.unwrap_or_else(|| t("admin-client-unknown")).into()),
+                    ("description", request.description.clone().into()),
+                ],
+            ),
+            Kind::Link => {
+                let client = client.unwrap_or_else(|| t("admin-client-not-found"));
+                self.texts.get(
+                    lang,
+                    "admin-link-request",
+                    &[
+                        ("number", number),
+                        ("requester", requester.into()),
+                        ("inn", request.inn.clone().unwrap_or_default().into()),
+                        ("client", client.into()),
+                    ],
+                )
+            }
+        })
+    }
+
+    fn format_time(&self, at: chrono::DateTime<Utc>) -> String {
+        at.with_timezone(&self.timezone).format("%d.%m.%Y %H:%M").to_string()
+    }
+
+    /// The outcome lines added to the administrators' copies.
+    fn outcome_text(&self, lang: Lang, request: &client_request::Model) -> String {
+        let admin = request.decided_by.clone().unwrap_or_default();
+        let time = self.format_time(request.decided_at.unwrap_or(request.updated_at));
+        let args = [("admin", Arg::from(admin)), ("time", Arg::from(time))];
+        match request.status {
+            Status::Approved => self.texts.get(lang, "admin-outcome-approved", &args),
+            Status::Rejected => {
+                let mut text = self.texts.get(lang, "admin-outcome-rejected", &args);
+                if let Some(reason) = &request.reason {
+                    text.push('\n');
+                    text.push_str(&self.texts.get(lang, "admin-outcome-reason", &[("reason", reason.clone().into())]));
+                }
+                text
+            }
+            Status::Cancelled => self.texts.get(lang, "admin-outcome-cancelled", &args[1..]),
+            Status::Pending => String::new(),
+        }
+    }
+
+    /// Sends one administrator a copy of a request with its buttons, and remembers the copy so
+    /// it is edited after the decision.
+    pub async fn send_admin_copy(
+        &self,
+        txn: &DatabaseTransaction,
+        chat_id: i64,
+        request: &client_request::Model,
+    ) -> Result<()> {
+        let lang = lang_of(txn, chat_id).await?;
+        if let Some(photo) = &request.photo_file_id {
+            let caption = Some(self.texts.get(lang, "admin-request-photo", &[("number", request.number.into())]));
+            outbox::enqueue(txn, Outgoing::SendPhoto { chat_id, photo: photo.clone(), caption, reply_markup: None })
+                .await?;
+        }
+        let text = self.admin_text(txn, lang, request).await?;
+        let keyboard = decision_keyboard(&self.texts, lang, request.id);
+        let outbox_id = outbox::enqueue(txn, Outgoing::with_keyboard(chat_id, text, keyboard)).await?;
+        request_message::ActiveModel {
+            request_id: Set(request.id),
+            chat_id: Set(chat_id),
+            outgoing_message_id: Set(outbox_id),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        Ok(())
+    }
+
+    /// Edits every administrator's copy to show the request's outcome, without buttons.
+    async fn edit_copies(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        let copies =
+            request_message::Entity::find().filter(request_message::Column::RequestId.eq(request.id)).all(txn).await?;
+        for copy in copies {
+            let lang = lang_of(txn, copy.chat_id).await?;
+            let text =
+                format!("{}\n\n{}", self.admin_text(txn, lang, request).await?, self.outcome_text(lang, request));
+            outbox::enqueue(
+                txn,
+                Outgoing::EditMessageText {
+                    chat_id: copy.chat_id,
+                    message: MessageRef::Outbox(copy.outgoing_message_id),
+                    text,
+                    reply_markup: None,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Notifications for BotNotifier {
+    async fn request_filed(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        let admins = administrator::Entity::find().filter(administrator::Column::IsActive.eq(true)).all(txn).await?;
+        for admin in admins {
+            self.send_admin_copy(txn, admin.telegram_id, request).await?;
+        }
+        Ok(())
+    }
+
+    async fn request_decided(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        let chat_id = request.requester_telegram_id;
+        let lang = lang_of(txn, chat_id).await?;
+        let number = Arg::from(request.number);
+        let text = match (request.status, request.kind, &request.reason) {
+            (Status::Approved, Kind::Link, _) => {
+                let client = match request.client_id {
+                    Some(id) => clients::get(txn, id).await?,
+                    None => None,
+                };
+                let (name, inn) = client.map(|c| (c.name, c.inn)).unwrap_or_default();
+                self.texts.get(
+                    lang,
+                    "inn-link-approved",
+                    &[("number", number), ("client", name.into()), ("inn", inn.into())],
+                )
+            }
+            (Status::Approved, _, _) => self.texts.get(lang, "client-request-approved", &[("number", number)]),
+            (_, _, Some(reason)) => self.texts.get(
+                lang,
+                "client-request-rejected-reason",
+                &[("number", number), ("reason", reason.clone().into())],
+            ),
+            (_, _, None) => self.texts.get(lang, "client-request-rejected", &[("number", number)]),
+        };
+        outbox::enqueue(txn, Outgoing::text(chat_id, text)).await?;
+        self.edit_copies(txn, request).await
+    }
+
+    async fn request_cancelled(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        self.edit_copies(txn, request).await
+    }
+}
+
+/// Lines of deadlines shown in the administrators' summary before "…and N more".
+const SUMMARY_LINES: usize = 15;
+
+impl BotNotifier {
+    fn deadline_args(&self, lang: Lang, view: &DeadlineView) -> Vec<(&'static str, Arg)> {
+        let kind = if lang == Lang::En { view.kind.name_en.clone() } else { view.kind.name_ru.clone() };
+        let register = view.register.as_ref().map_or(String::new(), |r| {
+            self.texts.get(
+                lang,
+                "reminder-register",
+                &[("model", r.model.clone().into()), ("serial", r.serial_number.clone().into())],
+            )
+        });
+        vec![
+            ("type", kind.into()),
+            ("date", view.deadline.expiration_date.format("%d.%m.%Y").to_string().into()),
+            ("client", view.client.name.clone().into()),
+            ("register", register.into()),
+        ]
+    }
+
+    fn summary_lines(&self, lang: Lang, views: &[DeadlineView]) -> Vec<String> {
+        let mut lines: Vec<String> = views
+            .iter()
+            .take(SUMMARY_LINES)
+            .map(|v| self.texts.get(lang, "summary-line", &self.deadline_args(lang, v)))
+            .collect();
+        if views.len() > SUMMARY_LINES {
+            lines.push(self.texts.get(lang, "summary-more", &[("count", (views.len() - SUMMARY_LINES).into())]));
+        }
+        lines
+    }
+}
+
+#[async_trait]
+impl ReminderMessages for BotNotifier {
+    async fn reminder(
+        &self,
+        txn: &DatabaseTransaction,
+        chat_id: i64,
+        deadline: &DeadlineView,
+        days_left: i64,
+    ) -> Result<i64> {
+        let lang = lang_of(txn, chat_id).await?;
+        let mut args = self.deadline_args(lang, deadline);
+        args.push(("days", days_left.into()));
+        let text = self.texts.get(lang, "reminder", &args);
+        outbox::enqueue_with(txn, Outgoing::text(chat_id, text), self.reminder_retry).await.map_err(Into::into)
+    }
+
+    async fn summary(&self, txn: &DatabaseTransaction, chat_id: i64, summary: &Summary) -> Result<i64> {
+        let lang = lang_of(txn, chat_id).await?;
+        let t = |id: &str, args: &[(&str, Arg)]| self.texts.get(lang, id, args);
+        let mut parts = vec![t("summary-header", &[("date", summary.date.format("%d.%m.%Y").to_string().into())])];
+        parts.push(t("summary-due", &[("count", summary.due_soon.len().into())]));
+        parts.extend(self.summary_lines(lang, &summary.due_soon));
+        parts.push(t("summary-overdue", &[("count", summary.overdue.len().into())]));
+        parts.extend(self.summary_lines(lang, &summary.overdue));
+        parts.push(t(
+            "summary-run",
+            &[
+                ("queued", (summary.queued as i64).into()),
+                ("sent", (summary.sent_last_day as i64).into()),
+                ("failed", (summary.failed_last_day as i64).into()),
+            ],
+        ));
+        outbox::enqueue(txn, Outgoing::text(chat_id, parts.join("\n"))).await.map_err(Into::into)
+    }
+}

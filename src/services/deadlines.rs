@@ -1,0 +1,155 @@
+//! Service deadlines of clients and their cash registers: listing by urgency, creation and
+//! renewal (a new date re-arms the reminders, since reminder logs are keyed by the date).
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+
+use crate::entities::deadline::{self, Status};
+use crate::entities::{cash_register, client, deadline_type};
+use crate::error::{Error, FieldError, Result};
+
+/// A deadline with what a person needs to read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadlineView {
+    pub deadline: deadline::Model,
+    pub client: client::Model,
+    pub kind: deadline_type::Model,
+    pub register: Option<cash_register::Model>,
+}
+
+impl DeadlineView {
+    /// Days from `today` to the expiration date (negative when overdue).
+    pub fn days_left(&self, today: NaiveDate) -> i64 {
+        (self.deadline.expiration_date - today).num_days()
+    }
+}
+
+/// Loads the clients, types and cash registers of some deadlines (three queries, any count).
+pub(crate) async fn views(db: &impl ConnectionTrait, deadlines: Vec<deadline::Model>) -> Result<Vec<DeadlineView>> {
+    use std::collections::HashMap;
+    let client_ids: Vec<i32> = deadlines.iter().map(|d| d.client_id).collect();
+    let register_ids: Vec<i32> = deadlines.iter().filter_map(|d| d.cash_register_id).collect();
+    let clients: HashMap<i32, client::Model> = client::Entity::find()
+        .filter(client::Column::Id.is_in(client_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let kinds: HashMap<i32, deadline_type::Model> =
+        deadline_type::Entity::find().all(db).await?.into_iter().map(|t| (t.id, t)).collect();
+    let registers: HashMap<i32, cash_register::Model> = if register_ids.is_empty() {
+        HashMap::new()
+    } else {
+        cash_register::Entity::find()
+            .filter(cash_register::Column::Id.is_in(register_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect()
+    };
+    Ok(deadlines
+        .into_iter()
+        .filter_map(|d| {
+            let client = clients.get(&d.client_id)?.clone();
+            let kind = kinds.get(&d.deadline_type_id)?.clone();
+            let register = d.cash_register_id.and_then(|id| registers.get(&id).cloned());
+            Some(DeadlineView { deadline: d, client, kind, register })
+        })
+        .collect())
+}
+
+/// A client's open deadlines (active and expired), soonest first.
+pub async fn of_client(db: &impl ConnectionTrait, client_id: i32) -> Result<Vec<DeadlineView>> {
+    let rows = deadline::Entity::find()
+        .filter(deadline::Column::ClientId.eq(client_id))
+        .filter(deadline::Column::Status.is_in([Status::Active, Status::Expired]))
+        .order_by_asc(deadline::Column::ExpirationDate)
+        .order_by_asc(deadline::Column::Id)
+        .all(db)
+        .await?;
+    views(db, rows).await
+}
+
+/// Open deadlines expiring on `date`, of one client or of all active clients.
+pub async fn due_on(db: &impl ConnectionTrait, date: NaiveDate, client_id: Option<i32>) -> Result<Vec<DeadlineView>> {
+    let mut query = deadline::Entity::find()
+        .filter(deadline::Column::ExpirationDate.eq(date))
+        .filter(deadline::Column::Status.is_in([Status::Active, Status::Expired]));
+    if let Some(id) = client_id {
+        query = query.filter(deadline::Column::ClientId.eq(id));
+    }
+    let rows = query.order_by_asc(deadline::Column::ClientId).order_by_asc(deadline::Column::Id).all(db).await?;
+    Ok(views(db, rows).await?.into_iter().filter(|v| v.client.is_active).collect())
+}
+
+/// Every deadline with its client, type and register, ordered by date (for exports).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<DeadlineView>> {
+    let rows = deadline::Entity::find()
+        .order_by_asc(deadline::Column::ExpirationDate)
+        .order_by_asc(deadline::Column::Id)
+        .all(db)
+        .await?;
+    views(db, rows).await
+}
+
+pub struct NewDeadline {
+    pub client_id: i32,
+    pub cash_register_id: Option<i32>,
+    pub deadline_type_id: i32,
+    pub expiration_date: NaiveDate,
+    pub notes: Option<String>,
+}
+
+/// Creates an active deadline, checking that the client, type and register exist and belong
+/// together.
+pub async fn create(db: &impl ConnectionTrait, new: NewDeadline) -> Result<deadline::Model> {
+    let mut errors = Vec::new();
+    if client::Entity::find_by_id(new.client_id).one(db).await?.is_none() {
+        errors.push(FieldError::new("client_id", "no such client"));
+    }
+    if deadline_type::Entity::find_by_id(new.deadline_type_id).one(db).await?.is_none() {
+        errors.push(FieldError::new("deadline_type_id", "no such deadline type"));
+    }
+    if let Some(register_id) = new.cash_register_id {
+        match cash_register::Entity::find_by_id(register_id).one(db).await? {
+            Some(r) if r.client_id == new.client_id => {}
+            Some(_) => errors.push(FieldError::new("cash_register_id", "belongs to another client")),
+            None => errors.push(FieldError::new("cash_register_id", "no such cash register")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let now = Utc::now();
+    Ok(deadline::ActiveModel {
+        client_id: Set(new.client_id),
+        cash_register_id: Set(new.cash_register_id),
+        deadline_type_id: Set(new.deadline_type_id),
+        expiration_date: Set(new.expiration_date),
+        status: Set(Status::Active),
+        notes: Set(new.notes),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Renews a deadline: a new, later date and status active again. Reminders are keyed by the
+/// date, so the new date gets its own 14/7/3-day reminders.
+pub async fn renew(db: &impl ConnectionTrait, id: i32, new_date: NaiveDate) -> Result<deadline::Model> {
+    let current = deadline::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline"))?;
+    if new_date <= current.expiration_date {
+        return Err(Error::invalid("expiration_date", "must be later than the current date"));
+    }
+    let mut row = current.into_active_model();
+    row.expiration_date = Set(new_date);
+    row.status = Set(Status::Active);
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}

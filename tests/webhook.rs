@@ -1,0 +1,272 @@
+//! The Telegram runtime end to end: the webhook's checks, exactly-once application of updates,
+//! replies through the outbox under Telegram's limits, dialog state in Redis, /start, languages.
+
+use std::time::{Duration, Instant};
+
+use kktbot::entities::{outgoing_message, processed_update, telegram_user};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+
+use crate::support::telegram::Fault;
+use crate::support::updates::{self, User};
+use crate::support::{Backend, TestApp, WEBHOOK_SECRET, count_rows};
+
+async fn bot_app(backend: Backend) -> Option<TestApp> {
+    let builder = TestApp::builder().backend(backend).telegram();
+    let builder = if backend == Backend::Postgres { builder.redis() } else { builder };
+    builder.spawn().await
+}
+
+async fn processed(app: &TestApp) -> i64 {
+    count_rows(app.db(), "processed_updates").await
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_secret_changes_nothing() {
+    let app = bot_app(Backend::Sqlite).await.unwrap();
+    let update = updates::text(&User::ru(5_100_000_001, "Иван"), "/start");
+    for secret in [None, Some("wrong"), Some("test-webhook-secret_012345678")] {
+        let mut req = app.http.post(app.url("/webhook/telegram")).json(&update);
+        if let Some(s) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 401, "secret {secret:?}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+    assert_eq!(processed(&app).await, 0);
+    assert_eq!(count_rows(app.db(), "outgoing_messages").await, 0);
+    assert_eq!(count_rows(app.db(), "telegram_users").await, 0);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_or_acknowledged_without_effect() {
+    let app = bot_app(Backend::Sqlite).await.unwrap();
+    let post = |body: Vec<u8>| {
+        app.http
+            .post(app.url("/webhook/telegram"))
+            .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(post(b"{not json".to_vec()).await.unwrap().status(), 400);
+    assert_eq!(post(vec![b' '; 2 * 1024 * 1024]).await.unwrap().status(), 413);
+    // JSON, but not an update; and an update of a kind kktbot does not handle.
+    assert_eq!(post(br#"{"hello": "world"}"#.to_vec()).await.unwrap().status(), 200);
+    let unknown = json!({"update_id": updates::next_id(), "some_future_kind": {"x": 1}});
+    assert_eq!(app.post_update(&unknown).await.status(), 200);
+    // Injection strings are only text.
+    let sneaky = updates::text(&User::ru(5_100_000_002, "'; DROP TABLE clients; --"), "' OR 1=1; --");
+    app.send_update(&sneaky).await;
+    app.settle().await;
+    assert_eq!(processed(&app).await, 1, "only the real update is recorded");
+    assert_eq!(app.tg().calls_to("sendMessage").len(), 1, "the hint for unknown input");
+    assert_eq!(count_rows(app.db(), "clients").await, 0);
+    app.shutdown().await;
+}
+
+async fn redelivery_has_no_second_effect(backend: Backend) {
+    let Some(app) = bot_app(backend).await else { return };
+    let user = User::ru(5_100_000_010, "Иван");
+    let update = updates::text(&user, "/start");
+    app.send_update(&update).await;
+    app.send_update(&update).await;
+    // The same update delivered concurrently, several times.
+    let again = updates::text(&user, "/help");
+    let posts: Vec<_> = (0..8).map(|_| app.post_update(&again)).collect();
+    for res in futures::future::join_all(posts).await {
+        assert_eq!(res.status(), 200);
+    }
+    app.settle().await;
+    assert_eq!(processed(&app).await, 2);
+    let texts = app.tg().sent_texts_to(user.id);
+    assert_eq!(texts.len(), 2, "one greeting, one help: {texts:?}");
+    assert!(texts[0].starts_with("Здравствуйте, Иван!"));
+    assert!(texts[1].starts_with("Команды:"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn redelivery_has_no_second_effect_sqlite() {
+    redelivery_has_no_second_effect(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn redelivery_has_no_second_effect_postgres() {
+    redelivery_has_no_second_effect(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_failing_database_answers_503_and_sends_nothing() {
+    let app = bot_app(Backend::Sqlite).await.unwrap();
+    app.db().close_by_ref().await.unwrap();
+    let res = app.post_update(&updates::text(&User::ru(5_100_000_020, "Иван"), "/start")).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    assert!(app.tg().calls_to("sendMessage").is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_postgres_database_answers_503() {
+    let Some(app) = bot_app(Backend::Postgres).await else { return };
+    app.db.drop_now().await;
+    let res = app.post_update(&updates::text(&User::ru(5_100_000_021, "Иван"), "/start")).await;
+    assert_eq!(res.status(), 503);
+    assert!(app.tg().calls_to("sendMessage").is_empty());
+}
+
+async fn committed_message_survives_a_crash(backend: Backend) {
+    let Some(app) = bot_app(backend).await else { return };
+    let user = User::ru(5_100_000_030, "Иван");
+    // Telegram fails the first attempt; the server then dies before the retry.
+    app.tg().fail_next("sendMessage", Fault::ServerError, 1);
+    app.send_update(&updates::text(&user, "/start")).await;
+    app.tg().wait_for_any("sendMessage", 1, Duration::from_secs(5)).await;
+    // The failed attempt is recorded (the row waits for its retry); then the process dies.
+    app.settle().await;
+    let (db, fake) = app.crash().await;
+    let fake = fake.unwrap();
+    assert!(fake.sent_texts_to(user.id).is_empty());
+
+    let app = TestApp::builder().database(db).fake_telegram(fake).spawn().await.unwrap();
+    app.tg().wait_for("sendMessage", 1, Duration::from_secs(10)).await;
+    app.settle().await;
+    assert_eq!(app.tg().sent_texts_to(user.id).len(), 1, "delivered once after the restart");
+    let sent = outgoing_message::Entity::find()
+        .filter(outgoing_message::Column::Status.eq(outgoing_message::Status::Sent))
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(sent, 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn committed_message_survives_a_crash_sqlite() {
+    committed_message_survives_a_crash(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn committed_message_survives_a_crash_postgres() {
+    committed_message_survives_a_crash(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn retry_after_is_waited_out() {
+    let app = bot_app(Backend::Sqlite).await.unwrap();
+    let user = User::ru(5_100_000_040, "Иван");
+    app.tg().fail_next("sendMessage", Fault::RetryAfter(2), 1);
+    let started = Instant::now();
+    app.send_update(&updates::text(&user, "/help")).await;
+    app.tg().wait_for("sendMessage", 1, Duration::from_secs(10)).await;
+    assert!(started.elapsed() >= Duration::from_secs(2), "sent again after {:?}", started.elapsed());
+    assert_eq!(app.tg().sent_texts_to(user.id).len(), 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_hundred_users_at_once_stay_within_telegram_limits() {
+    let app = bot_app(Backend::Sqlite).await.unwrap();
+    let users: Vec<User> = (0..200).map(|i| User::ru(5_200_000_000 + i, "Клиент")).collect();
+    let bodies: Vec<_> = users.iter().map(|u| updates::text(u, "/help")).collect();
+    let posts: Vec<_> = bodies.iter().map(|b| app.post_update(b)).collect();
+    for res in futures::future::join_all(posts).await {
+        assert_eq!(res.status(), 200);
+    }
+    app.tg().wait_for("sendMessage", 200, Duration::from_secs(30)).await;
+    assert!(app.tg().rate_violations().is_empty(), "{:?}", app.tg().rate_violations());
+    for u in &users {
+        assert_eq!(app.tg().sent_texts_to(u.id).len(), 1);
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_blocked_user_is_marked_and_unmarked() {
+    let app = bot_app(Backend::Sqlite).await.unwrap();
+    let user = User::ru(5_100_000_050, "Иван");
+    let blocked = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            telegram_user::Entity::find()
+                .filter(telegram_user::Column::TelegramId.eq(user.id))
+                .one(&db)
+                .await
+                .unwrap()
+                .map(|u| u.is_blocked)
+        }
+    };
+    // A 403 from Telegram marks the user blocked.
+    app.tg().block_chat(user.id);
+    app.send_update(&updates::text(&user, "/help")).await;
+    app.settle().await;
+    assert_eq!(blocked(&app).await, Some(true));
+    // my_chat_member: back, then blocked again.
+    app.tg().unblock_chat(user.id);
+    app.send_update(&updates::my_chat_member(&user, "member")).await;
+    assert_eq!(blocked(&app).await, Some(false));
+    app.send_update(&updates::my_chat_member(&user, "kicked")).await;
+    assert_eq!(blocked(&app).await, Some(true));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn processed_update_ids_are_kept_past_telegrams_retention_then_pruned() {
+    let app = bot_app(Backend::Sqlite).await.unwrap();
+    app.send_update(&updates::text(&User::ru(5_100_000_060, "Иван"), "/help")).await;
+    assert_eq!(kktbot::services::processed_updates::prune(app.db(), chrono::Duration::hours(48)).await.unwrap(), 0);
+    let row = processed_update::Entity::find().one(app.db()).await.unwrap().unwrap();
+    let mut old: processed_update::ActiveModel = row.into();
+    old.processed_at = sea_orm::Set(chrono::Utc::now() - chrono::Duration::hours(49));
+    sea_orm::ActiveModelTrait::update(old, app.db()).await.unwrap();
+    assert_eq!(kktbot::services::processed_updates::prune(app.db(), chrono::Duration::hours(48)).await.unwrap(), 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn redis_stopped_and_started_again_mid_conversation() {
+    use crate::dialog_storage::{RedisServer, free_port};
+    if !RedisServer::available() {
+        return;
+    }
+    let port = free_port();
+    let mut redis = RedisServer::start(port).await;
+    let app = TestApp::builder().telegram().env("REDIS_URL", &redis.url()).spawn().await.unwrap();
+    let user = User::ru(5_100_000_070, "Иван");
+    app.send_update(&updates::text(&user, "/request")).await;
+
+    redis.kill();
+    // A message that needs the dialog state is not acknowledged: Telegram will deliver it again.
+    let description = updates::text(&user, "Не печатает чек");
+    let res = app.post_update(&description).await;
+    assert_eq!(res.status(), 503);
+    // Updates that need no dialog state keep working.
+    app.send_update(&updates::text(&user, "/help")).await;
+    let health: serde_json::Value = app.http.get(app.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["redis"]["status"], "down");
+    assert_eq!(health["status"], "degraded");
+
+    let _redis = RedisServer::start(port).await;
+    // Telegram redelivers; kktbot reconnects by itself (bounded wait, no fixed sleep).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = app.post_update(&description).await.status();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(Instant::now() < deadline, "Redis did not come back in time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.settle().await;
+    let texts = app.tg().sent_texts_to(user.id);
+    assert_eq!(texts.len(), 3, "type keyboard, help, and the answer to the redelivered message: {texts:?}");
+    assert!(texts[0].starts_with("Выберите тип заявки"));
+    assert!(texts[1].starts_with("Команды:"));
+    let health: serde_json::Value = app.http.get(app.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["redis"]["status"], "up");
+    app.shutdown().await;
+}
