@@ -21,8 +21,8 @@
 //! Options (environment): `BENCH_BACKEND=sqlite|postgres|all` (all), `BENCH_REQUESTS` (10000),
 //! `BENCH_CONCURRENCY` (64), `BENCH_RATE` (500), `BENCH_SECONDS` (10), `BENCH_MAX_SECONDS` (120),
 //! `BENCH_WARMUP` (300), `BENCH_TEXT` (`/help`), `BENCH_ENDPOINTS` (`parse,commit,kktbot`; add
-//! `kktbot-nosender` for a diagnostic: kktbot's router and bot with no outgoing-message sender
-//! running, its pool size set by `BENCH_DIAG_POOL`).
+//! `kktbot-nosender` for a diagnostic: the state `Application::build` wires, served by kktbot's
+//! router without `Application::run`, so no outgoing-message sender runs beside the webhook).
 //! PostgreSQL and Redis come from `KKTBOT_TEST_POSTGRES_URL` / `KKTBOT_TEST_REDIS_URL` as in the
 //! integration tests; when PostgreSQL or Redis is unreachable that backend is skipped.
 //!
@@ -48,6 +48,7 @@ use axum::routing::post;
 use kktbot::config::{LogConfig, LogFormat};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 use teloxide::types::Update;
+use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -80,8 +81,8 @@ enum Endpoint {
     Parse,
     Commit,
     Kktbot,
-    /// Diagnostic, not run by default: kktbot's router and `Bot` wired as `Application::build`
-    /// wires them, but with no outgoing-message sender running beside them.
+    /// Diagnostic, not run by default: kktbot's router over the state `Application::build` wires,
+    /// without `Application::run` and so without the outgoing-message sender.
     KktbotNoSender,
 }
 
@@ -200,6 +201,7 @@ struct BareDb {
     conn: DatabaseConnection,
     /// The table that gets one row per update.
     table: &'static str,
+    _telegram: Option<support::telegram::FakeTelegram>,
     _redis: Option<TestRedis>,
     /// Dropped last: a PostgreSQL test database is dropped with it.
     _database: TestDatabase,
@@ -234,8 +236,11 @@ async fn start(endpoint: Endpoint, backend: Backend) -> Option<Running> {
             .expect("create the commit-ceiling table");
             let router = Router::new().route(PATH, post(commit_one)).with_state(conn.clone());
             Some(
-                serve_bare(router, Some(BareDb { conn, table: "bench_commit", _redis: None, _database: database }))
-                    .await,
+                serve_bare(
+                    router,
+                    Some(BareDb { conn, table: "bench_commit", _telegram: None, _redis: None, _database: database }),
+                )
+                .await,
             )
         }
         Endpoint::Kktbot => {
@@ -253,53 +258,37 @@ async fn start(endpoint: Endpoint, backend: Backend) -> Option<Running> {
     }
 }
 
-/// kktbot's HTTP router and bot, wired as `Application::build` does, minus the sender task.
+/// kktbot's HTTP router over the state `Application::build` wires, served without
+/// `Application::run`: no outgoing-message sender (nor scheduler, leader election or pruning)
+/// runs beside the webhook.
 async fn kktbot_without_sender(backend: Backend) -> Option<Running> {
-    use kktbot::bot::{Bot, notify::BotNotifier, storage, texts::Texts};
     let database = TestDatabase::create(backend).await?;
     let redis = if backend == Backend::Postgres { Some(TestRedis::create().await?) } else { None };
+    let telegram = support::telegram::FakeTelegram::start().await;
     let mut vars = std::collections::HashMap::new();
     vars.insert("DATABASE_URL", database.url().to_string());
-    vars.insert("TELEGRAM_BOT_TOKEN", "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmn".to_string());
+    vars.insert("API_HOST", "127.0.0.1".to_string());
+    vars.insert("API_PORT", "0".to_string());
+    vars.insert("TELEGRAM_API_URL", telegram.api_url());
+    vars.insert("TELEGRAM_BOT_TOKEN", telegram.token().to_string());
     vars.insert("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string());
+    vars.insert("JWT_SECRET_KEY", "benchmark-jwt-secret-key-0123456789abcdef".to_string());
     vars.insert("LOG_LEVEL", "warn".to_string());
     if let Some(redis) = &redis {
         vars.insert("REDIS_URL", redis.url.clone());
         vars.insert("REDIS_KEY_PREFIX", redis.prefix.clone());
     }
     let config = kktbot::config::Config::from_lookup(|k| vars.get(k).cloned()).expect("valid configuration");
-    let db = match env_or("BENCH_DIAG_POOL", 0u32) {
-        0 => kktbot::db::connect(&config.database_url).await.expect("connect"),
-        // Same settings as `kktbot::db::connect`, another pool size.
-        size => {
-            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            let mut opts = sea_orm::ConnectOptions::new(config.database_url.expose());
-            opts.acquire_timeout(Duration::from_secs(5))
-                .sqlx_logging(false)
-                .max_connections(size)
-                .map_sqlx_sqlite_opts(|o| {
-                    o.journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
-                        .foreign_keys(true)
-                        .busy_timeout(Duration::from_secs(10))
-                });
-            sea_orm::Database::connect(opts).await.expect("connect")
-        }
+    let app = kktbot::app::Application::build(config, kktbot::app::ServeOptions::default()).await.expect("builds");
+    let state = app.state().clone();
+    drop(app);
+    let db = BareDb {
+        conn: state.db.clone(),
+        table: "processed_updates",
+        _telegram: Some(telegram),
+        _redis: redis,
+        _database: database,
     };
-    kktbot::app::migrate_exclusively(&db).await.expect("migrate");
-    let redis_conn = config.redis_url.as_ref().map(kktbot::redis_store::connect).transpose().expect("redis");
-    let texts = Arc::new(Texts::new());
-    let notifier = Arc::new(BotNotifier::new(texts.clone(), config.notifications.timezone));
-    let store = storage::from_config(redis_conn.clone(), &config.redis_key_prefix, storage::DEFAULT_TTL);
-    let bot = Bot::new(db.clone(), store, texts, notifier, "kkt_service_bot".into(), Arc::new(|| {}));
-    let state = kktbot::http::AppState {
-        db: db.clone(),
-        redis: redis_conn,
-        config: Arc::new(config),
-        bot: Some(Arc::new(bot)),
-        sender: None,
-    };
-    let db = BareDb { conn: db, table: "processed_updates", _redis: redis, _database: database };
     Some(serve_bare(kktbot::http::router(state), Some(db)).await)
 }
 
@@ -350,9 +339,13 @@ impl Running {
                     let _ = db.conn.close_by_ref().await;
                 }
             }
-            // The sender has thousands of replies queued under Telegram's 30 msg/s: stop at once
-            // (dropping what remains) instead of a graceful shutdown.
-            Running::Kktbot(app) => drop(app.crash().await),
+            // A graceful stop, as on SIGTERM: the sender releases the replies it has not sent.
+            Running::Kktbot(mut app) => {
+                app.begin_shutdown();
+                if tokio::time::timeout(Duration::from_secs(30), app.wait_stopped()).await.is_err() {
+                    println!("    kktbot did not stop within 30 s");
+                }
+            }
         }
     }
 }
@@ -409,6 +402,8 @@ struct Stats {
     elapsed: Duration,
     /// Open loop: the latest a request left after its scheduled time.
     max_send_lag: Duration,
+    /// Open loop: the slowest answer among the requests due in each second of the schedule.
+    worst_by_second: Vec<Duration>,
 }
 
 impl Stats {
@@ -418,6 +413,14 @@ impl Stats {
             Some(code) => *self.other.entry(code).or_default() += 1,
             None => self.failed += 1,
         }
+    }
+
+    fn record_timed(&mut self, (second, latency, status): (usize, Duration, Option<u16>)) {
+        if self.worst_by_second.len() <= second {
+            self.worst_by_second.resize(second + 1, Duration::ZERO);
+        }
+        self.worst_by_second[second] = self.worst_by_second[second].max(latency);
+        self.record(latency, status);
     }
 
     fn merge(&mut self, other: Stats) {
@@ -466,13 +469,13 @@ impl Stats {
 
 /// Closed loop: `concurrency` workers, each posting the next body as soon as its previous one is
 /// answered, until every body is posted or `max` has passed.
-async fn closed_loop(url: &str, bodies: Arc<Vec<Bytes>>, concurrency: usize, max: Duration) -> Stats {
+async fn closed_loop(url: String, bodies: Arc<Vec<Bytes>>, concurrency: usize, max: Duration) -> Stats {
     let client = client();
     let next = Arc::new(AtomicUsize::new(0));
     let begun = Instant::now();
     let mut workers = JoinSet::new();
     for _ in 0..concurrency {
-        let (client, url, bodies, next) = (client.clone(), url.to_string(), bodies.clone(), next.clone());
+        let (client, url, bodies, next) = (client.clone(), url.clone(), bodies.clone(), next.clone());
         workers.spawn(async move {
             let mut stats = Stats::default();
             loop {
@@ -495,7 +498,7 @@ async fn closed_loop(url: &str, bodies: Arc<Vec<Bytes>>, concurrency: usize, max
 
 /// Open loop: body `i` is due at `start + i / rate`, sent then whatever happened to the others;
 /// its latency runs from that due time to the end of its response.
-async fn open_loop(url: &str, bodies: Arc<Vec<Bytes>>, rate: u32) -> Stats {
+async fn open_loop(url: String, bodies: Arc<Vec<Bytes>>, rate: u32) -> Stats {
     let client = client();
     let slots = Arc::new(Semaphore::new(OPEN_LOOP_MAX_IN_FLIGHT));
     let start = Instant::now() + Duration::from_millis(20);
@@ -507,21 +510,20 @@ async fn open_loop(url: &str, bodies: Arc<Vec<Bytes>>, rate: u32) -> Stats {
         tokio::time::sleep_until(due).await;
         let slot = slots.clone().acquire_owned().await.expect("semaphore open");
         max_send_lag = max_send_lag.max(due.elapsed());
-        let (client, url, body) = (client.clone(), url.to_string(), body.clone());
+        let (client, url, body) = (client.clone(), url.clone(), body.clone());
+        let second = i / rate as usize;
         requests.spawn(async move {
             let status = post_update(&client, &url, body).await;
             drop(slot);
-            (due.elapsed(), status)
+            (second, due.elapsed(), status)
         });
         // Collect finished requests as we go so the set stays small.
         while let Some(done) = requests.try_join_next() {
-            let (latency, status) = done.expect("open-loop request");
-            stats.record(latency, status);
+            stats.record_timed(done.expect("open-loop request"));
         }
     }
     while let Some(done) = requests.join_next().await {
-        let (latency, status) = done.expect("open-loop request");
-        stats.record(latency, status);
+        stats.record_timed(done.expect("open-loop request"));
     }
     stats.max_send_lag = max_send_lag;
     stats.finish(start.elapsed())
@@ -571,7 +573,8 @@ async fn check_committed(server: &Running, before: Option<(&'static str, i64)>, 
     }
 }
 
-async fn bench_endpoint(endpoint: Endpoint, backend: Backend, opts: &Options) -> Option<Row> {
+/// Runs both phases; the load generator runs on `load`, a runtime of its own.
+async fn bench_endpoint(load: &Handle, endpoint: Endpoint, backend: Backend, opts: &Options) -> Option<Row> {
     let max = Duration::from_secs(opts.max_seconds);
     let mut outbox = Vec::new();
     println!(
@@ -583,13 +586,19 @@ async fn bench_endpoint(endpoint: Endpoint, backend: Backend, opts: &Options) ->
     let server = start(endpoint, backend).await?;
     let url = server.url();
     if opts.warmup > 0 {
-        let warm = closed_loop(&url, bodies(opts.warmup, &opts.text), opts.concurrency, max).await;
+        let warm = load
+            .spawn(closed_loop(url.clone(), bodies(opts.warmup, &opts.text), opts.concurrency, max))
+            .await
+            .expect("load");
         if warm.errors() > 0 {
             println!("    warm-up: {} of {} not 200 ({})", warm.errors(), warm.total(), warm.errors_text());
         }
     }
     let before = server.committed().await;
-    let throughput = closed_loop(&url, bodies(opts.requests, &opts.text), opts.concurrency, max).await;
+    let throughput = load
+        .spawn(closed_loop(url.clone(), bodies(opts.requests, &opts.text), opts.concurrency, max))
+        .await
+        .expect("load");
     println!(
         "    {} × 200 in {:.2} s = {:.0} req/s; latency under saturation p50 {} ms, p99 {} ms, max {} ms; not 200: {}",
         throughput.ok.len(),
@@ -617,13 +626,13 @@ async fn bench_endpoint(endpoint: Endpoint, backend: Backend, opts: &Options) ->
     let server = start(endpoint, backend).await?;
     let url = server.url();
     if opts.warmup > 0 {
-        let warm = open_loop(&url, bodies(opts.warmup, &opts.text), opts.rate).await;
+        let warm = load.spawn(open_loop(url.clone(), bodies(opts.warmup, &opts.text), opts.rate)).await.expect("load");
         if warm.errors() > 0 {
             println!("    warm-up: {} of {} not 200 ({})", warm.errors(), warm.total(), warm.errors_text());
         }
     }
     let before = server.committed().await;
-    let latency = open_loop(&url, bodies(n, &opts.text), opts.rate).await;
+    let latency = load.spawn(open_loop(url.clone(), bodies(n, &opts.text), opts.rate)).await.expect("load");
     println!(
         "    {} × 200 in {:.2} s ({:.0}/s); p50 {} ms, p90 {} ms, p99 {} ms, p99.9 {} ms, max {} ms; \
          latest send {} ms behind schedule; not 200: {}",
@@ -638,6 +647,8 @@ async fn bench_endpoint(endpoint: Endpoint, backend: Backend, opts: &Options) ->
         ms(latency.max_send_lag),
         latency.errors_text(),
     );
+    let worst: Vec<String> = latency.worst_by_second.iter().map(|d| format!("{:.0}", d.as_secs_f64() * 1e3)).collect();
+    println!("    slowest answer per second of the schedule, ms: {}", worst.join(" "));
     check_committed(&server, before, &latency).await;
     if let Some(o) = server.outbox().await {
         println!("    outbox: {} rows, {} sent; the fake Bot API got {} sendMessage calls", o.0, o.1, o.2);
@@ -721,7 +732,7 @@ fn targets(rows: &[Row], opts: &Options) -> String {
     out
 }
 
-async fn run(opts: Options) {
+async fn run(opts: Options, load: Handle) {
     println!(
         "# kktbot webhook benchmark{}",
         if opts.smoke { " (smoke run: pass --bench for the real one)" } else { "" }
@@ -742,7 +753,7 @@ async fn run(opts: Options) {
         backends.push(backend);
         println!("\n## {} (load average {})", backend_name(backend), load_average());
         for endpoint in opts.endpoints.iter().copied() {
-            match bench_endpoint(endpoint, backend, &opts).await {
+            match bench_endpoint(&load, endpoint, backend, &opts).await {
                 Some(row) => rows.push(row),
                 None => println!("  {}: SKIPPED (a service it needs is not reachable)", endpoint.label()),
             }
@@ -759,6 +770,16 @@ fn main() {
     let opts = Options::from_env();
     let level = env_or("LOG_LEVEL", "warn".to_string());
     kktbot::telemetry::init(&LogConfig { level, format: LogFormat::Pretty }, vec![]);
+    // The servers run on the main runtime; the load generator on a thread of its own, so that its
+    // timer is not queued behind the servers' tasks (the OS shares the CPUs between them).
+    let load = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("load-generator")
+        .enable_all()
+        .build()
+        .expect("load-generator runtime");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    runtime.block_on(run(opts));
+    runtime.block_on(run(opts, load.handle().clone()));
+    drop(runtime);
+    drop(load);
 }

@@ -68,8 +68,11 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     initial_admin: Option<(String, String)>,
-    sender: Option<Sender>,
+    /// The Bot API client of the outgoing-message sender; `None` when the bot is off.
+    sender_api: Option<BotApi>,
     scheduler: bool,
+    /// Who runs the sender and the scheduler (one instance on PostgreSQL).
+    election: crate::ops::leader::Election,
     /// Talking to Telegram at start and in polling mode; `None` when the bot is off.
     telegram: Option<TelegramStart>,
 }
@@ -159,11 +162,26 @@ impl Application {
             }
         };
         let sender_handle = sender.as_ref().map(Sender::handle);
-        let state = AppState { db, redis, config: Arc::new(config), bot, sender: sender_handle };
+        let sender_api = telegram.as_ref().map(|t: &TelegramStart| t.api.clone());
+        let election = crate::ops::leader::Election::new(&config.database_url);
+        let jwt_secret = match &config.jwt.secret {
+            Some(secret) => secret.expose().as_bytes().to_vec(),
+            None => rand::random::<[u8; 32]>().to_vec(),
+        };
+        let jwt = Arc::new(http::api::auth::JwtKeys::new(&jwt_secret, config.jwt.expiration_hours));
+        let state = AppState {
+            db,
+            redis,
+            config: Arc::new(config),
+            bot,
+            sender: sender_handle,
+            jwt,
+            leader: election.status(),
+        };
         if options.polling && telegram.is_none() {
             tracing::warn!("--polling has no effect: the bot is off (TELEGRAM_BOT_TOKEN is not set)");
         }
-        Ok(Self { listener, state, initial_admin, sender, telegram, scheduler: options.scheduler })
+        Ok(Self { listener, state, initial_admin, sender_api, telegram, scheduler: options.scheduler, election })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -191,9 +209,7 @@ impl Application {
             }
         };
         let mut background = tokio::task::JoinSet::new();
-        if let Some(sender) = self.sender {
-            background.spawn(sender.run(stopped()));
-        }
+        background.spawn(self.election.run(self::leader_work(&self.state, self.sender_api, self.scheduler), stopped()));
         if let Some(telegram) = self.telegram {
             // In the background: a slow or unreachable Telegram does not hold up serving.
             let start =
@@ -209,15 +225,6 @@ impl Application {
                 background.spawn(Poller::new(telegram.api, bot, options).run(stopped()));
             }
         }
-        if let (true, Some(bot)) = (self.scheduler, &self.state.bot) {
-            let scheduler = Scheduler {
-                db: self.state.db.clone(),
-                messages: bot.notifier(),
-                config: self.state.config.notifications.clone(),
-                sender: self.state.sender.clone(),
-            };
-            background.spawn(scheduler.run(stopped()));
-        }
         background.spawn(prune_processed_updates(self.state.db.clone(), stopped()));
         // Under systemd (Type=notify): ready once migrated and bound; a no-op elsewhere.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -232,6 +239,42 @@ impl Application {
         tracing::info!("kktbot stopped");
         served
     }
+}
+
+/// What the leader runs: the outgoing-message sender and the reminder scheduler (when on), made
+/// afresh for each term of leadership and stopped when it ends.
+fn leader_work(state: &AppState, sender_api: Option<BotApi>, scheduler: bool) -> crate::ops::leader::LeaderWork {
+    use futures::FutureExt;
+    let state = state.clone();
+    Arc::new(move |stop| {
+        let sender = match (&sender_api, &state.sender) {
+            (Some(api), Some(handle)) => Some(
+                Sender::new(state.db.clone(), api.clone(), state.config.telegram.sender.clone())
+                    .with_handle(handle.clone()),
+            ),
+            _ => None,
+        };
+        let scheduler = match (scheduler, &state.bot) {
+            (true, Some(bot)) => Some(Scheduler {
+                db: state.db.clone(),
+                messages: bot.notifier(),
+                config: state.config.notifications.clone(),
+                sender: state.sender.clone(),
+            }),
+            _ => None,
+        };
+        Box::pin(async move {
+            let stop = stop.shared();
+            let mut tasks = tokio::task::JoinSet::new();
+            if let Some(sender) = sender {
+                tasks.spawn(sender.run(stop.clone()));
+            }
+            if let Some(scheduler) = scheduler {
+                tasks.spawn(scheduler.run(stop.clone()));
+            }
+            tasks.join_all().await;
+        })
+    })
 }
 
 /// Deletes processed update ids past their retention, hourly.

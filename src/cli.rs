@@ -50,6 +50,26 @@ enum Command {
     /// Deadline reminders.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Database tools.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum DbCommand {
+    /// Copy every table from one database (the embedded SQLite) into PostgreSQL, keeping ids,
+    /// then verify row counts and per-table checksums; exits non-zero on any mismatch.
+    Copy {
+        /// The source database URL (sqlite://…); must be fully migrated.
+        #[arg(long)]
+        from: String,
+        /// The target PostgreSQL URL (postgres://…); its schema is brought up to date.
+        #[arg(long)]
+        to: String,
+        /// Replace the contents of a target that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -208,6 +228,36 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             }
             println!("Dashboard: http://{}/", app.local_addr());
             app.run(crate::app::shutdown_signal()).await.map_err(|e| format!("server error: {e}"))
+        }
+        Command::Db(DbCommand::Copy { from, to, force }) => {
+            let (from, to) = (crate::config::DatabaseUrl::new(&from), crate::config::DatabaseUrl::new(&to));
+            println!("copying {} → {}", from.redacted(), to.redacted());
+            let report = crate::ops::dbcopy::copy(&from, &to, force, &mut |line| println!("{line}"))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:<20} {:>10} {:>10}  {:<16}  {:<16}  result",
+                "table", "source", "target", "source sum", "target sum"
+            );
+            let mut bad = 0;
+            for t in &report {
+                let ok = t.matches();
+                bad += usize::from(!ok);
+                println!(
+                    "{:<20} {:>10} {:>10}  {:<16}  {:<16}  {}",
+                    t.table,
+                    t.source_rows,
+                    t.target_rows,
+                    t.source_checksum,
+                    t.target_checksum,
+                    if ok { "ok" } else { "MISMATCH" }
+                );
+            }
+            if bad > 0 {
+                return Err(format!("verification failed: {bad} table(s) differ"));
+            }
+            println!("verified: {} tables, row counts and checksums match", report.len());
+            Ok(())
         }
         Command::CheckConfig => {
             println!("configuration is valid");

@@ -110,8 +110,18 @@ pub struct Config {
     pub jwt: JwtConfig,
     /// Allowed dashboard origins for CORS; empty means same origin only.
     pub cors_origins: Vec<String>,
+    /// Requests per minute one client IP may make to the API and dashboard.
+    pub api_rate_limit_per_minute: u32,
+    /// Login attempts per minute per client IP and per account.
+    pub login_rate_limit_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The dashboard's static files (`STATIC_DIR`), relative to the working directory unless absolute.
+    pub static_dir: std::path::PathBuf,
     pub notifications: NotificationConfig,
     pub log: LogConfig,
+    /// Bearer token `/metrics` requires (`METRICS_TOKEN`); absent: the endpoint is open.
+    pub metrics_token: Option<Secret>,
 }
 
 /// A connection URL whose password is hidden when printed.
@@ -250,6 +260,11 @@ impl Config {
             _ => Err("must be a whole number of hours from 1 to 8760".into()),
         });
         let cors_origins = p.with_default("CORS_ORIGINS", "", parse_origins);
+        let metrics_token = (p.lookup)("METRICS_TOKEN").filter(|v| !v.trim().is_empty()).map(Secret::new);
+        let api_rate_limit = p.with_default("API_RATE_LIMIT_PER_MINUTE", "100", positive);
+        let login_rate_limit = p.with_default("LOGIN_RATE_LIMIT_PER_MINUTE", "5", positive);
+        let trusted_proxies = p.with_default("TRUSTED_PROXIES", "", parse_networks);
+        let static_dir = std::path::PathBuf::from(p.value("STATIC_DIR").unwrap_or_else(|| "static".to_string()));
         let check_time = p.with_default("NOTIFICATION_CHECK_TIME", "09:00", |v| {
             NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| "must be a time of day as HH:MM, e.g. 09:00".to_string())
         });
@@ -258,7 +273,10 @@ impl Config {
         });
         let days = p.with_default("NOTIFICATION_DAYS", "14,7,3", parse_days);
         let retry_attempts = p.with_default("NOTIFICATION_RETRY_ATTEMPTS", "3", positive);
-        let retry_minutes = p.with_default("NOTIFICATION_RETRY_MINUTES", "5", positive);
+        let retry_minutes = p.with_default("NOTIFICATION_RETRY_MINUTES", "5", |v| match v.parse::<f64>() {
+            Ok(m) if m > 0.0 && m <= 24.0 * 60.0 => Ok(m),
+            _ => Err("must be a number of minutes above 0 (fractions allowed, e.g. 0.5)".to_string()),
+        });
         let level = p.with_default("LOG_LEVEL", "info", |v| {
             tracing_subscriber::EnvFilter::try_new(v)
                 .map(|_| v.to_string())
@@ -291,6 +309,11 @@ impl Config {
         else {
             unreachable!("a missing value always records an error")
         };
+        let (Some(api_rate_limit_per_minute), Some(login_rate_limit_per_minute), Some(trusted_proxies)) =
+            (api_rate_limit, login_rate_limit, trusted_proxies)
+        else {
+            unreachable!("a missing value always records an error")
+        };
         let (Some(retry_attempts), Some(retry_minutes)) = (retry_attempts, retry_minutes) else {
             unreachable!("a missing value always records an error")
         };
@@ -314,12 +337,17 @@ impl Config {
             listen: SocketAddr::new(host, port),
             jwt: JwtConfig { secret: jwt_secret, expiration_hours: jwt_hours },
             cors_origins,
+            api_rate_limit_per_minute,
+            login_rate_limit_per_minute,
+            trusted_proxies,
+            static_dir,
+            metrics_token,
             notifications: NotificationConfig {
                 check_time,
                 timezone,
                 days,
                 retry_attempts,
-                retry_interval: std::time::Duration::from_secs(u64::from(retry_minutes) * 60),
+                retry_interval: std::time::Duration::from_secs_f64(retry_minutes * 60.0),
             },
             log: LogConfig { level, format },
         })
@@ -327,11 +355,12 @@ impl Config {
 
     /// Every secret value in the configuration, for log redaction.
     pub fn secrets(&self) -> Vec<String> {
-        let mut out: Vec<String> = [&self.telegram.bot_token, &self.telegram.webhook_secret, &self.jwt.secret]
-            .into_iter()
-            .flatten()
-            .map(|s| s.expose().to_string())
-            .collect();
+        let mut out: Vec<String> =
+            [&self.telegram.bot_token, &self.telegram.webhook_secret, &self.jwt.secret, &self.metrics_token]
+                .into_iter()
+                .flatten()
+                .map(|s| s.expose().to_string())
+                .collect();
         for url in std::iter::once(&self.database_url).chain(self.redis_url.as_ref()) {
             if let Some(password) = Url::parse(url.expose()).ok().and_then(|u| u.password().map(str::to_string)) {
                 out.push(password);
@@ -419,6 +448,53 @@ fn parse_origins(v: &str) -> Result<Vec<String>, String> {
     Ok(origins)
 }
 
+/// An IP network: an address and a prefix length (a bare address is a /32 or /128).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: std::net::IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+fn parse_networks(v: &str) -> Result<Vec<IpNet>, String> {
+    let mut nets = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("{part:?} is not an IP address or CIDR network such as 10.0.0.0/8");
+        let (addr, prefix) = match part.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (part, None),
+        };
+        let addr: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        nets.push(IpNet { addr, prefix });
+    }
+    Ok(nets)
+}
+
 fn parse_days(v: &str) -> Result<Vec<u32>, String> {
     let mut days = Vec::new();
     for part in v.split(',').map(str::trim) {
@@ -452,6 +528,9 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
         assert_eq!(c.jwt.expiration_hours, 24);
         assert!(c.cors_origins.is_empty());
+        assert_eq!(c.static_dir, std::path::PathBuf::from("static"));
+        assert_eq!((c.api_rate_limit_per_minute, c.login_rate_limit_per_minute), (100, 5));
+        assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.notifications.check_time, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
         assert_eq!(c.notifications.timezone, chrono_tz::Europe::Moscow);
         assert_eq!(c.notifications.days, vec![14, 7, 3]);
@@ -525,6 +604,19 @@ mod tests {
         assert_eq!(c.telegram.admin_ids, vec![7, 42]);
         assert_eq!(c.notifications.days, vec![30, 7, 3]);
         assert_eq!(c.cors_origins, vec!["https://admin.example.com", "http://localhost:3000"]);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let c = config(&[("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")]).unwrap();
+        let [one, net, v6] = c.trusted_proxies[..] else { panic!("three networks") };
+        assert!(one.contains("127.0.0.1".parse().unwrap()) && !one.contains("127.0.0.2".parse().unwrap()));
+        assert!(net.contains("10.200.1.1".parse().unwrap()) && !net.contains("11.0.0.1".parse().unwrap()));
+        assert!(v6.contains("::1".parse().unwrap()));
+        assert!(one.contains("::ffff:127.0.0.1".parse().unwrap()));
+        let err = config(&[("TRUSTED_PROXIES", "10.0.0.0/40"), ("API_RATE_LIMIT_PER_MINUTE", "0")]).unwrap_err();
+        let vars: Vec<&str> = err.0.iter().map(|e| e.variable).collect();
+        assert_eq!(vars, ["API_RATE_LIMIT_PER_MINUTE", "TRUSTED_PROXIES"]);
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
     opts.connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
-        .max_connections(if url.is_sqlite() { 8 } else { 20 })
+        // Telegram opens up to 40 webhook connections at once (setWebhook's default): on
+        // PostgreSQL each may hold a connection for its transaction.
+        .max_connections(if url.is_sqlite() { 8 } else { 48 })
         .min_connections(1)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)

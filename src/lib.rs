@@ -20,6 +20,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod http;
+pub mod ops;
 pub mod redis_store;
 pub mod scheduler;
 pub mod services;

@@ -51,7 +51,10 @@ impl Scheduler {
                     sender.wake();
                 }
             }
-            Err(e) => tracing::error!(error = %e, "reminder run failed; it is retried at the next run"),
+            Err(e) => {
+                metrics::counter!("kktbot_reminder_runs_failed_total").increment(1);
+                tracing::error!(error = %e, "reminder run failed; it is retried at the next run");
+            }
         }
     }
 

@@ -3,10 +3,14 @@
 
 mod support;
 
+mod api_auth;
+mod api_resources;
 mod cli;
+mod dashboard;
 mod dialog_storage;
 mod fake_telegram_selftest;
 mod health;
+mod ops;
 mod reminders;
 mod requests;
 mod schema;

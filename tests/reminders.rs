@@ -269,6 +269,35 @@ async fn failed_sends_are_retried_and_every_attempt_is_logged() {
 }
 
 #[tokio::test]
+async fn a_reminder_failing_every_time_is_given_up_after_three_attempts() {
+    let app = TestApp::builder()
+        .telegram()
+        .env("NOTIFICATION_RETRY_ATTEMPTS", "3")
+        .env("NOTIFICATION_RETRY_MINUTES", "0.01")
+        .spawn()
+        .await
+        .unwrap();
+    seed(app.db(), "7707083893", &[5_300_000_031], date("2027-03-01")).await;
+    app.tg().fail_next("sendMessage", Fault::ServerError, 10);
+    run(&app, &[14, 7, 3], date("2027-02-15")).await;
+    app.tg().wait_for_any("sendMessage", 3, Duration::from_secs(20)).await;
+    // The third failure is recorded, and no fourth attempt follows.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = notification_log::Entity::find().one(app.db()).await.unwrap().unwrap();
+        if log.status == "failed" || std::time::Instant::now() > deadline {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!((log.status.as_str(), log.attempts), ("failed", 3), "{log:?}");
+    assert!(log.last_error.as_deref().unwrap_or_default().contains("Internal Server Error"));
+    app.settle().await;
+    assert_eq!(app.tg().calls_to("sendMessage").len(), 3, "three attempts, no more");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn administrators_get_a_summary_with_the_right_figures() {
     let app = app(Backend::Sqlite, "14,7,3").await.unwrap();
     seed(app.db(), "7707083893", &[5_300_000_040], date("2027-02-20")).await; // 5 days: due soon, reminded

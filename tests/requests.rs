@@ -620,10 +620,12 @@ async fn wrong_input_at_the_type_and_summary_steps() {
     send(&app, &updates::callback(&client, &data, message_id(&keyboard))).await;
     assert!(last_text(&app, client.id).starts_with("Тип: Продление ОФД."));
 
-    // The old type keyboard tapped again at the description step changes nothing.
-    let stale = updates::callback(&client, &buttons(&keyboard)[0].1, message_id(&keyboard));
-    send(&app, &stale).await;
-    assert_eq!(last_text(&app, client.id), DIALOG_EXPIRED);
+    // The type keyboard tapped again at the description step changes the type.
+    let other = updates::callback(&client, &buttons(&keyboard)[0].1, message_id(&keyboard));
+    send(&app, &other).await;
+    assert!(last_text(&app, client.id).starts_with("Тип: Замена ФН."));
+    send(&app, &updates::callback(&client, &data, message_id(&keyboard))).await;
+    assert!(last_text(&app, client.id).starts_with("Тип: Продление ОФД."));
     send(&app, &updates::text(&client, "Продлить ОФД на год")).await;
     let summary = last_message(&app, client.id);
     assert_eq!(text(&summary), "Проверьте заявку:\nТип: Продление ОФД\nОписание: Продлить ОФД на год");

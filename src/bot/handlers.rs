@@ -238,7 +238,7 @@ async fn my_requests(ctx: &Ctx) -> HandlerResult {
             client_request::Kind::Service => ctx.notifier.type_name(&ctx.txn, ctx.lang(), request).await?,
             client_request::Kind::Link => format!("ИНН {}", request.inn.clone().unwrap_or_default()),
         };
-        let date = request.created_at.format("%d.%m.%Y").to_string();
+        let date = request.created_at.with_timezone(&ctx.notifier.timezone()).format("%d.%m.%Y").to_string();
         let status = ctx.notifier.status_text(ctx.lang(), request.status);
         lines.push(ctx.t(
             "myrequests-line",
@@ -503,7 +503,13 @@ pub async fn callback_query(ctx: Arc<Ctx>, query: CallbackQuery) -> HandlerResul
 async fn on_callback(ctx: &Ctx, cb: Callback) -> Result<Option<String>, BotError> {
     match cb {
         Callback::RequestType(type_id) => {
-            if ctx.dialog().await? != Some(Dialog::ChoosingType) {
+            // The type keyboard, or an earlier one while describing or confirming (the client
+            // changes their mind about the type).
+            let choosing = matches!(
+                ctx.dialog().await?,
+                Some(Dialog::ChoosingType | Dialog::Describing { .. } | Dialog::Confirming { .. })
+            );
+            if !choosing {
                 ctx.reply(ctx.t("dialog-expired", &[])).await?;
                 return Ok(None);
             }
@@ -626,7 +632,12 @@ async fn submit(ctx: &Ctx, key: String) -> Result<Option<String>, BotError> {
         submit_key: expected,
     };
     let request = match requests::file_service_request(&ctx.txn, ctx.notifier.as_ref(), new).await? {
-        Filed::New(r) | Filed::Existing(r) => r,
+        Filed::New(r) => r,
+        // Another tap of the same Submit got there first: a notice, no second message.
+        Filed::Existing(r) => {
+            ctx.set_dialog(None).await?;
+            return Ok(Some(ctx.t("request-submitted", &[("number", Arg::from(r.number))])));
+        }
     };
     ctx.set_dialog(None).await?;
     ctx.reply(ctx.t("request-submitted", &[("number", Arg::from(request.number))])).await?;

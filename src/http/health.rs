@@ -16,6 +16,16 @@ pub struct Health {
     version: &'static str,
     database: Check,
     redis: Check,
+    /// Whether this instance runs the sender and the scheduler (one instance on PostgreSQL).
+    leader: bool,
+    /// The outgoing-message backlog.
+    outbox: Outbox,
+}
+
+#[derive(Serialize)]
+struct Outbox {
+    /// Messages not yet delivered (absent when the database is down).
+    pending: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -55,5 +65,24 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         ("up", _) => (StatusCode::OK, "ok"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "down"),
     };
-    (code, Json(Health { status, version: env!("CARGO_PKG_VERSION"), database, redis }))
+    let pending = if database.status == "up" {
+        tokio::time::timeout(CHECK_TIMEOUT, crate::ops::metrics::outbox_pending(&state.db))
+            .await
+            .ok()
+            .and_then(Result::ok)
+    } else {
+        None
+    };
+    let leader = state.leader.is_leader();
+    (
+        code,
+        Json(Health {
+            status,
+            version: env!("CARGO_PKG_VERSION"),
+            database,
+            redis,
+            leader,
+            outbox: Outbox { pending },
+        }),
+    )
 }

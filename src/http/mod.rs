@@ -1,11 +1,13 @@
 //! The axum adapter: the router, the shared state and the JSON error shape.
 
+pub mod api;
+mod dashboard;
 mod error;
 mod health;
+pub mod security;
 mod webhook;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -13,7 +15,6 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::bot::Bot;
@@ -32,15 +33,37 @@ pub struct AppState {
     pub bot: Option<Arc<Bot>>,
     /// Wakes the outgoing-message sender after a commit that queued messages.
     pub sender: Option<SenderHandle>,
+    /// Dashboard token keys.
+    pub jwt: Arc<api::auth::JwtKeys>,
+    /// Whether this instance runs the sender and the scheduler (see `ops::leader`).
+    pub leader: crate::ops::leader::LeaderStatus,
 }
 
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let app = Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(crate::ops::metrics::endpoint))
         .route("/webhook/telegram", post(webhook::webhook).layer(DefaultBodyLimit::max(webhook::MAX_BODY)))
+        // `/api/…` with its OpenAPI document (10 MiB bodies).
+        .merge(security::api_layers(api::openapi::split().0))
         .fallback(error::not_found)
-        .layer(TraceLayer::new_for_http())
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        // The dashboard (static/) replaces that fallback; it still answers the JSON 404 for unknown
+        // /api/* paths, other methods and missing files.
+        .fallback(dashboard::serve);
+    // CORS, timeout, compression, security headers, rate limits (src/http/security.rs).
+    let app = app.layer(axum::middleware::from_fn(crate::ops::metrics::track));
+    crate::ops::metrics::install();
+    security::protect(app, &state.config)
+        // Every log line of a request carries its id (`x-request-id`, made when absent, echoed back).
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span of one request: method, path and request id (set by `SetRequestIdLayer`).
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
 }

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::entities::administrator;
 use crate::error::{Error, Result};
@@ -46,4 +46,128 @@ pub async fn is_active(db: &impl ConnectionTrait, telegram_id: i64) -> Result<bo
         .one(db)
         .await?;
     Ok(found.is_some())
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<administrator::Model> {
+    administrator::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("administrator"))
+}
+
+/// Longest administrator name.
+pub const MAX_NAME_LEN: usize = 200;
+
+fn clean_name(name: Option<String>) -> Result<Option<String>> {
+    let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_LEN) {
+        return Err(Error::invalid("name", format!("must be at most {MAX_NAME_LEN} characters")));
+    }
+    Ok(name)
+}
+
+/// Adds a new administrator; a Telegram id that is already one (active or not) is a conflict.
+pub async fn create(db: &impl ConnectionTrait, telegram_id: i64, name: Option<String>) -> Result<administrator::Model> {
+    if telegram_id <= 0 {
+        return Err(Error::invalid("telegram_id", "must be a positive Telegram user id"));
+    }
+    let name = clean_name(name)?;
+    let now = Utc::now();
+    let row = administrator::ActiveModel {
+        telegram_id: Set(telegram_id),
+        name: Set(name),
+        username: Set(None),
+        is_active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    row.insert(db).await.map_err(|e| {
+        if super::is_unique_violation(&e) {
+            Error::Conflict("an administrator with this telegram_id already exists".into())
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// What an administrator list asks for.
+#[derive(Clone, Debug, Default)]
+pub struct ListAdministrators {
+    /// Matched case-insensitively in the name or username, or exactly as a Telegram id.
+    pub q: Option<String>,
+    pub is_active: Option<bool>,
+    /// `id`, `telegram_id`, `name` or `created_at`; a leading `-` sorts descending.
+    pub sort: Option<String>,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// The sort keys an administrator list accepts.
+pub const ADMINISTRATOR_SORTS: &[&str] = &["id", "telegram_id", "name", "created_at"];
+
+/// One page of administrators and the total matching.
+pub async fn list(db: &impl ConnectionTrait, params: &ListAdministrators) -> Result<(Vec<administrator::Model>, u64)> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    use sea_orm::{Condition, Order, PaginatorTrait, QueryOrder};
+    let mut query = administrator::Entity::find();
+    if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = super::users::contains_pattern(q);
+        let mut any = Condition::any()
+            .add(Expr::expr(Func::lower(Expr::col(administrator::Column::Name))).like(pattern.clone()))
+            .add(Expr::expr(Func::lower(Expr::col(administrator::Column::Username))).like(pattern));
+        if let Ok(id) = q.parse::<i64>() {
+            any = any.add(administrator::Column::TelegramId.eq(id));
+        }
+        query = query.filter(any);
+    }
+    if let Some(active) = params.is_active {
+        query = query.filter(administrator::Column::IsActive.eq(active));
+    }
+    let sort = params.sort.as_deref().unwrap_or("id");
+    let (desc, key) = match sort.strip_prefix('-') {
+        Some(key) => (true, key),
+        None => (false, sort),
+    };
+    let column = match key {
+        "id" => administrator::Column::Id,
+        "telegram_id" => administrator::Column::TelegramId,
+        "name" => administrator::Column::Name,
+        "created_at" => administrator::Column::CreatedAt,
+        _ => {
+            return Err(Error::invalid(
+                "sort",
+                format!("must be one of {} (prefix - for descending)", ADMINISTRATOR_SORTS.join(", ")),
+            ));
+        }
+    };
+    let order = if desc { Order::Desc } else { Order::Asc };
+    query = query.order_by(column, order.clone()).order_by(administrator::Column::Id, order);
+    let paginator = query.paginate(db, params.per_page);
+    let total = paginator.num_items().await?;
+    let items = paginator.fetch_page(params.page.saturating_sub(1)).await?;
+    Ok((items, total))
+}
+
+/// Changes to an administrator; `None` leaves a field as it is (`Some(None)` clears the name).
+#[derive(Clone, Debug, Default)]
+pub struct AdministratorChanges {
+    pub name: Option<Option<String>>,
+    pub is_active: Option<bool>,
+}
+
+pub async fn update(db: &impl ConnectionTrait, id: i32, changes: AdministratorChanges) -> Result<administrator::Model> {
+    use sea_orm::IntoActiveModel;
+    let found = get(db, id).await?;
+    let mut row = found.into_active_model();
+    if let Some(name) = changes.name {
+        row.name = Set(clean_name(name)?);
+    }
+    if let Some(active) = changes.is_active {
+        row.is_active = Set(active);
+    }
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// Deactivates an administrator: they stop receiving requests.
+pub async fn deactivate(db: &impl ConnectionTrait, id: i32) -> Result<administrator::Model> {
+    update(db, id, AdministratorChanges { is_active: Some(false), ..Default::default() }).await
 }

@@ -74,3 +74,318 @@ pub async fn search(db: &impl ConnectionTrait, query: &str, limit: usize) -> Res
         .take(limit)
         .collect())
 }
+
+// ------------------------------------------------------------------ management (REST API)
+
+use sea_orm::{ActiveModelTrait, Condition, IntoActiveModel, PaginatorTrait};
+
+use super::listing::{self, ListParams, Listed};
+use crate::entities::{cash_register, deadline};
+use crate::error::{Error, FieldError};
+
+/// A client as staff enter it.
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct ClientInput {
+    pub name: String,
+    /// 10 or 12 digits with valid check digits.
+    pub inn: String,
+    pub contact_person: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    /// Default true.
+    pub is_active: Option<bool>,
+}
+
+struct CleanClient {
+    name: String,
+    inn: String,
+    contact_person: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+    notes: Option<String>,
+}
+
+fn clean_client(input: &ClientInput) -> Result<CleanClient> {
+    let mut errors = Vec::new();
+    let name = listing::required(&mut errors, "name", &input.name, 255);
+    let inn = input.inn.trim().to_string();
+    if !super::inn::is_valid(&inn) {
+        errors.push(FieldError::new("inn", "must be 10 or 12 digits with valid check digits"));
+    }
+    let contact_person = listing::optional(&mut errors, "contact_person", input.contact_person.as_deref(), 255);
+    let phone = listing::optional(&mut errors, "phone", input.phone.as_deref(), 64);
+    let email = listing::optional(&mut errors, "email", input.email.as_deref(), 255);
+    if email.as_deref().is_some_and(|e| !e.contains('@')) {
+        errors.push(FieldError::new("email", "is not an email address"));
+    }
+    let address = listing::optional(&mut errors, "address", input.address.as_deref(), 1000);
+    let notes = listing::optional(&mut errors, "notes", input.notes.as_deref(), 5000);
+    listing::check(errors)?;
+    Ok(CleanClient { name, inn, contact_person, phone, email, address, notes })
+}
+
+const DUPLICATE_INN: &str = "a client with this ИНН already exists";
+
+/// Filters of the client list.
+#[derive(Clone, Debug, Default)]
+pub struct ClientFilter {
+    pub is_active: Option<bool>,
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    params: &ListParams,
+    filter: &ClientFilter,
+) -> Result<Listed<client::Model>> {
+    let mut query = client::Entity::find();
+    if let Some(q) = params.search() {
+        query = query.filter(
+            Condition::any()
+                .add(listing::contains(client::Column::Name, q))
+                .add(listing::contains(client::Column::Inn, q))
+                .add(listing::contains(client::Column::ContactPerson, q)),
+        );
+    }
+    if let Some(active) = filter.is_active {
+        query = query.filter(client::Column::IsActive.eq(active));
+    }
+    let query = listing::sorted(
+        query,
+        params.sort.as_deref(),
+        &[
+            ("id", client::Column::Id),
+            ("name", client::Column::Name),
+            ("inn", client::Column::Inn),
+            ("created_at", client::Column::CreatedAt),
+            ("updated_at", client::Column::UpdatedAt),
+        ],
+        "name",
+        client::Column::Id,
+    )?;
+    listing::fetch(db, query, params.page, params.per_page).await
+}
+
+pub async fn create(db: &impl ConnectionTrait, input: &ClientInput) -> Result<client::Model> {
+    let c = clean_client(input)?;
+    if find_by_inn(db, &c.inn).await?.is_some() {
+        return Err(Error::Conflict(DUPLICATE_INN.into()));
+    }
+    let now = Utc::now();
+    client::ActiveModel {
+        name: Set(c.name),
+        inn: Set(c.inn),
+        contact_person: Set(c.contact_person),
+        phone: Set(c.phone),
+        email: Set(c.email),
+        address: Set(c.address),
+        notes: Set(c.notes),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| listing::unique_or(e, DUPLICATE_INN))
+}
+
+pub async fn update(db: &impl ConnectionTrait, id: i32, input: &ClientInput) -> Result<client::Model> {
+    let current = get(db, id).await?.ok_or(Error::NotFound("client"))?;
+    let c = clean_client(input)?;
+    if find_by_inn(db, &c.inn).await?.is_some_and(|other| other.id != id) {
+        return Err(Error::Conflict(DUPLICATE_INN.into()));
+    }
+    let mut row = current.into_active_model();
+    row.name = Set(c.name);
+    row.inn = Set(c.inn);
+    row.contact_person = Set(c.contact_person);
+    row.phone = Set(c.phone);
+    row.email = Set(c.email);
+    row.address = Set(c.address);
+    row.notes = Set(c.notes);
+    if let Some(active) = input.is_active {
+        row.is_active = Set(active);
+    }
+    row.updated_at = Set(Utc::now());
+    row.update(db).await.map_err(|e| listing::unique_or(e, DUPLICATE_INN))
+}
+
+/// Deletes a client with no cash registers and no deadlines (its contacts and invites go with
+/// it); otherwise 409 — deactivate it instead.
+pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
+    get(db, id).await?.ok_or(Error::NotFound("client"))?;
+    let registers = cash_register::Entity::find().filter(cash_register::Column::ClientId.eq(id)).count(db).await?;
+    let deadlines = deadline::Entity::find().filter(deadline::Column::ClientId.eq(id)).count(db).await?;
+    if registers > 0 || deadlines > 0 {
+        return Err(Error::Conflict(format!(
+            "the client still has {registers} cash register(s) and {deadlines} deadline(s); delete them or deactivate the client"
+        )));
+    }
+    client::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// A client with everything attached to it.
+#[derive(Clone, Debug)]
+pub struct ClientDetail {
+    pub client: client::Model,
+    pub cash_registers: Vec<cash_register::Model>,
+    pub deadlines: Vec<super::deadlines::DeadlineView>,
+    pub contacts: Vec<contact::Model>,
+}
+
+pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<ClientDetail> {
+    let client = get(db, id).await?.ok_or(Error::NotFound("client"))?;
+    let cash_registers = cash_register::Entity::find()
+        .filter(cash_register::Column::ClientId.eq(id))
+        .order_by_asc(cash_register::Column::Id)
+        .all(db)
+        .await?;
+    let rows = deadline::Entity::find()
+        .filter(deadline::Column::ClientId.eq(id))
+        .order_by_asc(deadline::Column::ExpirationDate)
+        .order_by_asc(deadline::Column::Id)
+        .all(db)
+        .await?;
+    let deadlines = super::deadlines::views(db, rows).await?;
+    let contacts = contact::Entity::find()
+        .filter(contact::Column::ClientId.eq(id))
+        .order_by_asc(contact::Column::Id)
+        .all(db)
+        .await?;
+    Ok(ClientDetail { client, cash_registers, deadlines, contacts })
+}
+
+// ------------------------------------------------------------------ contacts
+
+/// A contact as staff enter it.
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct ContactInput {
+    pub client_id: i32,
+    pub telegram_id: i64,
+    pub name: Option<String>,
+    /// Default true.
+    pub notify: Option<bool>,
+    /// Default true.
+    pub is_active: Option<bool>,
+}
+
+const DUPLICATE_CONTACT: &str = "this Telegram user is already a contact of this client";
+
+#[derive(Clone, Debug, Default)]
+pub struct ContactFilter {
+    pub client_id: Option<i32>,
+    pub telegram_id: Option<i64>,
+    pub is_active: Option<bool>,
+}
+
+pub async fn list_contacts(
+    db: &impl ConnectionTrait,
+    params: &ListParams,
+    filter: &ContactFilter,
+) -> Result<Listed<contact::Model>> {
+    let mut query = contact::Entity::find();
+    if let Some(q) = params.search() {
+        query = query.filter(listing::contains(contact::Column::Name, q));
+    }
+    if let Some(id) = filter.client_id {
+        query = query.filter(contact::Column::ClientId.eq(id));
+    }
+    if let Some(id) = filter.telegram_id {
+        query = query.filter(contact::Column::TelegramId.eq(id));
+    }
+    if let Some(active) = filter.is_active {
+        query = query.filter(contact::Column::IsActive.eq(active));
+    }
+    let query = listing::sorted(
+        query,
+        params.sort.as_deref(),
+        &[
+            ("id", contact::Column::Id),
+            ("name", contact::Column::Name),
+            ("client_id", contact::Column::ClientId),
+            ("telegram_id", contact::Column::TelegramId),
+            ("created_at", contact::Column::CreatedAt),
+        ],
+        "id",
+        contact::Column::Id,
+    )?;
+    listing::fetch(db, query, params.page, params.per_page).await
+}
+
+pub async fn get_contact(db: &impl ConnectionTrait, id: i32) -> Result<contact::Model> {
+    contact::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("contact"))
+}
+
+async fn check_contact(db: &impl ConnectionTrait, input: &ContactInput, id: Option<i32>) -> Result<Option<String>> {
+    let mut errors = Vec::new();
+    let name = listing::optional(&mut errors, "name", input.name.as_deref(), 255);
+    if input.telegram_id <= 0 {
+        errors.push(FieldError::new("telegram_id", "must be a Telegram user id"));
+    }
+    if get(db, input.client_id).await?.is_none() {
+        errors.push(FieldError::new("client_id", "no such client"));
+    }
+    listing::check(errors)?;
+    let duplicate = contact::Entity::find()
+        .filter(contact::Column::ClientId.eq(input.client_id))
+        .filter(contact::Column::TelegramId.eq(input.telegram_id))
+        .one(db)
+        .await?;
+    if duplicate.is_some_and(|d| Some(d.id) != id) {
+        return Err(Error::Conflict(DUPLICATE_CONTACT.into()));
+    }
+    Ok(name)
+}
+
+pub async fn create_contact(db: &impl ConnectionTrait, input: &ContactInput) -> Result<contact::Model> {
+    let name = check_contact(db, input, None).await?;
+    let now = Utc::now();
+    contact::ActiveModel {
+        client_id: Set(input.client_id),
+        telegram_id: Set(input.telegram_id),
+        name: Set(name),
+        notify: Set(input.notify.unwrap_or(true)),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| listing::unique_or(e, DUPLICATE_CONTACT))
+}
+
+pub async fn update_contact(db: &impl ConnectionTrait, id: i32, input: &ContactInput) -> Result<contact::Model> {
+    let current = get_contact(db, id).await?;
+    let name = check_contact(db, input, Some(id)).await?;
+    let mut row = current.into_active_model();
+    row.client_id = Set(input.client_id);
+    row.telegram_id = Set(input.telegram_id);
+    row.name = Set(name);
+    if let Some(notify) = input.notify {
+        row.notify = Set(notify);
+    }
+    if let Some(active) = input.is_active {
+        row.is_active = Set(active);
+    }
+    row.updated_at = Set(Utc::now());
+    row.update(db).await.map_err(|e| listing::unique_or(e, DUPLICATE_CONTACT))
+}
+
+/// Deletes a contact (and its reminder log).
+pub async fn delete_contact(db: &impl ConnectionTrait, id: i32) -> Result<()> {
+    get_contact(db, id).await?;
+    contact::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Counts the clients (all, active).
+pub async fn counts(db: &impl ConnectionTrait) -> Result<(u64, u64)> {
+    let all = client::Entity::find().count(db).await?;
+    let active = client::Entity::find().filter(client::Column::IsActive.eq(true)).count(db).await?;
+    Ok((all, active))
+}

@@ -153,3 +153,165 @@ pub async fn renew(db: &impl ConnectionTrait, id: i32, new_date: NaiveDate) -> R
     row.updated_at = Set(Utc::now());
     Ok(row.update(db).await?)
 }
+
+// ------------------------------------------------------------------ management (REST API)
+
+use sea_orm::PaginatorTrait;
+
+use super::listing::{self, ListParams, Listed};
+
+/// Filters of the deadline list. Dates are compared with `today` (the reminder time zone's).
+#[derive(Clone, Debug, Default)]
+pub struct DeadlineFilter {
+    pub client_id: Option<i32>,
+    pub cash_register_id: Option<i32>,
+    pub status: Option<Status>,
+    pub deadline_type_id: Option<i32>,
+    /// Open deadlines expiring from today to today + N days.
+    pub expiring_within: Option<u32>,
+    /// `true`: open deadlines already past; `false`: the others.
+    pub overdue: Option<bool>,
+}
+
+const OPEN: [Status; 2] = [Status::Active, Status::Expired];
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    params: &ListParams,
+    filter: &DeadlineFilter,
+    today: NaiveDate,
+) -> Result<Listed<DeadlineView>> {
+    let mut query = deadline::Entity::find();
+    if let Some(q) = params.search() {
+        query = query.filter(listing::contains(deadline::Column::Notes, q));
+    }
+    if let Some(id) = filter.client_id {
+        query = query.filter(deadline::Column::ClientId.eq(id));
+    }
+    if let Some(id) = filter.cash_register_id {
+        query = query.filter(deadline::Column::CashRegisterId.eq(id));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(deadline::Column::Status.eq(status));
+    }
+    if let Some(id) = filter.deadline_type_id {
+        query = query.filter(deadline::Column::DeadlineTypeId.eq(id));
+    }
+    if let Some(days) = filter.expiring_within {
+        query = query
+            .filter(deadline::Column::Status.is_in(OPEN))
+            .filter(deadline::Column::ExpirationDate.gte(today))
+            .filter(deadline::Column::ExpirationDate.lte(today + chrono::Duration::days(i64::from(days))));
+    }
+    match filter.overdue {
+        Some(true) => {
+            query =
+                query.filter(deadline::Column::Status.is_in(OPEN)).filter(deadline::Column::ExpirationDate.lt(today));
+        }
+        Some(false) => {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(deadline::Column::Status.eq(Status::Closed))
+                    .add(deadline::Column::ExpirationDate.gte(today)),
+            );
+        }
+        None => {}
+    }
+    let query = listing::sorted(
+        query,
+        params.sort.as_deref(),
+        &[
+            ("id", deadline::Column::Id),
+            ("expiration_date", deadline::Column::ExpirationDate),
+            ("client_id", deadline::Column::ClientId),
+            ("status", deadline::Column::Status),
+            ("created_at", deadline::Column::CreatedAt),
+        ],
+        "expiration_date",
+        deadline::Column::Id,
+    )?;
+    let page = listing::fetch(db, query, params.page, params.per_page).await?;
+    Ok(Listed { items: views(db, page.items).await?, total: page.total })
+}
+
+pub async fn get_view(db: &impl ConnectionTrait, id: i32) -> Result<DeadlineView> {
+    let row = deadline::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline"))?;
+    views(db, vec![row]).await?.pop().ok_or(Error::NotFound("deadline"))
+}
+
+/// Changes a deadline (its client, register, type, date, status and notes).
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i32,
+    new: NewDeadline,
+    status: Option<Status>,
+) -> Result<deadline::Model> {
+    let current = deadline::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline"))?;
+    let mut errors = Vec::new();
+    if client::Entity::find_by_id(new.client_id).one(db).await?.is_none() {
+        errors.push(FieldError::new("client_id", "no such client"));
+    }
+    if deadline_type::Entity::find_by_id(new.deadline_type_id).one(db).await?.is_none() {
+        errors.push(FieldError::new("deadline_type_id", "no such deadline type"));
+    }
+    if let Some(register_id) = new.cash_register_id {
+        match cash_register::Entity::find_by_id(register_id).one(db).await? {
+            Some(r) if r.client_id == new.client_id => {}
+            Some(_) => errors.push(FieldError::new("cash_register_id", "belongs to another client")),
+            None => errors.push(FieldError::new("cash_register_id", "no such cash register")),
+        }
+    }
+    listing::check(errors)?;
+    let mut row = current.into_active_model();
+    row.client_id = Set(new.client_id);
+    row.cash_register_id = Set(new.cash_register_id);
+    row.deadline_type_id = Set(new.deadline_type_id);
+    row.expiration_date = Set(new.expiration_date);
+    row.notes = Set(new.notes);
+    if let Some(status) = status {
+        row.status = Set(status);
+    }
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// Deletes a deadline and its reminder log.
+pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
+    deadline::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline"))?;
+    deadline::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Open deadlines of active clients expiring from `today` to `today + days`.
+pub async fn count_due_within(db: &impl ConnectionTrait, today: NaiveDate, days: i64) -> Result<u64> {
+    Ok(open_of_active_clients()
+        .filter(deadline::Column::ExpirationDate.gte(today))
+        .filter(deadline::Column::ExpirationDate.lte(today + chrono::Duration::days(days)))
+        .count(db)
+        .await?)
+}
+
+/// Open deadlines of active clients already past.
+pub async fn count_overdue(db: &impl ConnectionTrait, today: NaiveDate) -> Result<u64> {
+    Ok(open_of_active_clients().filter(deadline::Column::ExpirationDate.lt(today)).count(db).await?)
+}
+
+/// The expiration dates of open deadlines of active clients from `from` to `to`.
+pub async fn open_dates_between(db: &impl ConnectionTrait, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>> {
+    Ok(open_of_active_clients()
+        .filter(deadline::Column::ExpirationDate.gte(from))
+        .filter(deadline::Column::ExpirationDate.lte(to))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.expiration_date)
+        .collect())
+}
+
+fn open_of_active_clients() -> sea_orm::Select<deadline::Entity> {
+    use sea_orm::{JoinType, QuerySelect, RelationTrait};
+    deadline::Entity::find()
+        .join(JoinType::InnerJoin, deadline::Relation::Client.def())
+        .filter(client::Column::IsActive.eq(true))
+        .filter(deadline::Column::Status.is_in(OPEN))
+}

@@ -2,14 +2,21 @@
 //! handlers, the REST API, the CLI and the scheduler. Nothing here knows axum or teloxide.
 
 pub mod administrators;
+pub mod cash_registers;
 pub mod clients;
+pub mod deadline_types;
 pub mod deadlines;
 pub mod export;
 pub mod inn;
 pub mod invites;
+pub mod listing;
+pub mod notifications;
+pub mod ofd_providers;
 pub mod processed_updates;
 pub mod reminders;
+pub mod request_queries;
 pub mod requests;
+pub mod stats;
 pub mod telegram_users;
 pub mod users;
 

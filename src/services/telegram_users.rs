@@ -26,8 +26,18 @@ impl Profile {
     }
 }
 
-/// Records (or refreshes) a user's profile; returns the stored row.
+/// Records (or refreshes) a user's profile; returns the stored row. An unchanged profile is
+/// only read, so a busy user's updates do not queue on a row lock.
 pub async fn touch(db: &impl ConnectionTrait, profile: &Profile) -> Result<telegram_user::Model> {
+    if let Some(user) = find(db, profile.telegram_id).await?
+        && !user.is_blocked
+        && user.first_name == profile.first_name
+        && user.last_name == profile.last_name
+        && user.username == profile.username
+        && user.language_code == profile.language_code
+    {
+        return Ok(user);
+    }
     let now = Utc::now();
     let row = telegram_user::ActiveModel {
         telegram_id: Set(profile.telegram_id),

@@ -4,7 +4,11 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::Utc;
 use rand::distr::{Alphanumeric, SampleString};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
+};
 
 use crate::entities::user::{self, Role};
 use crate::error::{Error, FieldError, Result};
@@ -57,7 +61,27 @@ fn validate(new: &NewUser) -> Result<()> {
     if new.password.chars().count() < MIN_PASSWORD_LEN {
         errors.push(FieldError::new("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
     }
+    if let Err(e) = validate_name(new.name.as_deref()) {
+        errors.push(e);
+    }
     if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
+}
+
+/// Longest display name.
+pub const MAX_NAME_LEN: usize = 200;
+
+fn validate_name(name: Option<&str>) -> std::result::Result<(), FieldError> {
+    match name {
+        Some(n) if n.chars().count() > MAX_NAME_LEN => {
+            Err(FieldError::new("name", format!("must be at most {MAX_NAME_LEN} characters")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A name as stored: trimmed, an empty one is none.
+fn clean_name(name: Option<String>) -> Option<String> {
+    name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty())
 }
 
 /// Creates a dashboard account. The email is stored lower-cased; a taken email is a conflict.
@@ -68,7 +92,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
     let row = user::ActiveModel {
         email: Set(new.email.trim().to_lowercase()),
         password_hash: Set(hash),
-        name: Set(new.name),
+        name: Set(clean_name(new.name)),
         role: Set(new.role),
         is_active: Set(true),
         last_login_at: Set(None),
@@ -83,6 +107,169 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
             e.into()
         }
     })
+}
+
+/// An argon2id hash of nothing anyone knows, verified against when an email is unknown so that
+/// an unknown email takes as long to refuse as a wrong password.
+async fn dummy_hash() -> String {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    HASH.get_or_init(|| async { hash_password(generate_password()).await.unwrap_or_default() }).await.clone()
+}
+
+/// The active user with this email and password, with `last_login_at` updated; `None` for an
+/// unknown email, a wrong password or a deactivated account alike (and in about the same time).
+pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str) -> Result<Option<user::Model>> {
+    let found = user::Entity::find().filter(user::Column::Email.eq(email.trim().to_lowercase())).one(db).await?;
+    let hash = match &found {
+        Some(u) => u.password_hash.clone(),
+        None => dummy_hash().await,
+    };
+    let verified = verify_password(password.to_string(), hash).await;
+    let Some(found) = found.filter(|u| verified && u.is_active) else { return Ok(None) };
+    let now = Utc::now();
+    let mut row = found.into_active_model();
+    row.last_login_at = Set(Some(now));
+    Ok(Some(row.update(db).await?))
+}
+
+/// Changes a user's password after checking the current one (422 on `current_password` when
+/// it is wrong, on `new_password` when it is too short).
+pub async fn change_password(db: &impl ConnectionTrait, id: i32, current: &str, new: &str) -> Result<()> {
+    let found = get(db, id).await?;
+    if !verify_password(current.to_string(), found.password_hash.clone()).await {
+        return Err(Error::invalid("current_password", "is wrong"));
+    }
+    if new.chars().count() < MIN_PASSWORD_LEN {
+        return Err(Error::invalid("new_password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+    }
+    let hash = hash_password(new.to_string()).await?;
+    let mut row = found.into_active_model();
+    row.password_hash = Set(hash);
+    row.updated_at = Set(Utc::now());
+    row.update(db).await?;
+    Ok(())
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<user::Model> {
+    user::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("user"))
+}
+
+/// What a user list asks for.
+#[derive(Clone, Debug, Default)]
+pub struct ListUsers {
+    /// Matched case-insensitively anywhere in the email or the name.
+    pub q: Option<String>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    /// `email`, `name`, `created_at`, `last_login_at` or `id`; a leading `-` sorts descending.
+    pub sort: Option<String>,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// The sort keys a user list accepts.
+pub const USER_SORTS: &[&str] = &["id", "email", "name", "role", "created_at", "last_login_at"];
+
+/// A `LIKE` pattern matching `q` literally anywhere (`%`, `_` and `\` escaped).
+pub fn contains_pattern(q: &str) -> LikeExpr {
+    let escaped: String = q
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
+        .collect();
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// One page of users and the total matching.
+pub async fn list(db: &impl ConnectionTrait, params: &ListUsers) -> Result<(Vec<user::Model>, u64)> {
+    let mut query = user::Entity::find();
+    if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = contains_pattern(q);
+        query = query.filter(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(user::Column::Email))).like(pattern.clone()))
+                .add(Expr::expr(Func::lower(Expr::col(user::Column::Name))).like(pattern)),
+        );
+    }
+    if let Some(role) = params.role {
+        query = query.filter(user::Column::Role.eq(role));
+    }
+    if let Some(active) = params.is_active {
+        query = query.filter(user::Column::IsActive.eq(active));
+    }
+    let sort = params.sort.as_deref().unwrap_or("id");
+    let (desc, key) = match sort.strip_prefix('-') {
+        Some(key) => (true, key),
+        None => (false, sort),
+    };
+    let column = match key {
+        "id" => user::Column::Id,
+        "email" => user::Column::Email,
+        "name" => user::Column::Name,
+        "role" => user::Column::Role,
+        "created_at" => user::Column::CreatedAt,
+        "last_login_at" => user::Column::LastLoginAt,
+        _ => {
+            return Err(Error::invalid(
+                "sort",
+                format!("must be one of {} (prefix - for descending)", USER_SORTS.join(", ")),
+            ));
+        }
+    };
+    let order = if desc { Order::Desc } else { Order::Asc };
+    query = query.order_by(column, order.clone()).order_by(user::Column::Id, order);
+    let paginator = query.paginate(db, params.per_page);
+    let total = paginator.num_items().await?;
+    let items = paginator.fetch_page(params.page.saturating_sub(1)).await?;
+    Ok((items, total))
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    /// `Some(None)` clears the name.
+    pub name: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
+/// Updates a user on behalf of `actor_id`, who cannot demote or deactivate themselves.
+pub async fn update(db: &impl ConnectionTrait, actor_id: i32, id: i32, changes: UserChanges) -> Result<user::Model> {
+    let found = get(db, id).await?;
+    let mut errors = Vec::new();
+    if let Some(Some(name)) = &changes.name
+        && let Err(e) = validate_name(Some(name))
+    {
+        errors.push(e);
+    }
+    if actor_id == id {
+        if changes.role.is_some_and(|r| r != found.role) {
+            errors.push(FieldError::new("role", "you cannot change your own role"));
+        }
+        if changes.is_active == Some(false) {
+            errors.push(FieldError::new("is_active", "you cannot deactivate yourself"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let mut row = found.into_active_model();
+    if let Some(name) = changes.name {
+        row.name = Set(clean_name(name));
+    }
+    if let Some(role) = changes.role {
+        row.role = Set(role);
+    }
+    if let Some(active) = changes.is_active {
+        row.is_active = Set(active);
+    }
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// Deactivates a user (their tokens stop working at once); nobody can deactivate themselves.
+pub async fn deactivate(db: &impl ConnectionTrait, actor_id: i32, id: i32) -> Result<user::Model> {
+    update(db, actor_id, id, UserChanges { is_active: Some(false), ..Default::default() }).await
 }
 
 /// On a first start (no dashboard user at all) creates an administrator with a random password
@@ -134,7 +321,7 @@ mod tests {
             validate(&NewUser { email: "nope".into(), password: "short".into(), name: None, role: Role::Operator })
                 .unwrap_err();
         let Error::Validation(fields) = err else { panic!("expected validation error") };
-        let names: Vec<_> = fields.iter().map(|f| f.field).collect();
+        let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(names, ["email", "password"]);
     }
 }

@@ -657,6 +657,12 @@ impl Worker {
             match self.write(row, attempts, &outcome).await {
                 Ok(true) => {
                     tracing::debug!(?outcome, "outcome recorded");
+                    match outcome {
+                        Outcome::Sent { .. } => metrics::counter!("kktbot_outbox_sent_total").increment(1),
+                        Outcome::Retry { .. } => metrics::counter!("kktbot_outbox_retried_total").increment(1),
+                        Outcome::Failed { .. } => metrics::counter!("kktbot_outbox_failed_total").increment(1),
+                        Outcome::Release { .. } => {}
+                    }
                     return;
                 }
                 Ok(false) => {
@@ -734,7 +740,12 @@ async fn mirror_to_notification_log(
             .col_expr(Log::LastError, Expr::value(Some(truncate(error)))),
         Outcome::Release { .. } => return Ok(()),
     };
-    update.exec(txn).await?;
+    let reminder = update.exec(txn).await?.rows_affected > 0;
+    match outcome {
+        Outcome::Sent { .. } if reminder => metrics::counter!("kktbot_reminders_sent_total").increment(1),
+        Outcome::Failed { .. } if reminder => metrics::counter!("kktbot_reminders_failed_total").increment(1),
+        _ => {}
+    }
     Ok(())
 }
 

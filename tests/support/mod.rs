@@ -195,6 +195,9 @@ pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     polling: bool,
     register_webhook: bool,
+    /// Runs on another server's database, without owning it (see [`Self::same_database_as`]).
+    shared_url: Option<String>,
+    scheduler: bool,
 }
 
 impl TestAppBuilder {
@@ -233,6 +236,20 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs on the same database as another server (which keeps owning and dropping it): two
+    /// instances side by side.
+    pub fn same_database_as(mut self, db: &TestDatabase) -> Self {
+        self.backend = db.backend();
+        self.shared_url = Some(db.url().to_string());
+        self
+    }
+
+    /// Runs the daily reminder scheduler (off by default: tests run reminder runs themselves).
+    pub fn scheduler(mut self) -> Self {
+        self.scheduler = true;
+        self
+    }
+
     pub fn no_migrate(mut self) -> Self {
         self.migrate = false;
         self
@@ -260,9 +277,17 @@ impl TestAppBuilder {
     /// Starts the server, or returns `None` (after printing SKIPPED) when a service it needs is
     /// missing outside CI.
     pub async fn spawn(self) -> Option<TestApp> {
-        let db = match self.database {
-            Some(db) => db,
-            None => TestDatabase::create(self.backend).await?,
+        let (db, db_url) = match (self.database, self.shared_url) {
+            (_, Some(url)) => (TestDatabase::Detached, url),
+            (Some(db), None) => {
+                let url = db.url().to_string();
+                (db, url)
+            }
+            (None, None) => {
+                let db = TestDatabase::create(self.backend).await?;
+                let url = db.url().to_string();
+                (db, url)
+            }
         };
         let redis = if self.redis { Some(TestRedis::create().await?) } else { None };
         let telegram = match (self.fake, self.telegram) {
@@ -271,7 +296,7 @@ impl TestAppBuilder {
             (None, false) => None,
         };
         let mut vars = self.vars;
-        vars.insert("DATABASE_URL".into(), db.url().into());
+        vars.insert("DATABASE_URL".into(), db_url);
         vars.insert("API_HOST".into(), "127.0.0.1".into());
         vars.insert("API_PORT".into(), "0".into());
         vars.entry("LOG_LEVEL".into()).or_insert_with(|| "warn".into());
@@ -291,7 +316,7 @@ impl TestAppBuilder {
             register_webhook: self.register_webhook,
             polling_options: TEST_POLLING,
             // Tests run reminder runs themselves, at the dates they choose.
-            scheduler: false,
+            scheduler: self.scheduler,
         };
         let app = Application::build(config, options).await.expect("server starts");
         let addr = app.local_addr();
@@ -352,6 +377,8 @@ impl TestApp {
             vars: HashMap::new(),
             polling: false,
             register_webhook: true,
+            shared_url: None,
+            scheduler: false,
         }
     }
 

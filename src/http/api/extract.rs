@@ -1,0 +1,119 @@
+//! Request extractors that answer in the one JSON error shape: a body or query that does not
+//! parse is 400 (or 415/413), one that parses but is invalid is 422 with per-field details.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{Error, FieldError};
+use crate::http::ApiError;
+
+/// A JSON body (request) or answer (response).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            // serde names the field in its message ("missing field `email`", "… at line 1 column 9").
+            let message = e.body_text();
+            let field = message.split('`').nth(1).unwrap_or("body").to_string();
+            ApiError::from(Error::Validation(vec![FieldError::new(field, message)]))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send JSON with Content-Type: application/json",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is too large")
+        }
+        other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", other.body_text()),
+    }
+}
+
+/// Query parameters.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(ApiError::from(Error::Validation(vec![FieldError::new("query", e.body_text())])))
+            }
+            Err(other) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text())),
+        }
+    }
+}
+
+/// Largest page a list answers.
+pub const MAX_PER_PAGE: u64 = 100;
+
+/// `page` (from 1) and `per_page` (1–100, default 20) of a list.
+#[derive(Clone, Copy, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1–100 (default 20).
+    pub per_page: Option<u64>,
+}
+
+impl PageParams {
+    /// The page and page size, or 422 naming the parameter out of bounds.
+    pub fn validate(&self) -> Result<(u64, u64), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(20);
+        let mut errors = Vec::new();
+        if page == 0 {
+            errors.push(FieldError::new("page", "must be 1 or more"));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            errors.push(FieldError::new("per_page", format!("must be from 1 to {MAX_PER_PAGE}")));
+        }
+        if errors.is_empty() { Ok((page, per_page)) } else { Err(Error::Validation(errors).into()) }
+    }
+}
+
+/// One page of a list, with the total count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// For a nullable field of a change: absent → `None` (leave as is), `null` → `Some(None)`
+/// (clear), a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = …)]`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

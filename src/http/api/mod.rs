@@ -1,0 +1,47 @@
+//! The REST API under `/api`: JSON in and out, JWT authentication, one error shape.
+//!
+//! Every resource module has `pub fn router() -> OpenApiRouter<AppState>` whose routes are added
+//! with `utoipa_axum::routes!` (never a plain `.route`), so each route is in the OpenAPI
+//! document; `router()` below merges them, one `.merge(...)` line per module.
+
+pub mod administrators;
+pub mod auth;
+pub mod cash_registers;
+pub mod clients;
+pub mod contacts;
+pub mod deadline_types;
+pub mod deadlines;
+pub mod export;
+pub mod extract;
+pub mod invites;
+pub mod notifications;
+pub mod ofd_providers;
+pub mod openapi;
+pub mod requests;
+pub mod session;
+pub mod stats;
+pub mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::http::AppState;
+
+/// The API's routes, relative to `/api`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(openapi::router())
+        .merge(session::router())
+        .merge(users::router())
+        .merge(administrators::router())
+        .merge(cash_registers::router())
+        .merge(clients::router())
+        .merge(contacts::router())
+        .merge(deadline_types::router())
+        .merge(deadlines::router())
+        .merge(export::router())
+        .merge(invites::router())
+        .merge(notifications::router())
+        .merge(ofd_providers::router())
+        .merge(requests::router())
+        .merge(stats::router())
+}

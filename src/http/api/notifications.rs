@@ -1,0 +1,141 @@
+//! `/api/notifications`: the reminder log, and a reminder run on demand.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::CurrentUser;
+use super::clients::{list_params, page, today};
+use super::extract::{ApiJson, ApiQuery, Page};
+use crate::bot::Bot;
+use crate::config::Config;
+use crate::entities::notification_log;
+use crate::http::{ApiError, AppState};
+use crate::services::notifications::{self, NotificationFilter};
+use crate::services::reminders;
+use crate::telegram::sender::SenderHandle;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(run))
+}
+
+/// One reminder to one contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationDto {
+    pub id: i64,
+    pub deadline_id: i32,
+    pub contact_id: i32,
+    /// The threshold (days before the date) this reminder was for.
+    pub days_before: i32,
+    pub expiration_date: NaiveDate,
+    /// `pending`, `retrying`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<notification_log::Model> for NotificationDto {
+    fn from(n: notification_log::Model) -> Self {
+        Self {
+            id: n.id,
+            deadline_id: n.deadline_id,
+            contact_id: n.contact_id,
+            days_before: n.days_before,
+            expiration_date: n.expiration_date,
+            status: n.status,
+            attempts: n.attempts,
+            last_error: n.last_error,
+            created_at: n.created_at,
+            sent_at: n.sent_at,
+        }
+    }
+}
+
+/// Reminder log parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationListQuery {
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+    /// `id`, `created_at`, `sent_at`, `expiration_date`, `status`; `-` for descending (default `-id`).
+    pub sort: Option<String>,
+    /// `pending`, `retrying`, `sent` or `failed`.
+    pub status: Option<String>,
+    pub deadline_id: Option<i32>,
+    pub contact_id: Option<i32>,
+    /// Created on or after this day (`YYYY-MM-DD`, UTC).
+    pub from: Option<String>,
+    /// Created on or before this day (`YYYY-MM-DD`, UTC).
+    pub to: Option<String>,
+}
+
+#[utoipa::path(get, path = "/notifications", tag = "notifications", params(NotificationListQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = Page<NotificationDto>), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 422, body = super::openapi::ErrorBody, description = "Invalid parameters")))]
+async fn list(
+    _user: CurrentUser,
+    State(db): State<DatabaseConnection>,
+    ApiQuery(query): ApiQuery<NotificationListQuery>,
+) -> Result<ApiJson<Page<NotificationDto>>, ApiError> {
+    let params = list_params(query.page, query.per_page, query.sort, None)?;
+    let (from, to) = super::requests::date_range(query.from.as_deref(), query.to.as_deref())?;
+    let filter = NotificationFilter {
+        status: query.status,
+        deadline_id: query.deadline_id,
+        contact_id: query.contact_id,
+        from,
+        to,
+    };
+    let listed = notifications::list(&db, &params, &filter).await?;
+    Ok(ApiJson(page(listed, &params, NotificationDto::from)))
+}
+
+/// The figures of a reminder run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunReportDto {
+    /// The day the run was for (in NOTIFICATION_TIMEZONE).
+    pub date: NaiveDate,
+    /// Deadlines marked expired.
+    pub expired: u64,
+    /// Reminders queued.
+    pub queued: u64,
+    pub due_soon: usize,
+    pub overdue: usize,
+}
+
+#[utoipa::path(post, path = "/notifications/run", tag = "notifications", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = RunReportDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 409, body = super::openapi::ErrorBody, description = "The Telegram bot is not configured")))]
+async fn run(
+    _user: CurrentUser,
+    State(db): State<DatabaseConnection>,
+    State(config): State<Arc<Config>>,
+    State(bot): State<Option<Arc<Bot>>>,
+    State(sender): State<Option<SenderHandle>>,
+) -> Result<ApiJson<RunReportDto>, ApiError> {
+    let Some(bot) = bot else {
+        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the Telegram bot is not configured"));
+    };
+    let notifier = bot.notifier();
+    let report = reminders::run(&db, notifier.as_ref(), &config.notifications.days, today(&config)).await?;
+    if let Some(sender) = &sender {
+        sender.wake();
+    }
+    Ok(ApiJson(RunReportDto {
+        date: report.date,
+        expired: report.expired,
+        queued: report.queued,
+        due_soon: report.due_soon,
+        overdue: report.overdue,
+    }))
+}

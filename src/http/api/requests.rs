@@ -1,0 +1,338 @@
+//! `/api/requests`: requests filed in Telegram, their audit trail, and decisions taken from the
+//! dashboard. A decision goes through [`requests::decide`], the same function the bot uses, so
+//! the administrators' copies are edited and the client is told exactly as after a tap.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::{Path, State};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::CurrentUser;
+use super::clients::{list_params, page};
+use super::extract::{ApiJson, ApiQuery, Page};
+use crate::bot::Bot;
+use crate::entities::client_request::{self, Kind, Status};
+use crate::entities::request_event;
+use crate::error::Error;
+use crate::http::{ApiError, AppState};
+use crate::services::request_queries::{self, RequestFilter};
+use crate::services::requests::{self, Actor, Channel, Decided, Decision, Notifications};
+use crate::telegram::sender::SenderHandle;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(get_one)).routes(routes!(approve)).routes(routes!(reject))
+}
+
+/// A request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestDto {
+    pub id: i32,
+    /// The number the client sees (№N).
+    pub number: i32,
+    /// `service` or `link`.
+    pub kind: String,
+    pub request_type_id: Option<i32>,
+    pub description: String,
+    pub photo_file_id: Option<String>,
+    pub requester_telegram_id: i64,
+    pub requester_name: Option<String>,
+    pub requester_username: Option<String>,
+    pub client_id: Option<i32>,
+    pub inn: Option<String>,
+    /// `pending`, `approved`, `rejected` or `cancelled`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_by_administrator_id: Option<i32>,
+    pub decided_by_user_id: Option<i32>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(crate) fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "pending",
+        Status::Approved => "approved",
+        Status::Rejected => "rejected",
+        Status::Cancelled => "cancelled",
+    }
+}
+
+impl From<client_request::Model> for RequestDto {
+    fn from(r: client_request::Model) -> Self {
+        Self {
+            id: r.id,
+            number: r.number,
+            kind: match r.kind {
+                Kind::Service => "service".into(),
+                Kind::Link => "link".into(),
+            },
+            request_type_id: r.request_type_id,
+            description: r.description,
+            photo_file_id: r.photo_file_id,
+            requester_telegram_id: r.requester_telegram_id,
+            requester_name: r.requester_name,
+            requester_username: r.requester_username,
+            client_id: r.client_id,
+            inn: r.inn,
+            status: status_name(r.status).into(),
+            decided_by: r.decided_by,
+            decided_by_administrator_id: r.decided_by_administrator_id,
+            decided_by_user_id: r.decided_by_user_id,
+            decided_at: r.decided_at,
+            reason: r.reason,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// One change of a request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestEventDto {
+    pub id: i32,
+    /// `filed`, `approved`, `rejected`, `cancelled`.
+    pub event: String,
+    /// `telegram` or `api`.
+    pub channel: String,
+    /// `client`, `administrator` or `user`.
+    pub actor_kind: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub details: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<request_event::Model> for RequestEventDto {
+    fn from(e: request_event::Model) -> Self {
+        Self {
+            id: e.id,
+            event: e.event,
+            channel: e.channel,
+            actor_kind: e.actor_kind,
+            actor_id: e.actor_id,
+            actor_name: e.actor_name,
+            details: e.details,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// A request with its events, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestDetailDto {
+    #[serde(flatten)]
+    pub request: RequestDto,
+    pub events: Vec<RequestEventDto>,
+}
+
+/// Request list parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestListQuery {
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+    /// `id`, `number`, `status`, `created_at`, `decided_at`; `-` for descending (default `-id`).
+    pub sort: Option<String>,
+    /// Part of the description, requester name or ИНН, or the number.
+    pub q: Option<String>,
+    /// `pending`, `approved`, `rejected` or `cancelled`.
+    pub status: Option<String>,
+    /// `service` or `link`.
+    pub kind: Option<String>,
+    /// Request type id.
+    pub type_id: Option<i32>,
+    pub client_id: Option<i32>,
+    /// Filed on or after this day (`YYYY-MM-DD`, UTC).
+    pub from: Option<String>,
+    /// Filed on or before this day (`YYYY-MM-DD`, UTC).
+    pub to: Option<String>,
+}
+
+fn parse_status(value: &str) -> Result<Status, Error> {
+    match value {
+        "pending" => Ok(Status::Pending),
+        "approved" => Ok(Status::Approved),
+        "rejected" => Ok(Status::Rejected),
+        "cancelled" => Ok(Status::Cancelled),
+        _ => Err(Error::invalid("status", "must be one of pending, approved, rejected, cancelled")),
+    }
+}
+
+fn parse_kind(value: &str) -> Result<Kind, Error> {
+    match value {
+        "service" => Ok(Kind::Service),
+        "link" => Ok(Kind::Link),
+        _ => Err(Error::invalid("kind", "must be service or link")),
+    }
+}
+
+/// `from`/`to` query dates.
+pub(crate) fn date_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>), Error> {
+    let mut errors = Vec::new();
+    let from = from.and_then(|v| super::deadlines::parse_date(&mut errors, "from", v));
+    let to = to.and_then(|v| super::deadlines::parse_date(&mut errors, "to", v));
+    crate::services::listing::check(errors)?;
+    Ok((from, to))
+}
+
+#[utoipa::path(get, path = "/requests", tag = "requests", params(RequestListQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = Page<RequestDto>), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 422, body = super::openapi::ErrorBody, description = "Invalid parameters")))]
+async fn list(
+    _user: CurrentUser,
+    State(db): State<DatabaseConnection>,
+    ApiQuery(query): ApiQuery<RequestListQuery>,
+) -> Result<ApiJson<Page<RequestDto>>, ApiError> {
+    let params = list_params(query.page, query.per_page, query.sort, query.q)?;
+    let (from, to) = date_range(query.from.as_deref(), query.to.as_deref())?;
+    let filter = RequestFilter {
+        status: query.status.as_deref().map(parse_status).transpose()?,
+        kind: query.kind.as_deref().map(parse_kind).transpose()?,
+        request_type_id: query.type_id,
+        client_id: query.client_id,
+        from,
+        to,
+    };
+    let listed = request_queries::list(&db, &params, &filter).await?;
+    Ok(ApiJson(page(listed, &params, RequestDto::from)))
+}
+
+#[utoipa::path(get, path = "/requests/{id}", tag = "requests", params(("id" = i32, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = RequestDetailDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 404, body = super::openapi::ErrorBody, description = "No such request")))]
+async fn get_one(
+    _user: CurrentUser,
+    State(db): State<DatabaseConnection>,
+    Path(id): Path<i32>,
+) -> Result<ApiJson<RequestDetailDto>, ApiError> {
+    let (request, events) = request_queries::detail(&db, id).await?;
+    Ok(ApiJson(RequestDetailDto { request: request.into(), events: events.into_iter().map(Into::into).collect() }))
+}
+
+/// The reason of a rejection.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct RejectInput {
+    /// Shown to the client.
+    pub reason: Option<String>,
+}
+
+/// With the bot off nothing is sent: the decision is only recorded.
+struct Silent;
+
+#[async_trait]
+impl Notifications for Silent {
+    async fn request_filed(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
+        Ok(())
+    }
+    async fn request_decided(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
+        Ok(())
+    }
+    async fn request_cancelled(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
+        Ok(())
+    }
+}
+
+async fn decide(
+    user: CurrentUser,
+    db: DatabaseConnection,
+    bot: Option<Arc<Bot>>,
+    sender: Option<SenderHandle>,
+    id: i32,
+    decision: Decision,
+) -> Result<ApiJson<RequestDto>, ApiError> {
+    if let Decision::Reject { reason: Some(reason) } = &decision
+        && reason.chars().count() > 1000
+    {
+        return Err(Error::invalid("reason", "must be at most 1000 characters").into());
+    }
+    let notifier: Arc<dyn Notifications> = match &bot {
+        Some(bot) => bot.notifier(),
+        None => Arc::new(Silent),
+    };
+    let actor = Actor::User { id: user.id, name: user.name.clone().unwrap_or_else(|| user.email.clone()) };
+    let txn = db.begin().await.map_err(Error::from)?;
+    let outcome = requests::decide(&txn, notifier.as_ref(), id, decision, &actor, Channel::Api).await?;
+    match outcome {
+        Decided::Done(request) => {
+            txn.commit().await.map_err(Error::from)?;
+            if let Some(sender) = &sender {
+                sender.wake();
+            }
+            Ok(ApiJson(request.into()))
+        }
+        Decided::AlreadyDecided(request) => {
+            drop(txn);
+            let by = request.decided_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+            let mut err = ApiError::from(Error::Conflict(format!(
+                "request №{} is already {}{by}",
+                request.number,
+                status_name(request.status)
+            )));
+            err.details = serde_json::json!({
+                "status": status_name(request.status),
+                "decided_by": request.decided_by,
+                "decided_at": request.decided_at,
+            });
+            Err(err)
+        }
+        Decided::LinkClientMissing(request) => {
+            drop(txn);
+            Err(Error::Conflict(format!(
+                "no active client has ИНН {}; create the client first",
+                request.inn.unwrap_or_default()
+            ))
+            .into())
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/requests/{id}/approve", tag = "requests", params(("id" = i32, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = RequestDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
+        (status = 409, body = super::openapi::ErrorBody, description = "Already decided (details say by whom), or a link request without a client")))]
+async fn approve(
+    user: CurrentUser,
+    State(db): State<DatabaseConnection>,
+    State(bot): State<Option<Arc<Bot>>>,
+    State(sender): State<Option<SenderHandle>>,
+    Path(id): Path<i32>,
+) -> Result<ApiJson<RequestDto>, ApiError> {
+    decide(user, db, bot, sender, id, Decision::Approve).await
+}
+
+#[utoipa::path(post, path = "/requests/{id}/reject", tag = "requests", params(("id" = i32, Path)),
+    request_body(content = RejectInput, description = "Optional; the body may be empty"),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = RequestDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
+        (status = 409, body = super::openapi::ErrorBody, description = "Already decided (details say by whom)"),
+        (status = 422, body = super::openapi::ErrorBody, description = "The reason is too long")))]
+async fn reject(
+    user: CurrentUser,
+    State(db): State<DatabaseConnection>,
+    State(bot): State<Option<Arc<Bot>>>,
+    State(sender): State<Option<SenderHandle>>,
+    Path(id): Path<i32>,
+    body: axum::body::Bytes,
+) -> Result<ApiJson<RequestDto>, ApiError> {
+    let input: RejectInput = if body.iter().all(u8::is_ascii_whitespace) {
+        RejectInput::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::from(Error::invalid("reason", e.to_string())))?
+    };
+    decide(user, db, bot, sender, id, Decision::Reject { reason: input.reason }).await
+}

@@ -1,0 +1,205 @@
+//! `/api/users`: dashboard accounts, for the admin role only.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::entities::user::{self, Role};
+use crate::http::api::auth::RequireAdmin;
+use crate::http::api::extract::{ApiJson, ApiQuery, Page, PageParams, double_option};
+use crate::http::api::openapi::ErrorBody;
+use crate::http::{ApiError, AppState};
+use crate::services::users::{self as service, ListUsers, NewUser, UserChanges};
+
+/// A dashboard role: `admin` (everything) or `operator` (everything but users and administrators).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiRole {
+    Admin,
+    Operator,
+}
+
+impl From<Role> for ApiRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => ApiRole::Admin,
+            Role::Operator => ApiRole::Operator,
+        }
+    }
+}
+
+impl From<ApiRole> for Role {
+    fn from(role: ApiRole) -> Self {
+        match role {
+            ApiRole::Admin => Role::Admin,
+            ApiRole::Operator => Role::Operator,
+        }
+    }
+}
+
+/// A dashboard account (never its password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: i32,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: ApiRole,
+    pub is_active: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for UserView {
+    fn from(u: user::Model) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role.into(),
+            is_active: u.is_active,
+            last_login_at: u.last_login_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListParams {
+    /// Page number, from 1.
+    pub page: Option<u64>,
+    /// Items per page, 1–100 (default 20).
+    pub per_page: Option<u64>,
+    /// Search in email and name (case-insensitive substring).
+    pub q: Option<String>,
+    #[param(value_type = Option<ApiRole>)]
+    pub role: Option<ApiRole>,
+    pub is_active: Option<bool>,
+    /// `id`, `email`, `name`, `role`, `created_at` or `last_login_at`; prefix `-` for descending.
+    pub sort: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    /// At least 10 characters.
+    pub password: String,
+    pub name: Option<String>,
+    pub role: ApiRole,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// `null` clears the name.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    pub role: Option<ApiRole>,
+    pub is_active: Option<bool>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(get_user, update_user, delete_user))
+}
+
+/// Lists dashboard accounts.
+#[utoipa::path(get, path = "/users", tag = "users", params(UserListParams),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = Page<UserView>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+async fn list_users(
+    _admin: RequireAdmin,
+    State(db): State<DatabaseConnection>,
+    ApiQuery(params): ApiQuery<UserListParams>,
+) -> Result<ApiJson<Page<UserView>>, ApiError> {
+    let (page, per_page) = PageParams { page: params.page, per_page: params.per_page }.validate()?;
+    let query = ListUsers {
+        q: params.q,
+        role: params.role.map(Into::into),
+        is_active: params.is_active,
+        sort: params.sort,
+        page,
+        per_page,
+    };
+    let (items, total) = service::list(&db, &query).await?;
+    Ok(ApiJson(Page { items: items.into_iter().map(UserView::from).collect(), total, page, per_page }))
+}
+
+/// Creates a dashboard account.
+#[utoipa::path(post, path = "/users", tag = "users", request_body = CreateUser,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, body = UserView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "The email is taken", body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+async fn create_user(
+    _admin: RequireAdmin,
+    State(db): State<DatabaseConnection>,
+    ApiJson(body): ApiJson<CreateUser>,
+) -> Result<(StatusCode, ApiJson<UserView>), ApiError> {
+    let new = NewUser { email: body.email, password: body.password, name: body.name, role: body.role.into() };
+    let created = service::create(&db, new).await?;
+    Ok((StatusCode::CREATED, ApiJson(created.into())))
+}
+
+/// One dashboard account.
+#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i32, Path, description = "User id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
+async fn get_user(
+    _admin: RequireAdmin,
+    State(db): State<DatabaseConnection>,
+    Path(id): Path<i32>,
+) -> Result<ApiJson<UserView>, ApiError> {
+    Ok(ApiJson(service::get(&db, id).await?.into()))
+}
+
+/// Changes a user's name, role or activity; an admin cannot demote or deactivate themselves.
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = i32, Path, description = "User id")),
+    request_body = UpdateUser, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn update_user(
+    RequireAdmin(admin): RequireAdmin,
+    State(db): State<DatabaseConnection>,
+    Path(id): Path<i32>,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> Result<ApiJson<UserView>, ApiError> {
+    let changes = UserChanges { name: body.name, role: body.role.map(Into::into), is_active: body.is_active };
+    Ok(ApiJson(service::update(&db, admin.id, id, changes).await?.into()))
+}
+
+/// Deactivates a user: their tokens stop working at once.
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = i32, Path, description = "User id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Deactivated"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "Yourself", body = ErrorBody),
+    ))]
+async fn delete_user(
+    RequireAdmin(admin): RequireAdmin,
+    State(db): State<DatabaseConnection>,
+    Path(id): Path<i32>,
+) -> Result<StatusCode, ApiError> {
+    service::deactivate(&db, admin.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

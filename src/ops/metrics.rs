@@ -1,0 +1,151 @@
+//! Prometheus metrics: the recorder (installed once per process: the `metrics` recorder is
+//! global, while tests run many servers in one process), the HTTP middleware that counts
+//! requests by route and status with a latency histogram, the `/metrics` endpoint (optionally
+//! behind a bearer token, `METRICS_TOKEN`), and the gauges sampled at scrape time: outbox backlog,
+//! database ping latency and pool size, Redis state, process memory and CPU time.
+//!
+//! Series (all prefixed `kktbot_`): `http_requests_total{method,route,status}`,
+//! `http_request_duration_seconds{method,route}`, `updates_total{kind,outcome}` (webhook),
+//! `outbox_pending`, `outbox_sent_total`, `outbox_retried_total`, `outbox_failed_total` (sender),
+//! `reminders_queued_total`, `reminders_failed_total` (scheduler), `db_up`,
+//! `db_ping_seconds`, `db_pool_connections{state}`, `redis_up`, `leader`,
+//! `process_resident_memory_bytes`, `process_cpu_seconds_total`.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use subtle::ConstantTimeEq;
+
+use crate::entities::outgoing_message::{Column, Entity, Status};
+use crate::http::AppState;
+
+const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the Prometheus recorder the first time it is called in this process; returns its
+/// handle, or `None` when another recorder was installed first.
+pub fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .map(PrometheusBuilder::build_recorder)
+                .ok()?;
+            let handle = recorder.handle();
+            match metrics::set_global_recorder(recorder) {
+                Ok(()) => Some(handle),
+                Err(e) => {
+                    tracing::warn!(error = %e, "another metrics recorder is installed: /metrics is off");
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
+/// Messages in the outbox not yet delivered.
+pub async fn outbox_pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    Entity::find().filter(Column::Status.eq(Status::Pending)).count(db).await
+}
+
+/// Counts every request by method, matched route and status, and times it.
+pub async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_string();
+    let method = request.method().as_str().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let elapsed = started.elapsed().as_secs_f64();
+    metrics::counter!("kktbot_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("kktbot_http_request_duration_seconds", "method" => method, "route" => route).record(elapsed);
+    response
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "unauthorized\n")
+                .into_response();
+        }
+    }
+    let Some(handle) = install() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not available\n").into_response();
+    };
+    sample(&state).await;
+    handle.run_upkeep();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
+}
+
+/// Gauges read at scrape time.
+async fn sample(state: &AppState) {
+    const TIMEOUT: Duration = Duration::from_secs(2);
+    let started = Instant::now();
+    let up = matches!(tokio::time::timeout(TIMEOUT, state.db.ping()).await, Ok(Ok(())));
+    metrics::gauge!("kktbot_db_up").set(f64::from(u8::from(up)));
+    metrics::gauge!("kktbot_db_ping_seconds").set(started.elapsed().as_secs_f64());
+    if up && let Ok(Ok(pending)) = tokio::time::timeout(TIMEOUT, outbox_pending(&state.db)).await {
+        metrics::gauge!("kktbot_outbox_pending").set(pending as f64);
+    }
+    pool_gauges(&state.db);
+    let redis = match &state.redis {
+        None => 0.0,
+        Some(conn) => {
+            let ok = matches!(tokio::time::timeout(TIMEOUT, crate::redis_store::ping(conn)).await, Ok(Ok(_)));
+            f64::from(u8::from(ok))
+        }
+    };
+    metrics::gauge!("kktbot_redis_up", "configured" => if state.redis.is_some() { "true" } else { "false" }).set(redis);
+    metrics::gauge!("kktbot_leader").set(f64::from(u8::from(state.leader.is_leader())));
+    if let Some((rss, cpu)) = process_stats() {
+        metrics::gauge!("kktbot_process_resident_memory_bytes").set(rss);
+        metrics::gauge!("kktbot_process_cpu_seconds_total").set(cpu);
+    }
+}
+
+/// Connections of the database pool, in use and idle.
+fn pool_gauges(db: &DatabaseConnection) {
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => return,
+    };
+    let idle = u32::try_from(idle).unwrap_or(size);
+    metrics::gauge!("kktbot_db_pool_connections", "state" => "idle").set(f64::from(idle));
+    metrics::gauge!("kktbot_db_pool_connections", "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
+}
+
+/// Resident memory in bytes and CPU seconds (user + system) of this process, from `/proc`.
+fn process_stats() -> Option<(f64, f64)> {
+    // Linux: pages of 4 KiB almost everywhere; sysconf is not reachable without unsafe code.
+    const PAGE: f64 = 4096.0;
+    const TICKS: f64 = 100.0;
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let rss_pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((rss_pages * PAGE, (utime + stime) / TICKS))
+}

@@ -1,0 +1,172 @@
+//! Cash registers (ККТ) of clients: management for the REST API.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, Set,
+};
+
+use super::listing::{self, ListParams, Listed};
+use crate::entities::{cash_register, client, ofd_provider};
+use crate::error::{Error, FieldError, Result};
+
+/// A cash register as staff enter it.
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct CashRegisterInput {
+    pub client_id: i32,
+    pub model: String,
+    /// Unique among all cash registers.
+    pub serial_number: String,
+    pub registration_number: Option<String>,
+    pub fiscal_drive_number: Option<String>,
+    pub ofd_provider_id: Option<i32>,
+    pub address: Option<String>,
+    /// Default true.
+    pub is_active: Option<bool>,
+}
+
+const DUPLICATE_SERIAL: &str = "a cash register with this serial number already exists";
+
+#[derive(Clone, Debug, Default)]
+pub struct CashRegisterFilter {
+    pub client_id: Option<i32>,
+    pub ofd_provider_id: Option<i32>,
+    pub is_active: Option<bool>,
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    params: &ListParams,
+    filter: &CashRegisterFilter,
+) -> Result<Listed<cash_register::Model>> {
+    let mut query = cash_register::Entity::find();
+    if let Some(q) = params.search() {
+        query = query.filter(
+            Condition::any()
+                .add(listing::contains(cash_register::Column::Model, q))
+                .add(listing::contains(cash_register::Column::SerialNumber, q))
+                .add(listing::contains(cash_register::Column::RegistrationNumber, q))
+                .add(listing::contains(cash_register::Column::FiscalDriveNumber, q)),
+        );
+    }
+    if let Some(id) = filter.client_id {
+        query = query.filter(cash_register::Column::ClientId.eq(id));
+    }
+    if let Some(id) = filter.ofd_provider_id {
+        query = query.filter(cash_register::Column::OfdProviderId.eq(id));
+    }
+    if let Some(active) = filter.is_active {
+        query = query.filter(cash_register::Column::IsActive.eq(active));
+    }
+    let query = listing::sorted(
+        query,
+        params.sort.as_deref(),
+        &[
+            ("id", cash_register::Column::Id),
+            ("model", cash_register::Column::Model),
+            ("serial_number", cash_register::Column::SerialNumber),
+            ("client_id", cash_register::Column::ClientId),
+            ("created_at", cash_register::Column::CreatedAt),
+        ],
+        "id",
+        cash_register::Column::Id,
+    )?;
+    listing::fetch(db, query, params.page, params.per_page).await
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<cash_register::Model> {
+    cash_register::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("cash register"))
+}
+
+struct Clean {
+    model: String,
+    serial_number: String,
+    registration_number: Option<String>,
+    fiscal_drive_number: Option<String>,
+    address: Option<String>,
+}
+
+async fn clean(db: &impl ConnectionTrait, input: &CashRegisterInput, id: Option<i32>) -> Result<Clean> {
+    let mut errors = Vec::new();
+    let model = listing::required(&mut errors, "model", &input.model, 255);
+    let serial_number = listing::required(&mut errors, "serial_number", &input.serial_number, 64);
+    let registration_number =
+        listing::optional(&mut errors, "registration_number", input.registration_number.as_deref(), 64);
+    let fiscal_drive_number =
+        listing::optional(&mut errors, "fiscal_drive_number", input.fiscal_drive_number.as_deref(), 64);
+    let address = listing::optional(&mut errors, "address", input.address.as_deref(), 1000);
+    if client::Entity::find_by_id(input.client_id).one(db).await?.is_none() {
+        errors.push(FieldError::new("client_id", "no such client"));
+    }
+    if let Some(ofd) = input.ofd_provider_id
+        && ofd_provider::Entity::find_by_id(ofd).one(db).await?.is_none()
+    {
+        errors.push(FieldError::new("ofd_provider_id", "no such OFD provider"));
+    }
+    listing::check(errors)?;
+    let duplicate = cash_register::Entity::find()
+        .filter(cash_register::Column::SerialNumber.eq(serial_number.as_str()))
+        .one(db)
+        .await?;
+    if duplicate.is_some_and(|d| Some(d.id) != id) {
+        return Err(Error::Conflict(DUPLICATE_SERIAL.into()));
+    }
+    Ok(Clean { model, serial_number, registration_number, fiscal_drive_number, address })
+}
+
+pub async fn create(db: &impl ConnectionTrait, input: &CashRegisterInput) -> Result<cash_register::Model> {
+    let c = clean(db, input, None).await?;
+    let now = Utc::now();
+    cash_register::ActiveModel {
+        client_id: Set(input.client_id),
+        model: Set(c.model),
+        serial_number: Set(c.serial_number),
+        registration_number: Set(c.registration_number),
+        fiscal_drive_number: Set(c.fiscal_drive_number),
+        ofd_provider_id: Set(input.ofd_provider_id),
+        address: Set(c.address),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| listing::unique_or(e, DUPLICATE_SERIAL))
+}
+
+pub async fn update(db: &impl ConnectionTrait, id: i32, input: &CashRegisterInput) -> Result<cash_register::Model> {
+    let current = get(db, id).await?;
+    let c = clean(db, input, Some(id)).await?;
+    let mut row = current.into_active_model();
+    row.client_id = Set(input.client_id);
+    row.model = Set(c.model);
+    row.serial_number = Set(c.serial_number);
+    row.registration_number = Set(c.registration_number);
+    row.fiscal_drive_number = Set(c.fiscal_drive_number);
+    row.ofd_provider_id = Set(input.ofd_provider_id);
+    row.address = Set(c.address);
+    if let Some(active) = input.is_active {
+        row.is_active = Set(active);
+    }
+    row.updated_at = Set(Utc::now());
+    row.update(db).await.map_err(|e| listing::unique_or(e, DUPLICATE_SERIAL))
+}
+
+/// Deletes a cash register; its deadlines stay with the client (without a register).
+pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
+    get(db, id).await?;
+    cash_register::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Active cash registers of active clients.
+pub async fn count_active(db: &impl ConnectionTrait) -> Result<u64> {
+    use sea_orm::{JoinType, QuerySelect, RelationTrait};
+    Ok(cash_register::Entity::find()
+        .join(JoinType::InnerJoin, cash_register::Relation::Client.def())
+        .filter(cash_register::Column::IsActive.eq(true))
+        .filter(client::Column::IsActive.eq(true))
+        .count(db)
+        .await?)
+}

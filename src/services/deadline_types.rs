@@ -1,0 +1,126 @@
+//! Kinds of service deadlines: management for the REST API.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, Set,
+};
+
+use super::listing::{self, ListParams, Listed};
+use crate::entities::{deadline, deadline_type};
+use crate::error::{Error, FieldError, Result};
+
+/// A deadline type as staff enter it.
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct DeadlineTypeInput {
+    /// Unique: lowercase latin letters, digits and `_`.
+    pub code: String,
+    pub name_ru: String,
+    pub name_en: String,
+    pub description: Option<String>,
+    /// Default true.
+    pub is_active: Option<bool>,
+}
+
+const DUPLICATE_CODE: &str = "a deadline type with this code already exists";
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    params: &ListParams,
+    is_active: Option<bool>,
+) -> Result<Listed<deadline_type::Model>> {
+    let mut query = deadline_type::Entity::find();
+    if let Some(q) = params.search() {
+        query = query.filter(
+            Condition::any()
+                .add(listing::contains(deadline_type::Column::Code, q))
+                .add(listing::contains(deadline_type::Column::NameRu, q))
+                .add(listing::contains(deadline_type::Column::NameEn, q)),
+        );
+    }
+    if let Some(active) = is_active {
+        query = query.filter(deadline_type::Column::IsActive.eq(active));
+    }
+    let query = listing::sorted(
+        query,
+        params.sort.as_deref(),
+        &[
+            ("id", deadline_type::Column::Id),
+            ("code", deadline_type::Column::Code),
+            ("name_ru", deadline_type::Column::NameRu),
+            ("name_en", deadline_type::Column::NameEn),
+        ],
+        "id",
+        deadline_type::Column::Id,
+    )?;
+    listing::fetch(db, query, params.page, params.per_page).await
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<deadline_type::Model> {
+    deadline_type::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline type"))
+}
+
+struct Clean {
+    code: String,
+    name_ru: String,
+    name_en: String,
+    description: Option<String>,
+}
+
+async fn clean(db: &impl ConnectionTrait, input: &DeadlineTypeInput, id: Option<i32>) -> Result<Clean> {
+    let mut errors = Vec::new();
+    let code = listing::required(&mut errors, "code", &input.code, 64);
+    if !code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        errors.push(FieldError::new("code", "may hold only lowercase latin letters, digits and _"));
+    }
+    let name_ru = listing::required(&mut errors, "name_ru", &input.name_ru, 255);
+    let name_en = listing::required(&mut errors, "name_en", &input.name_en, 255);
+    let description = listing::optional(&mut errors, "description", input.description.as_deref(), 2000);
+    listing::check(errors)?;
+    let duplicate = deadline_type::Entity::find().filter(deadline_type::Column::Code.eq(code.as_str())).one(db).await?;
+    if duplicate.is_some_and(|d| Some(d.id) != id) {
+        return Err(Error::Conflict(DUPLICATE_CODE.into()));
+    }
+    Ok(Clean { code, name_ru, name_en, description })
+}
+
+pub async fn create(db: &impl ConnectionTrait, input: &DeadlineTypeInput) -> Result<deadline_type::Model> {
+    let c = clean(db, input, None).await?;
+    deadline_type::ActiveModel {
+        code: Set(c.code),
+        name_ru: Set(c.name_ru),
+        name_en: Set(c.name_en),
+        description: Set(c.description),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| listing::unique_or(e, DUPLICATE_CODE))
+}
+
+pub async fn update(db: &impl ConnectionTrait, id: i32, input: &DeadlineTypeInput) -> Result<deadline_type::Model> {
+    let current = get(db, id).await?;
+    let c = clean(db, input, Some(id)).await?;
+    let mut row = current.into_active_model();
+    row.code = Set(c.code);
+    row.name_ru = Set(c.name_ru);
+    row.name_en = Set(c.name_en);
+    row.description = Set(c.description);
+    if let Some(active) = input.is_active {
+        row.is_active = Set(active);
+    }
+    row.update(db).await.map_err(|e| listing::unique_or(e, DUPLICATE_CODE))
+}
+
+/// Deletes a type no deadline uses; otherwise 409 — deactivate it instead.
+pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
+    get(db, id).await?;
+    let used = deadline::Entity::find().filter(deadline::Column::DeadlineTypeId.eq(id)).count(db).await?;
+    if used > 0 {
+        return Err(Error::Conflict(format!("{used} deadline(s) have this type; deactivate it instead")));
+    }
+    deadline_type::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Lists for the REST API and the dashboard: a page of rows with the total count, a
+//! whitelisted sort (`field` or `-field`) and a substring search.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryOrder, Select};
+
+use crate::error::{Error, Result};
+
+/// Which page, in which order, matching what.
+#[derive(Clone, Debug, Default)]
+pub struct ListParams {
+    /// From 1.
+    pub page: u64,
+    pub per_page: u64,
+    /// `field` ascending, `-field` descending.
+    pub sort: Option<String>,
+    /// Free-text search.
+    pub q: Option<String>,
+}
+
+impl ListParams {
+    pub fn new(page: u64, per_page: u64, sort: Option<String>, q: Option<String>) -> Self {
+        Self { page, per_page, sort, q }
+    }
+
+    /// The search text, trimmed, if any.
+    pub fn search(&self) -> Option<&str> {
+        self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+    }
+}
+
+/// One page of rows and how many rows match in all.
+#[derive(Clone, Debug)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+impl<T> Listed<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listed<U> {
+        Listed { items: self.items.into_iter().map(f).collect(), total: self.total }
+    }
+}
+
+/// Orders `select` by `sort` (one of `allowed`, optionally prefixed with `-`), or by `default`;
+/// ties are broken by `tie` (the primary key) so pages are stable. An unknown field is 422.
+pub fn sorted<E: EntityTrait>(
+    select: Select<E>,
+    sort: Option<&str>,
+    allowed: &[(&str, E::Column)],
+    default: &str,
+    tie: E::Column,
+) -> Result<Select<E>> {
+    let spec = sort.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(default);
+    let (name, order) = match spec.strip_prefix('-') {
+        Some(name) => (name, Order::Desc),
+        None => (spec, Order::Asc),
+    };
+    let Some((_, column)) = allowed.iter().find(|(n, _)| *n == name) else {
+        let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
+        return Err(Error::invalid("sort", format!("must be one of {} (prefix - for descending)", names.join(", "))));
+    };
+    Ok(select.order_by(*column, order.clone()).order_by(tie, order))
+}
+
+/// A literal substring match (the wildcards of `text` are escaped): `column LIKE '%text%'` or
+/// `LOWER(column) LIKE '%lowercase text%'`. SQLite folds only ASCII case, PostgreSQL any.
+pub fn contains<C: ColumnTrait>(column: C, text: &str) -> Condition {
+    let pattern = |t: &str| {
+        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        LikeExpr::new(format!("%{escaped}%")).escape('\\')
+    };
+    Condition::any()
+        .add(Expr::col(column.as_column_ref()).like(pattern(text)))
+        .add(Expr::expr(Func::lower(Expr::col(column.as_column_ref()))).like(pattern(&text.to_lowercase())))
+}
+
+/// Fetches one page (`page` from 1) and the total.
+pub async fn fetch<E, C>(db: &C, select: Select<E>, page: u64, per_page: u64) -> Result<Listed<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let paginator = select.paginate(db, Ord::max(per_page, 1));
+    let total = paginator.num_items().await?;
+    let items = paginator.fetch_page(page.saturating_sub(1)).await?;
+    Ok(Listed { items, total })
+}
+
+/// Turns a unique-constraint violation into a 409 with `message`, anything else into itself.
+pub fn unique_or(err: sea_orm::DbErr, message: &str) -> Error {
+    if super::is_unique_violation(&err) { Error::Conflict(message.to_string()) } else { Error::Database(err) }
+}
+
+/// A required text: trimmed, not empty, at most `max` characters.
+pub fn required(errors: &mut Vec<crate::error::FieldError>, field: &str, value: &str, max: usize) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(crate::error::FieldError::new(field, "is required"));
+    } else if value.chars().count() > max {
+        errors.push(crate::error::FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    value.to_string()
+}
+
+/// An optional text: trimmed, empty means none, at most `max` characters.
+pub fn optional(
+    errors: &mut Vec<crate::error::FieldError>,
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+    if value.chars().count() > max {
+        errors.push(crate::error::FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    Some(value.to_string())
+}
+
+/// `Err(Validation)` when there are errors.
+pub fn check(errors: Vec<crate::error::FieldError>) -> Result<()> {
+    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
+}

@@ -1,0 +1,113 @@
+//! OFD providers (операторы фискальных данных): management for the REST API.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
+
+use super::listing::{self, ListParams, Listed};
+use crate::entities::ofd_provider;
+use crate::error::{Error, FieldError, Result};
+
+/// An OFD provider as staff enter it.
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct OfdProviderInput {
+    /// Unique.
+    pub name: String,
+    /// The provider's ИНН, if given: 10 or 12 digits with valid check digits.
+    pub inn: Option<String>,
+    pub website: Option<String>,
+    /// Default true.
+    pub is_active: Option<bool>,
+}
+
+const DUPLICATE_NAME: &str = "an OFD provider with this name already exists";
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    params: &ListParams,
+    is_active: Option<bool>,
+) -> Result<Listed<ofd_provider::Model>> {
+    let mut query = ofd_provider::Entity::find();
+    if let Some(q) = params.search() {
+        query = query.filter(
+            Condition::any()
+                .add(listing::contains(ofd_provider::Column::Name, q))
+                .add(listing::contains(ofd_provider::Column::Inn, q)),
+        );
+    }
+    if let Some(active) = is_active {
+        query = query.filter(ofd_provider::Column::IsActive.eq(active));
+    }
+    let query = listing::sorted(
+        query,
+        params.sort.as_deref(),
+        &[
+            ("id", ofd_provider::Column::Id),
+            ("name", ofd_provider::Column::Name),
+            ("created_at", ofd_provider::Column::CreatedAt),
+        ],
+        "name",
+        ofd_provider::Column::Id,
+    )?;
+    listing::fetch(db, query, params.page, params.per_page).await
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<ofd_provider::Model> {
+    ofd_provider::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("OFD provider"))
+}
+
+async fn clean(
+    db: &impl ConnectionTrait,
+    input: &OfdProviderInput,
+    id: Option<i32>,
+) -> Result<(String, Option<String>, Option<String>)> {
+    let mut errors = Vec::new();
+    let name = listing::required(&mut errors, "name", &input.name, 255);
+    let inn = listing::optional(&mut errors, "inn", input.inn.as_deref(), 12);
+    if inn.as_deref().is_some_and(|i| !super::inn::is_valid(i)) {
+        errors.push(FieldError::new("inn", "must be 10 or 12 digits with valid check digits"));
+    }
+    let website = listing::optional(&mut errors, "website", input.website.as_deref(), 255);
+    listing::check(errors)?;
+    let duplicate = ofd_provider::Entity::find().filter(ofd_provider::Column::Name.eq(name.as_str())).one(db).await?;
+    if duplicate.is_some_and(|d| Some(d.id) != id) {
+        return Err(Error::Conflict(DUPLICATE_NAME.into()));
+    }
+    Ok((name, inn, website))
+}
+
+pub async fn create(db: &impl ConnectionTrait, input: &OfdProviderInput) -> Result<ofd_provider::Model> {
+    let (name, inn, website) = clean(db, input, None).await?;
+    ofd_provider::ActiveModel {
+        name: Set(name),
+        inn: Set(inn),
+        website: Set(website),
+        is_active: Set(input.is_active.unwrap_or(true)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| listing::unique_or(e, DUPLICATE_NAME))
+}
+
+pub async fn update(db: &impl ConnectionTrait, id: i32, input: &OfdProviderInput) -> Result<ofd_provider::Model> {
+    let current = get(db, id).await?;
+    let (name, inn, website) = clean(db, input, Some(id)).await?;
+    let mut row = current.into_active_model();
+    row.name = Set(name);
+    row.inn = Set(inn);
+    row.website = Set(website);
+    if let Some(active) = input.is_active {
+        row.is_active = Set(active);
+    }
+    row.update(db).await.map_err(|e| listing::unique_or(e, DUPLICATE_NAME))
+}
+
+/// Deletes a provider; its cash registers keep working without one.
+pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
+    get(db, id).await?;
+    ofd_provider::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,748 @@
+//! The dashboard in a real browser: headless Chromium driven through chromedriver's W3C WebDriver
+//! HTTP API (plain reqwest, no WebDriver crate), against the real server and the fake Bot API.
+//! Waits are bounded polls of the page, never fixed sleeps. Screenshots of the main pages are
+//! saved to `docs/screenshots/`.
+//!
+//! Without `/usr/bin/chromium` and `chromedriver` the test prints SKIPPED (and fails with CI=true);
+//! `.ci/run` installs them (`apt-get install chromium chromium-driver`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::{Duration as Days, Utc};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::updates::{self, User};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The W3C key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long any one wait may take.
+const WAIT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(50);
+
+const ADMIN_TG: i64 = 900_000_001;
+const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("chromedriver")).find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().unwrap().port()
+}
+
+// ================================================================== a minimal WebDriver client
+
+/// A chromedriver process and one browser session in it.
+struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    /// `http://127.0.0.1:<port>/session/<id>`
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium session; `None` (after SKIPPED) when they are
+    /// not installed.
+    async fn start() -> Option<Browser> {
+        let driver_path = chromedriver();
+        if !Path::new(CHROMIUM).exists() || driver_path.is_none() {
+            let why = "chromium or chromedriver is not installed (apt-get install chromium chromium-driver)";
+            if in_ci() {
+                panic!("{why}; the dashboard's browser tests need them in CI");
+            }
+            eprintln!("SKIPPED: {why}");
+            return None;
+        }
+        let port = free_port();
+        let driver = Command::new(driver_path.unwrap())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        let started = Instant::now();
+        loop {
+            let ready = match http.get(format!("{base}/status")).send().await {
+                Ok(res) => res.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true),
+                Err(_) => false,
+            };
+            if ready {
+                break;
+            }
+            assert!(started.elapsed() < WAIT, "chromedriver did not become ready");
+            tokio::time::sleep(POLL).await;
+        }
+        let profile = tempfile::tempdir().expect("a browser profile directory");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "unhandledPromptBehavior": "ignore",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", format!("--user-data-dir={}", profile.path().display()),
+                    "--window-size=1280,900", "--lang=ru",
+                ],
+            },
+        }}});
+        let res: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let id = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {res}"));
+        Some(Browser { driver, http, session: format!("{base}/session/{id}"), _profile: profile })
+    }
+
+    /// One WebDriver command: its `value`, or the WebDriver error object.
+    async fn try_cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Value> {
+        let url = format!("{}{path}", self.session);
+        let mut req = self.http.request(method, &url);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("WebDriver {path}: {e}"));
+        let ok = res.status().is_success();
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        if ok { Ok(v["value"].clone()) } else { Err(v["value"].clone()) }
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_cmd(method, path, body).await.unwrap_or_else(|e| panic!("WebDriver {path} failed: {e}"))
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) in the page.
+    async fn js(&self, script: &str, args: Value) -> Value {
+        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
+    }
+
+    /// Polls `script` until it returns something other than null/false/""; returns that.
+    async fn wait_js(&self, what: &str, script: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let v = self
+                .try_cmd(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] })))
+                .await;
+            match v {
+                Ok(Value::Null | Value::Bool(false)) => {}
+                Ok(Value::String(s)) if s.is_empty() => {}
+                Ok(v) => return v,
+                Err(e) if e["error"] == "unexpected alert open" => {
+                    panic!("an alert opened while waiting for {what}: {e}")
+                }
+                Err(_) => {}
+            }
+            if started.elapsed() > WAIT {
+                let body = self.js("return document.body.innerText", json!([])).await;
+                panic!("timed out waiting for {what}; the page says:\n{}", body.as_str().unwrap_or_default());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits for the first element matching `css`; its reference.
+    async fn find(&self, css: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let res = self
+                .try_cmd(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": css })))
+                .await;
+            if let Ok(el) = res {
+                return el;
+            }
+            if started.elapsed() > WAIT {
+                let body = self.js("return document.body.innerText", json!([])).await;
+                panic!("no element {css}; the page says:\n{}", body.as_str().unwrap_or_default());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    fn id(el: &Value) -> String {
+        el[ELEMENT].as_str().unwrap_or_else(|| panic!("an element reference: {el}")).to_string()
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        // A control may be re-rendered between finding and clicking it: retry within the bound.
+        let started = Instant::now();
+        let mut el = el;
+        while let Err(e) =
+            self.try_cmd(reqwest::Method::POST, &format!("/element/{}/click", Self::id(&el)), Some(json!({}))).await
+        {
+            assert!(started.elapsed() < WAIT, "cannot click {css}: {e}");
+            tokio::time::sleep(POLL).await;
+            el = self.find(css).await;
+        }
+    }
+
+    /// Clears a text field and types into it as a user would.
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = Self::id(&self.find(css).await);
+        self.cmd(reqwest::Method::POST, &format!("/element/{el}/clear"), Some(json!({}))).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text }))).await;
+    }
+
+    /// Sets a value the keyboard enters awkwardly (dates, selects) and fires input/change.
+    async fn set_value(&self, css: &str, value: &str) {
+        let el = self.find(css).await;
+        self.js(
+            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true})); \
+             arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+            json!([el, value]),
+        )
+        .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.js("return arguments[0].textContent", json!([el])).await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// The text of an open alert, if one is open.
+    async fn alert_text(&self) -> Option<String> {
+        self.try_cmd(reqwest::Method::GET, "/alert/text", None).await.ok().map(|v| v.as_str().unwrap_or("").into())
+    }
+
+    async fn set_window(&self, width: u32, height: u32) {
+        self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({ "width": width, "height": height }))).await;
+    }
+
+    /// Saves a PNG of the viewport to `docs/screenshots/<name>.png`.
+    async fn screenshot(&self, name: &str) {
+        let data = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap()).expect("a base64 PNG");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn quit(mut self) {
+        let _ = self.http.delete(&self.session).send().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // After a failure: end the session (which closes Chromium), then chromedriver.
+        if let Ok(None) = self.driver.try_wait() {
+            let session = self.session.clone();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    let _ = reqwest::Client::new().delete(&session).timeout(Duration::from_secs(10)).send().await;
+                });
+            })
+            .join();
+            let _ = self.driver.kill();
+            let _ = self.driver.wait();
+        }
+    }
+}
+
+// ================================================================== the server side
+
+/// Calls the REST API with a bearer token; panics unless it answers 2xx.
+async fn api(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut req = app.http.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{path} answered {status}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn login_token(app: &TestApp, email: &str, password: &str) -> String {
+    let res: Value = app
+        .http
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["token"].as_str().unwrap_or_else(|| panic!("login failed: {res}")).to_string()
+}
+
+fn date_in(days: i64) -> String {
+    (Utc::now().date_naive() + Days::days(days)).format("%Y-%m-%d").to_string()
+}
+
+/// The last message the bot sent to a chat, as Telegram returned it.
+fn last_message(app: &TestApp, chat: i64) -> Value {
+    app.tg()
+        .calls_to("sendMessage")
+        .into_iter()
+        .filter(|c| {
+            c.ok && c.params["chat_id"].as_i64().or_else(|| c.params["chat_id"].as_str()?.parse().ok()) == Some(chat)
+        })
+        .map(|c| c.response["result"].clone())
+        .next_back()
+        .unwrap_or_else(|| panic!("no message was sent to {chat}"))
+}
+
+fn first_button(message: &Value) -> String {
+    message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a message with buttons: {message}"))
+        .to_string()
+}
+
+/// Files a service request in Telegram as a client does: /request, the first type, the
+/// description, Submit.
+async fn file_request(app: &TestApp, user: &User, description: &str) {
+    for step in 0..4 {
+        let update = match step {
+            0 => updates::text(user, "/request"),
+            1 | 3 => {
+                let message = last_message(app, user.id);
+                updates::callback(user, &first_button(&message), message["message_id"].as_i64().unwrap())
+            }
+            _ => updates::text(user, description),
+        };
+        app.send_update(&update).await;
+        app.settle().await;
+    }
+}
+
+/// Waits (bounded) until the bot has sent `chat` a message containing every one of `parts`.
+async fn wait_for_message(app: &TestApp, chat: i64, parts: &[&str]) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some(text) = app.tg().sent_texts_to(chat).into_iter().find(|t| parts.iter().all(|p| t.contains(p))) {
+            return text;
+        }
+        assert!(started.elapsed() < WAIT, "no message to {chat} with {parts:?}: {:?}", app.tg().sent_texts_to(chat));
+        app.settle().await;
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+// ================================================================== the test
+
+/// Signs in through the login page.
+async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) {
+    browser.goto(&app.url("/")).await;
+    browser.type_into(".login-form input[name=email]", email).await;
+    browser.type_into(".login-form input[name=password]", password).await;
+    browser.click(".login-form button[type=submit]").await;
+    browser.find("#logout").await;
+}
+
+/// Waits until the main view shows a page whose h1 reads `title`.
+async fn wait_heading(browser: &Browser, title: &str) {
+    let script =
+        format!("const h = document.querySelector('main h1'); return h && h.textContent === {};", json!(title));
+    browser.wait_js(&format!("the heading {title:?}"), &script).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_a_browser() {
+    let Some(app) = TestApp::builder()
+        .telegram()
+        .env("ADMIN_TELEGRAM_IDS", &ADMIN_TG.to_string())
+        .env("TELEGRAM_RATE_CHAT_PER_SECOND", "1000")
+        .env("TELEGRAM_RATE_GLOBAL_PER_SECOND", "1000")
+        .spawn()
+        .await
+    else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else { return };
+    let (admin_email, admin_password) = app.initial_admin.clone().expect("the first start creates an administrator");
+    let token = login_token(&app, &admin_email, &admin_password).await;
+    let post = reqwest::Method::POST;
+
+    // ---- seed: two clients, a cash register, deadlines overdue / in 3, 10 and 20 days.
+    let acme =
+        api(&app, &token, post.clone(), "/api/clients", Some(json!({"name": "ООО Ромашка", "inn": "7707083893"})))
+            .await;
+    api(&app, &token, post.clone(), "/api/clients", Some(json!({"name": "ИП Васильков", "inn": "7736207543"}))).await;
+    let acme_id = acme["id"].as_i64().unwrap();
+    let register = api(
+        &app,
+        &token,
+        post.clone(),
+        "/api/cash-registers",
+        Some(json!({"client_id": acme_id, "model": "АТОЛ 30Ф", "serial_number": "00106712345678"})),
+    )
+    .await;
+    let types = api(&app, &token, reqwest::Method::GET, "/api/deadline-types", None).await;
+    let type_id = types["items"][0]["id"].as_i64().expect("seeded deadline types");
+    for days in [-2, 3, 10, 20] {
+        let body = json!({"client_id": acme_id, "cash_register_id": register["id"], "deadline_type_id": type_id,
+                          "expiration_date": date_in(days)});
+        api(&app, &token, post.clone(), "/api/deadlines", Some(body)).await;
+    }
+    // Two pending requests, filed in Telegram.
+    let ivan = User::ru(7_100_000_001, "Иван");
+    let maria = User::ru(7_100_000_002, "Мария");
+    file_request(&app, &ivan, "Не печатает чек, ошибка ФН").await;
+    file_request(&app, &maria, "Нужно продлить ОФД").await;
+    let pending = api(&app, &token, reqwest::Method::GET, "/api/requests?status=pending&sort=number", None).await;
+    assert_eq!(pending["total"], 2, "two pending requests: {pending}");
+    let ivan_no = pending["items"][0]["number"].as_i64().unwrap();
+    let maria_no = pending["items"][1]["number"].as_i64().unwrap();
+
+    // ---- log in; the overview shows the seeded figures and the chart.
+    sign_in(&browser, &app, &admin_email, &admin_password).await;
+    wait_heading(&browser, "Обзор").await;
+    let figures = browser
+        .wait_js(
+            "the figures",
+            "const out = {}; for (const f of document.querySelectorAll('[data-figure]')) \
+               out[f.dataset.figure] = f.querySelector('.figure-value').textContent; \
+             return Object.keys(out).length ? out : null;",
+        )
+        .await;
+    for (key, value) in [
+        ("fig_clients", "2"),
+        ("fig_active_cash_registers", "1"),
+        ("fig_due_7", "1"),
+        ("fig_due_14", "2"),
+        ("fig_due_30", "3"),
+        ("fig_overdue", "1"),
+        ("fig_pending", "2"),
+    ] {
+        assert_eq!(figures[key], value, "{key} in {figures}");
+    }
+    let bars = browser
+        .wait_js(
+            "the chart",
+            "return Array.from(document.querySelectorAll('svg.chart .bar')).map(b => b.dataset.count);",
+        )
+        .await;
+    let bars: Vec<&str> = bars.as_array().unwrap().iter().map(|b| b.as_str().unwrap()).collect();
+    assert_eq!(bars.len(), 13, "overdue + 12 weeks: {bars:?}");
+    assert_eq!(bars[0], "1", "overdue shown apart");
+    assert_eq!(bars[1..].iter().map(|b| b.parse::<u32>().unwrap()).sum::<u32>(), 3, "three upcoming deadlines");
+    browser.screenshot("overview").await;
+
+    // ---- pending requests: approve Ivan's, reject Maria's with a reason.
+    browser.goto(&app.url("/#/requests")).await;
+    let ivan_row = format!("tr[data-number='{ivan_no}']");
+    let maria_row = format!("tr[data-number='{maria_no}']");
+    browser.find(&maria_row).await;
+    browser.screenshot("requests").await;
+    browser.click(&format!("{ivan_row} button[data-action=approve]")).await;
+    browser
+        .wait_js("the approved request to leave the list", &format!("return !document.querySelector(\"{ivan_row}\");"))
+        .await;
+    wait_for_message(&app, ivan.id, &[&format!("Заявка №{ivan_no} одобрена")]).await;
+
+    browser.click(&format!("{maria_row} button[data-action=reject]")).await;
+    browser.type_into("dialog textarea[name=reason]", "Нет договора на обслуживание").await;
+    browser.click("dialog button[type=submit]").await;
+    browser
+        .wait_js("the rejected request to leave the list", &format!("return !document.querySelector(\"{maria_row}\");"))
+        .await;
+    wait_for_message(&app, maria.id, &[&format!("Заявка №{maria_no} отклонена"), "Нет договора на обслуживание"]).await;
+
+    // The history shows both decisions; a request's page shows its events.
+    browser.goto(&app.url("/#/requests/history")).await;
+    browser.find(&format!("{maria_row} .badge-rejected")).await;
+    browser.find(&format!("{ivan_row} .badge-approved")).await;
+    browser.screenshot("request-history").await;
+    browser.click(&format!("{ivan_row} a")).await;
+    browser.wait_js("the request's events", "return document.querySelectorAll('ol.events li').length >= 2;").await;
+
+    // ---- a client, its cash register and a deadline in 5 days (orange: ≤ 7 days).
+    browser.goto(&app.url("/#/clients")).await;
+    browser.click("#new-client").await;
+    browser.type_into("dialog input[name=name]", "ООО Лютик").await;
+    browser.type_into("dialog input[name=inn]", "7707083894").await;
+    browser.click("dialog button[type=submit]").await;
+    // A wrong ИНН is refused before anything is sent.
+    let inn_error = browser.text("dialog input[name=inn] ~ .field-error").await;
+    assert!(!inn_error.is_empty(), "the wrong ИНН is marked");
+    browser.type_into("dialog input[name=inn]", "7728168971").await;
+    browser.click("dialog button[type=submit]").await;
+    wait_heading(&browser, "ООО Лютик").await;
+
+    browser.click("#new-cash-register").await;
+    browser.type_into("dialog input[name=model]", "Эвотор 7.2").await;
+    browser.type_into("dialog input[name=serial_number]", "00307200112233").await;
+    browser.click("dialog button[type=submit]").await;
+    browser.find("tr[data-cash-register-id]").await;
+
+    browser.click("#new-deadline").await;
+    let type_value = browser
+        .wait_js("deadline types", "const o = document.querySelector('dialog select[name=deadline_type_id] option:nth-child(2)'); return o && o.value;")
+        .await;
+    browser.set_value("dialog select[name=deadline_type_id]", type_value.as_str().unwrap()).await;
+    let register_value = browser
+        .js(
+            "return document.querySelector('dialog select[name=cash_register_id] option:nth-child(2)').value;",
+            json!([]),
+        )
+        .await;
+    browser.set_value("dialog select[name=cash_register_id]", register_value.as_str().unwrap()).await;
+    browser.set_value("dialog input[name=expiration_date]", &date_in(5)).await;
+    browser.click("dialog button[type=submit]").await;
+    let urgency = browser.wait_js("the deadline's urgency", "const u = document.querySelector('tr[data-deadline-id] [data-urgency]'); return u && [u.dataset.urgency, getComputedStyle(u).backgroundColor];").await;
+    assert_eq!(urgency[0], "d7", "5 days left is the ≤ 7 days colour");
+    assert_eq!(urgency[1], "rgb(234, 122, 12)", "orange");
+
+    // ---- an invite: the deep link with the code.
+    browser.click("#create-invite").await;
+    let link = browser
+        .wait_js("the invite link", "const i = document.querySelector('#invite-link'); return i && i.value;")
+        .await;
+    let link = link.as_str().unwrap().to_string();
+    assert!(link.starts_with("https://t.me/") && link.contains("?start="), "a deep link: {link}");
+    let code = link.rsplit("?start=").next().unwrap();
+    assert!(code.len() >= 8, "a code: {link}");
+    browser.find("#copy-invite").await;
+    browser.screenshot("client").await;
+    browser.click("dialog .dialog-close").await;
+    browser.wait_js("the dialog to close", "return !document.querySelector('dialog');").await;
+    // Editing the client.
+    browser.click("#edit-client").await;
+    browser.type_into("dialog input[name=phone]", "+7 495 123-45-67").await;
+    browser.click("dialog button[type=submit]").await;
+    browser
+        .wait_js("the edited phone", "return !document.querySelector('dialog') && document.querySelector('.props').textContent.includes('+7 495 123-45-67');")
+        .await;
+
+    // ---- a client named like markup is shown as text and runs nothing.
+    browser.goto(&app.url("/#/clients")).await;
+    browser.click("#new-client").await;
+    browser.type_into("dialog input[name=name]", XSS_NAME).await;
+    browser.type_into("dialog input[name=inn]", "7702070139").await;
+    browser.click("dialog button[type=submit]").await;
+    wait_heading(&browser, XSS_NAME).await;
+    browser.goto(&app.url("/#/clients")).await;
+    let shown = browser
+        .wait_js(
+            "the client list",
+            &format!(
+                "const a = Array.from(document.querySelectorAll('tr[data-client-id] a')).find(a => a.textContent === {}); \
+                 return a ? [a.textContent, document.querySelectorAll('main img').length] : null;",
+                json!(XSS_NAME)
+            ),
+        )
+        .await;
+    assert_eq!(shown, json!([XSS_NAME, 0]), "the name is literal text and no image element exists");
+    assert_eq!(browser.alert_text().await, None, "no alert ran");
+    browser.screenshot("clients").await;
+
+    // ---- the other main pages.
+    browser.goto(&app.url("/#/deadlines")).await;
+    browser.find("tr[data-deadline-id] [data-urgency=overdue]").await;
+    let colours = browser
+        .js(
+            "const out = {}; for (const u of document.querySelectorAll('tr[data-deadline-id] [data-urgency]')) \
+               out[u.dataset.urgency] = getComputedStyle(u).backgroundColor; return out;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(colours["overdue"], "rgb(220, 38, 38)", "overdue is red: {colours}");
+    assert_eq!(colours["d7"], "rgb(234, 122, 12)", "≤ 7 days is orange: {colours}");
+    assert_eq!(colours["d14"], "rgb(234, 179, 8)", "≤ 14 days is yellow: {colours}");
+    browser.screenshot("deadlines").await;
+    // Renewing the overdue deadline moves it out of the red.
+    browser.click("tr[data-deadline-id]:has([data-urgency=overdue]) button").await;
+    browser.set_value("dialog input[name=expiration_date]", &date_in(60)).await;
+    browser.click("dialog button[type=submit]").await;
+    browser
+        .wait_js(
+            "the renewed deadline",
+            "return !document.querySelector('dialog') && document.querySelectorAll('tr[data-deadline-id]').length === 5 \
+               && !document.querySelector('[data-urgency=overdue]');",
+        )
+        .await;
+    browser.goto(&app.url("/#/notifications")).await;
+    wait_heading(&browser, "Журнал уведомлений").await;
+    browser.wait_js("the notification log", "return document.querySelector('.state-empty, table');").await;
+    browser.goto(&app.url("/#/users")).await;
+    browser.find("#nav-nav_users").await;
+    browser
+        .wait_js("the user list", &format!("return document.body.textContent.includes({});", json!(admin_email)))
+        .await;
+    browser.screenshot("users").await;
+    // The API's field errors appear next to their fields (a password the server finds too short).
+    browser.click("#new-user").await;
+    browser.type_into("dialog input[name=email]", "short@kktbot.local").await;
+    browser.type_into("dialog input[name=password]", "short").await;
+    browser.click("dialog button[type=submit]").await;
+    let error = browser
+        .wait_js("the password's error", "const e = document.querySelector('dialog input[name=password] ~ .field-error'); return e && e.textContent;")
+        .await;
+    assert!(error.as_str().unwrap().contains("at least"), "the server's message: {error}");
+    browser.click("dialog .dialog-close").await;
+    browser.goto(&app.url("/#/administrators")).await;
+    browser.wait_js("the administrators", &format!("return document.body.textContent.includes('{ADMIN_TG}');")).await;
+    // English on request, Russian again after.
+    browser.click("#lang").await;
+    wait_heading(&browser, "Telegram administrators").await;
+    browser.click("#lang").await;
+    wait_heading(&browser, "Администраторы Telegram").await;
+    // Phone width: the pending requests stay usable.
+    browser.set_window(390, 844).await;
+    browser.goto(&app.url("/#/requests/history")).await;
+    browser.find(&format!("{ivan_row} .badge-approved")).await;
+    browser.screenshot("phone-requests").await;
+    browser.set_window(1280, 900).await;
+
+    // ---- logout ends the session.
+    browser.goto(&app.url("/#/")).await;
+    browser.click("#logout").await;
+    browser.find(".login-form").await;
+    let me = browser
+        .cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": "const done = arguments[0]; fetch('/api/auth/me', {credentials: 'same-origin'}).then(r => done(r.status));", "args": []})),
+        )
+        .await;
+    assert_eq!(me, 401, "after logout the browser has no session");
+    browser.goto(&app.url("/#/clients")).await;
+    browser.find(".login-form").await;
+
+    // ---- an operator sees no users page and is refused it.
+    let operator_password = "operator-password-0123";
+    api(
+        &app,
+        &token,
+        post.clone(),
+        "/api/users",
+        Some(json!({"email": "operator@kktbot.local", "password": operator_password, "name": "Оператор", "role": "operator"})),
+    )
+    .await;
+    sign_in(&browser, &app, "operator@kktbot.local", operator_password).await;
+    browser.find("#nav-nav_clients").await;
+    let links =
+        browser.js("return document.querySelectorAll('#nav-nav_users, #nav-nav_admins').length;", json!([])).await;
+    assert_eq!(links, 0, "no users or administrators link for an operator");
+    browser.goto(&app.url("/#/users")).await;
+    browser.find(".page-forbidden").await;
+    let users_status = browser
+        .cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": "const done = arguments[0]; fetch('/api/users', {credentials: 'same-origin'}).then(r => done(r.status));", "args": []})),
+        )
+        .await;
+    assert_eq!(users_status, 403, "the API refuses the operator too");
+
+    assert_eq!(browser.alert_text().await, None, "no alert ran at any point");
+    browser.quit().await;
+}
+
+// ================================================================== serving, without a browser
+
+#[tokio::test]
+async fn static_files_are_served_with_types_and_caching() {
+    let app = TestApp::sqlite().await;
+    let get = |path: &str, header: Option<(&'static str, String)>| {
+        let mut req = app.http.get(app.url(path));
+        if let Some((name, value)) = header {
+            req = req.header(name, value);
+        }
+        req.send()
+    };
+    let header = |res: &reqwest::Response, name: &str| {
+        res.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    };
+
+    let index = get("/", None).await.unwrap();
+    assert_eq!(index.status(), 200);
+    assert!(header(&index, "content-type").starts_with("text/html"), "{:?}", index.headers());
+    assert_eq!(header(&index, "cache-control"), "no-cache", "index.html is always revalidated");
+    let etag = header(&index, "etag");
+    let modified = header(&index, "last-modified");
+    assert!(etag.starts_with("W/\"") && !modified.is_empty(), "validators: {:?}", index.headers());
+    let body = index.text().await.unwrap();
+    assert!(body.contains(r#"<script type="module" src="/js/app.js"></script>"#), "the app: {body}");
+
+    // Conditional requests: both validators answer 304 with the caching headers.
+    let again = get("/", Some(("if-none-match", etag.clone()))).await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(header(&again, "etag"), etag);
+    assert_eq!(header(&again, "cache-control"), "no-cache");
+    let again = get("/", Some(("if-modified-since", modified))).await.unwrap();
+    assert_eq!(again.status(), 304);
+    let changed = get("/", Some(("if-none-match", "W/\"other\"".to_string()))).await.unwrap();
+    assert_eq!(changed.status(), 200);
+
+    for (path, kind) in [
+        ("/js/app.js", "text/javascript"),
+        ("/css/app.css", "text/css"),
+        ("/favicon.svg", "image/svg+xml"),
+        ("/index.html", "text/html"),
+    ] {
+        let res = get(path, None).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(header(&res, "content-type").starts_with(kind), "{path}: {:?}", res.headers());
+        let cache = if path == "/index.html" { "no-cache" } else { "public, max-age=3600" };
+        assert_eq!(header(&res, "cache-control"), cache, "{path}");
+        assert!(!header(&res, "etag").is_empty(), "{path} has an ETag");
+    }
+
+    // Unknown API paths and missing files keep the JSON 404; so do other methods.
+    for path in ["/api/no-such-route", "/api", "/no-such-file.js", "/../Cargo.toml"] {
+        let res = get(path, None).await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
+    let res = app.http.post(app.url("/index.html")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "not_found");
+}
+
+/// The dashboard's sources never build HTML from strings and carry no inline script or style, so
+/// user text always reaches the page as text and the CSP holds.
+#[test]
+fn dashboard_sources_insert_text_only() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    let mut files = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { stack.push(path) } else { files.push(path) }
+        }
+    }
+    let mut checked = 0;
+    for file in files {
+        let ext = file.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        if !matches!(ext, "js" | "html") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for banned in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
+            assert!(!text.contains(banned), "{} uses {banned}", file.display());
+        }
+        if ext == "html" {
+            assert!(!text.contains(" style="), "{} has an inline style", file.display());
+            assert!(!text.contains("<style"), "{} has a style element", file.display());
+            for script in text.split("<script").skip(1) {
+                assert!(script.split('>').next().unwrap().contains("src="), "{} has an inline script", file.display());
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 6, "the dashboard's files were found ({checked})");
+}
