@@ -133,9 +133,8 @@ async fn thresholds_fire_once_postgres() {
     thresholds_fire_once(Backend::Postgres).await;
 }
 
-#[tokio::test]
-async fn a_custom_threshold_list() {
-    let app = app(Backend::Sqlite, "30,1").await.unwrap();
+async fn a_custom_threshold_list(backend: Backend) {
+    let Some(app) = app(backend, "30,1").await else { return };
     seed(app.db(), "7736207543", &[5_300_000_002], date("2027-05-31")).await;
     let mut queued = Vec::new();
     for today in ["2027-05-01", "2027-05-02", "2027-05-30", "2027-05-31"] {
@@ -205,9 +204,8 @@ async fn concurrent_runs_send_nothing_twice_postgres() {
     concurrent_runs_send_nothing_twice(Backend::Postgres).await;
 }
 
-#[tokio::test]
-async fn blocked_and_silent_contacts_are_skipped() {
-    let app = app(Backend::Sqlite, "14,7,3").await.unwrap();
+async fn blocked_and_silent_contacts_are_skipped(backend: Backend) {
+    let Some(app) = app(backend, "14,7,3").await else { return };
     let d = seed(app.db(), "7707083893", &[5_300_000_010, 5_300_000_011, 5_300_000_012], date("2027-03-01")).await;
     telegram_users::set_blocked(app.db(), 5_300_000_010, true).await.unwrap();
     let quiet = contact::Entity::find()
@@ -229,9 +227,8 @@ async fn blocked_and_silent_contacts_are_skipped() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn renewal_re_arms_the_reminders() {
-    let app = app(Backend::Sqlite, "14,7,3").await.unwrap();
+async fn renewal_re_arms_the_reminders(backend: Backend) {
+    let Some(app) = app(backend, "14,7,3").await else { return };
     let d = seed(app.db(), "7707083893", &[5_300_000_020], date("2027-03-01")).await;
     assert_eq!(run(&app, &[14, 7, 3], date("2027-02-26")).await.queued, 1);
     let renewed = deadlines::renew(app.db(), d.id, date("2028-03-01")).await.unwrap();
@@ -297,9 +294,8 @@ async fn a_reminder_failing_every_time_is_given_up_after_three_attempts() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn administrators_get_a_summary_with_the_right_figures() {
-    let app = app(Backend::Sqlite, "14,7,3").await.unwrap();
+async fn administrators_get_a_summary_with_the_right_figures(backend: Backend) {
+    let Some(app) = app(backend, "14,7,3").await else { return };
     seed(app.db(), "7707083893", &[5_300_000_040], date("2027-02-20")).await; // 5 days: due soon, reminded
     seed(app.db(), "7736207543", &[5_300_000_041], date("2027-02-28")).await; // 13 days: due soon
     seed(app.db(), "7702070139", &[5_300_000_042], date("2027-02-10")).await; // overdue
@@ -479,4 +475,44 @@ async fn notify_run_from_the_command_line() {
     let bad = run("15.02.2027");
     assert!(!bad.status.success());
     let _ = db.close().await;
+}
+
+#[tokio::test]
+async fn a_custom_threshold_list_sqlite() {
+    a_custom_threshold_list(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_custom_threshold_list_postgres() {
+    a_custom_threshold_list(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn blocked_and_silent_contacts_are_skipped_sqlite() {
+    blocked_and_silent_contacts_are_skipped(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn blocked_and_silent_contacts_are_skipped_postgres() {
+    blocked_and_silent_contacts_are_skipped(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn renewal_re_arms_the_reminders_sqlite() {
+    renewal_re_arms_the_reminders(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn renewal_re_arms_the_reminders_postgres() {
+    renewal_re_arms_the_reminders(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn administrators_get_a_summary_with_the_right_figures_sqlite() {
+    administrators_get_a_summary_with_the_right_figures(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn administrators_get_a_summary_with_the_right_figures_postgres() {
+    administrators_get_a_summary_with_the_right_figures(Backend::Postgres).await;
 }

@@ -21,9 +21,8 @@ async fn processed(app: &TestApp) -> i64 {
     count_rows(app.db(), "processed_updates").await
 }
 
-#[tokio::test]
-async fn a_wrong_or_missing_secret_changes_nothing() {
-    let app = bot_app(Backend::Sqlite).await.unwrap();
+async fn a_wrong_or_missing_secret_changes_nothing(backend: Backend) {
+    let Some(app) = bot_app(backend).await else { return };
     let update = updates::text(&User::ru(5_100_000_001, "Иван"), "/start");
     for secret in [None, Some("wrong"), Some("test-webhook-secret_012345678")] {
         let mut req = app.http.post(app.url("/webhook/telegram")).json(&update);
@@ -41,9 +40,8 @@ async fn a_wrong_or_missing_secret_changes_nothing() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn bad_bodies_are_refused_or_acknowledged_without_effect() {
-    let app = bot_app(Backend::Sqlite).await.unwrap();
+async fn bad_bodies_are_refused_or_acknowledged_without_effect(backend: Backend) {
+    let Some(app) = bot_app(backend).await else { return };
     let post = |body: Vec<u8>| {
         app.http
             .post(app.url("/webhook/telegram"))
@@ -154,9 +152,8 @@ async fn committed_message_survives_a_crash_postgres() {
     committed_message_survives_a_crash(Backend::Postgres).await;
 }
 
-#[tokio::test]
-async fn retry_after_is_waited_out() {
-    let app = bot_app(Backend::Sqlite).await.unwrap();
+async fn retry_after_is_waited_out(backend: Backend) {
+    let Some(app) = bot_app(backend).await else { return };
     let user = User::ru(5_100_000_040, "Иван");
     app.tg().fail_next("sendMessage", Fault::RetryAfter(2), 1);
     let started = Instant::now();
@@ -167,9 +164,8 @@ async fn retry_after_is_waited_out() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn two_hundred_users_at_once_stay_within_telegram_limits() {
-    let app = bot_app(Backend::Sqlite).await.unwrap();
+async fn two_hundred_users_at_once_stay_within_telegram_limits(backend: Backend) {
+    let Some(app) = bot_app(backend).await else { return };
     let users: Vec<User> = (0..200).map(|i| User::ru(5_200_000_000 + i, "Клиент")).collect();
     let bodies: Vec<_> = users.iter().map(|u| updates::text(u, "/help")).collect();
     let posts: Vec<_> = bodies.iter().map(|b| app.post_update(b)).collect();
@@ -184,9 +180,8 @@ async fn two_hundred_users_at_once_stay_within_telegram_limits() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_blocked_user_is_marked_and_unmarked() {
-    let app = bot_app(Backend::Sqlite).await.unwrap();
+async fn a_blocked_user_is_marked_and_unmarked(backend: Backend) {
+    let Some(app) = bot_app(backend).await else { return };
     let user = User::ru(5_100_000_050, "Иван");
     let blocked = |app: &TestApp| {
         let db = app.db().clone();
@@ -269,4 +264,54 @@ async fn redis_stopped_and_started_again_mid_conversation() {
     let health: serde_json::Value = app.http.get(app.url("/health")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["redis"]["status"], "up");
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_secret_changes_nothing_sqlite() {
+    a_wrong_or_missing_secret_changes_nothing(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_secret_changes_nothing_postgres() {
+    a_wrong_or_missing_secret_changes_nothing(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_or_acknowledged_without_effect_sqlite() {
+    bad_bodies_are_refused_or_acknowledged_without_effect(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_or_acknowledged_without_effect_postgres() {
+    bad_bodies_are_refused_or_acknowledged_without_effect(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn retry_after_is_waited_out_sqlite() {
+    retry_after_is_waited_out(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn retry_after_is_waited_out_postgres() {
+    retry_after_is_waited_out(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn two_hundred_users_at_once_stay_within_telegram_limits_sqlite() {
+    two_hundred_users_at_once_stay_within_telegram_limits(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn two_hundred_users_at_once_stay_within_telegram_limits_postgres() {
+    two_hundred_users_at_once_stay_within_telegram_limits(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_blocked_user_is_marked_and_unmarked_sqlite() {
+    a_blocked_user_is_marked_and_unmarked(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_blocked_user_is_marked_and_unmarked_postgres() {
+    a_blocked_user_is_marked_and_unmarked(Backend::Postgres).await;
 }
