@@ -157,11 +157,15 @@ async fn migrate_status_down_and_up_from_the_command_line() {
     let vars = [("DATABASE_URL", test_db.url())];
     let status = kktbot(&["migrate", "status"], &vars, None);
     assert!(text(&status.stdout).lines().all(|l| l.starts_with("pending")), "{}", text(&status.stdout));
-    assert_eq!(text(&kktbot(&["migrate", "up"], &vars, None).stdout).trim(), "applied 3 migration(s)");
+    let all = <migration::Migrator as migration::MigratorTrait>::migrations().len();
+    assert!(all >= 2);
+    let up = text(&kktbot(&["migrate", "up"], &vars, None).stdout);
+    assert_eq!(up.trim(), format!("applied {all} migration(s)"));
     assert_eq!(text(&kktbot(&["migrate", "down"], &vars, None).stdout).trim(), "undid 1 migration(s)");
-    assert_eq!(text(&kktbot(&["migrate", "down", "--all"], &vars, None).stdout).trim(), "undid 2 migration(s)");
+    let down = text(&kktbot(&["migrate", "down", "--all"], &vars, None).stdout);
+    assert_eq!(down.trim(), format!("undid {} migration(s)", all - 1));
     let status = kktbot(&["migrate", "status"], &vars, None);
-    assert_eq!(text(&status.stdout).lines().filter(|l| l.starts_with("pending")).count(), 3);
+    assert_eq!(text(&status.stdout).lines().filter(|l| l.starts_with("pending")).count(), all);
 }
 
 #[tokio::test]

@@ -57,6 +57,9 @@ async fn up_down_up(backend: Backend) {
         "idx_outgoing_messages_due",
         "idx_processed_updates_at",
         "idx_notification_logs_outgoing",
+        "idx_outgoing_messages_pending_answers",
+        "idx_outgoing_messages_pending_messages",
+        "idx_outgoing_messages_pending_by_chat",
     ] {
         assert!(present.iter().any(|i| i == index), "index {index} missing: {present:?}");
     }

@@ -315,3 +315,104 @@ async fn a_blocked_user_is_marked_and_unmarked_sqlite() {
 async fn a_blocked_user_is_marked_and_unmarked_postgres() {
     a_blocked_user_is_marked_and_unmarked(Backend::Postgres).await;
 }
+
+/// `processed_updates::record`, the first statement of every update: the update_id once, the
+/// sender's profile written only when it changed, and their administrator status.
+async fn recording_an_update_keeps_the_profile_current(backend: Backend) {
+    use kktbot::services::processed_updates::{Arrival, Visitor, record};
+    use kktbot::services::requests::Actor;
+    use kktbot::services::telegram_users::{Profile, set_blocked};
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::TransactionTrait;
+
+    let Some(database) = crate::support::TestDatabase::create(backend).await else { return };
+    let db = database.connect().await;
+    Migrator::up(&db, None).await.unwrap();
+    let recorded = |update_id: i64, profile: Option<Profile>| {
+        let db = db.clone();
+        async move {
+            let txn = db.begin().await.unwrap();
+            let arrival = record(&txn, update_id, "message", profile.as_ref()).await.unwrap();
+            txn.commit().await.unwrap();
+            arrival
+        }
+    };
+    let visitor = |arrival: Arrival| match arrival {
+        Arrival::New(Some(visitor)) => visitor,
+        other => panic!("expected a new update with its sender, got {other:?}"),
+    };
+    let anna = Profile {
+        telegram_id: 5_100_000_070,
+        first_name: Some("Анна".into()),
+        last_name: None,
+        username: Some("anna".into()),
+        language_code: Some("ru".into()),
+    };
+
+    let Visitor { user: first, admin } = visitor(recorded(1, Some(anna.clone())).await);
+    assert_eq!(
+        (first.telegram_id, first.first_name.as_deref(), first.is_blocked),
+        (anna.telegram_id, Some("Анна"), false)
+    );
+    assert_eq!(admin, None);
+
+    // The same profile again is only read: the row is not written.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let again = visitor(recorded(2, Some(anna.clone())).await).user;
+    assert_eq!(again, first);
+
+    // A redelivered update_id is a duplicate and writes nothing, even with a changed profile.
+    let renamed = Profile { last_name: Some("Петрова".into()), ..anna.clone() };
+    assert_eq!(recorded(2, Some(renamed.clone())).await, Arrival::Duplicate);
+    let stored = telegram_user::Entity::find().filter(telegram_user::Column::TelegramId.eq(anna.telegram_id));
+    assert_eq!(stored.clone().one(&db).await.unwrap().unwrap(), first);
+
+    // A changed profile is written and returned as stored.
+    let changed = visitor(recorded(3, Some(renamed)).await).user;
+    assert_eq!((changed.id, changed.last_name.as_deref()), (first.id, Some("Петрова")));
+    assert!(changed.updated_at > first.updated_at);
+    assert_eq!(stored.clone().one(&db).await.unwrap().unwrap(), changed);
+
+    // A user who blocked the bot and writes again is unblocked; the chosen language stays.
+    kktbot::services::telegram_users::set_language(&db, anna.telegram_id, "en").await.unwrap();
+    set_blocked(&db, anna.telegram_id, true).await.unwrap();
+    let back = visitor(recorded(4, Some(Profile { last_name: Some("Петрова".into()), ..anna.clone() })).await).user;
+    assert_eq!((back.is_blocked, back.language.as_deref()), (false, Some("en")));
+
+    // An active administrator is recognised (by the name given, or else the Telegram name); an
+    // inactive one is not.
+    let admin = kktbot::services::administrators::add(&db, anna.telegram_id, Some("Дежурная".into())).await.unwrap();
+    let found = visitor(recorded(5, Some(anna.clone())).await).admin;
+    assert_eq!(
+        found,
+        Some(Actor::Administrator { id: admin.id, telegram_id: anna.telegram_id, name: "Дежурная".into() })
+    );
+    kktbot::services::administrators::deactivate(&db, admin.id).await.unwrap();
+    assert_eq!(visitor(recorded(6, Some(anna.clone())).await).admin, None);
+
+    // An administrator added before ever writing to the bot is recognised on the first update.
+    let boris = Profile { telegram_id: 5_100_000_071, first_name: Some("Борис".into()), ..Profile::default() };
+    let admin = kktbot::services::administrators::add(&db, boris.telegram_id, None).await.unwrap();
+    let Visitor { user, admin: found } = visitor(recorded(7, Some(boris.clone())).await);
+    assert_eq!(user.first_name.as_deref(), Some("Борис"));
+    assert_eq!(
+        found,
+        Some(Actor::Administrator { id: admin.id, telegram_id: boris.telegram_id, name: "Борис".into() })
+    );
+
+    // An update without a sender is recorded once too.
+    assert_eq!(recorded(8, None).await, Arrival::New(None));
+    assert_eq!(recorded(8, None).await, Arrival::Duplicate);
+    assert_eq!(count_rows(&db, "processed_updates").await, 8);
+    assert_eq!(count_rows(&db, "telegram_users").await, 2);
+}
+
+#[tokio::test]
+async fn recording_an_update_keeps_the_profile_current_sqlite() {
+    recording_an_update_keeps_the_profile_current(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn recording_an_update_keeps_the_profile_current_postgres() {
+    recording_an_update_keeps_the_profile_current(Backend::Postgres).await;
+}

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_schema;
 mod m20261122_000002_reference_data;
 mod m20261122_000003_outbox_retry_policy;
+mod m20261122_000004_outbox_scan_indexes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_schema::Migration),
             Box::new(m20261122_000002_reference_data::Migration),
             Box::new(m20261122_000003_outbox_retry_policy::Migration),
+            Box::new(m20261122_000004_outbox_scan_indexes::Migration),
         ]
     }
 }

@@ -14,9 +14,7 @@ pub mod texts;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, Set, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::types::{Message, Update, UpdateKind};
 
@@ -24,9 +22,8 @@ use self::command::Command;
 use self::context::Ctx;
 use self::storage::{DialogStore, StoreError};
 use self::texts::{Lang, Texts};
-use crate::entities::processed_update;
-use crate::services::requests::Actor;
-use crate::services::telegram_users::{self, Profile};
+use crate::services::processed_updates::{self, Arrival, Visitor};
+use crate::services::telegram_users::Profile;
 
 /// Why a handler failed. Database and dialog-store failures are transient: the update is not
 /// acknowledged and Telegram delivers it again.
@@ -127,26 +124,20 @@ impl Bot {
     pub async fn process(&self, update: Update) -> Result<Outcome, BotError> {
         let kind = kind_name(&update);
         let txn = self.db.begin().await?;
-        // First statement a write: on SQLite the transaction takes the write lock at once.
-        let inserted = processed_update::Entity::insert(processed_update::ActiveModel {
-            update_id: Set(update.id.0 as i64),
-            kind: Set(kind.into()),
-            processed_at: Set(Utc::now()),
-        })
-        .on_conflict(OnConflict::column(processed_update::Column::UpdateId).do_nothing().to_owned())
-        .exec_without_returning(&txn)
-        .await?;
-        if inserted == 0 {
-            txn.rollback().await?;
-            return Ok(Outcome::Duplicate);
-        }
-        let Some((profile, chat_id)) = origin(&update) else {
+        let origin = origin(&update);
+        let profile = origin.as_ref().map(|(profile, _)| profile);
+        let visitor = match processed_updates::record(&txn, update.id.0 as i64, kind, profile).await? {
+            Arrival::Duplicate => {
+                txn.rollback().await?;
+                return Ok(Outcome::Duplicate);
+            }
+            Arrival::New(visitor) => visitor,
+        };
+        let (Some((profile, chat_id)), Some(Visitor { user, admin })) = (origin, visitor) else {
             txn.commit().await?;
             return Ok(Outcome::Applied);
         };
-        let user = telegram_users::touch(&txn, &profile).await?;
         let lang = Lang::for_user(user.language.as_deref(), user.language_code.as_deref());
-        let admin = Actor::administrator(&txn, &profile).await?;
         let shared =
             context::Shared { texts: self.texts.clone(), notifier: self.notifier.clone(), store: self.store.clone() };
         let ctx = Arc::new(Ctx::new(txn, &shared, profile, chat_id, lang, admin));

@@ -1,10 +1,205 @@
-//! Processed Telegram update ids (webhook de-duplication) and their retention.
+//! Processed Telegram update ids (webhook de-duplication) and their retention, and the first
+//! statement of every update's transaction: record the update_id, refresh the sender's profile
+//! and find out whether they are an active administrator.
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult, Statement,
+};
 
-use crate::entities::processed_update;
+use crate::entities::{processed_update, telegram_user};
 use crate::error::Result;
+use crate::services::requests::Actor;
+use crate::services::telegram_users::Profile;
+
+/// The user an update is from, as stored after the update was recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visitor {
+    pub user: telegram_user::Model,
+    /// Set when the user is an active administrator.
+    pub admin: Option<Actor>,
+}
+
+/// What recording an update found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// This update_id was recorded before: its effects are already committed.
+    Duplicate,
+    /// Recorded now; the sender, when the update has one.
+    New(Option<Visitor>),
+}
+
+/// Records `update_id` in `txn` and, for an update with a sender, stores their profile (written
+/// only when it changed, so a busy user's updates do not queue on a row lock) and reads it back
+/// with their administrator status.
+///
+/// On PostgreSQL all of that is one statement, so an update costs one round trip before its
+/// handlers run. On SQLite it is three; the first one writes, so the transaction takes the write
+/// lock at once.
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    update_id: i64,
+    kind: &str,
+    profile: Option<&Profile>,
+) -> Result<Arrival> {
+    let backend = txn.get_database_backend();
+    let now = Utc::now();
+    let Some(profile) = profile else {
+        let inserted = txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            INSERT_UPDATE,
+            [update_id.into(), kind.into(), now.into()],
+        ));
+        return Ok(if inserted.await?.rows_affected() == 0 { Arrival::Duplicate } else { Arrival::New(None) });
+    };
+    let user_values = [
+        profile.telegram_id.into(),
+        profile.first_name.clone().into(),
+        profile.last_name.clone().into(),
+        profile.username.clone().into(),
+        profile.language_code.clone().into(),
+    ];
+    if backend == DbBackend::Postgres {
+        let values = [update_id.into(), kind.into(), now.into()].into_iter().chain(user_values);
+        let stmt = Statement::from_sql_and_values(backend, RECORD_PG, values);
+        let row = txn.query_one_raw(stmt).await?.ok_or_else(|| DbErr::RecordNotFound("update record".into()))?;
+        if !row.try_get::<bool>("", "recorded")? {
+            return Ok(Arrival::Duplicate);
+        }
+        if let Some(visitor) = visitor_from(&row, profile)? {
+            return Ok(Arrival::New(Some(visitor)));
+        }
+        // A first update of this user raced another one that inserted the user after this
+        // statement's snapshot was taken: the row is committed now, read it.
+        return Ok(Arrival::New(Some(read_visitor(txn, profile).await?)));
+    }
+    let inserted = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            INSERT_UPDATE,
+            [update_id.into(), kind.into(), now.into()],
+        ))
+        .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(Arrival::Duplicate);
+    }
+    let values = user_values.into_iter().chain([now.into()]);
+    txn.execute_raw(Statement::from_sql_and_values(backend, UPSERT_USER, values)).await?;
+    Ok(Arrival::New(Some(read_visitor(txn, profile).await?)))
+}
+
+/// The stored user with their administrator status, from a row of [`READ_VISITOR`] or
+/// [`RECORD_PG`]; `None` when the row has no user.
+fn visitor_from(row: &QueryResult, profile: &Profile) -> Result<Option<Visitor>> {
+    if row.try_get::<Option<i32>>("", "id")?.is_none() {
+        return Ok(None);
+    }
+    let user = telegram_user::Model::from_query_result(row, "")?;
+    let admin = row.try_get::<Option<i32>>("", "admin_id")?.map(|id| -> Result<Actor> {
+        Ok(Actor::Administrator {
+            id,
+            telegram_id: profile.telegram_id,
+            name: row.try_get::<Option<String>>("", "admin_name")?.unwrap_or_else(|| profile.display_name()),
+        })
+    });
+    Ok(Some(Visitor { user, admin: admin.transpose()? }))
+}
+
+async fn read_visitor(db: &impl ConnectionTrait, profile: &Profile) -> Result<Visitor> {
+    let stmt = Statement::from_sql_and_values(db.get_database_backend(), READ_VISITOR, [profile.telegram_id.into()]);
+    let row = db.query_one_raw(stmt).await?.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()))?;
+    Ok(visitor_from(&row, profile)?.expect("the row has the user it was filtered by"))
+}
+
+/// What an upsert of a profile writes when the user exists and something of it changed (or
+/// they had blocked the bot and wrote again).
+macro_rules! on_conflict_user {
+    () => {
+        "ON CONFLICT (telegram_id) DO UPDATE SET \
+           first_name = excluded.first_name, last_name = excluded.last_name, username = excluded.username, \
+           language_code = excluded.language_code, is_blocked = FALSE, updated_at = excluded.updated_at \
+         WHERE telegram_users.is_blocked \
+           OR telegram_users.first_name IS DISTINCT FROM excluded.first_name \
+           OR telegram_users.last_name IS DISTINCT FROM excluded.last_name \
+           OR telegram_users.username IS DISTINCT FROM excluded.username \
+           OR telegram_users.language_code IS DISTINCT FROM excluded.language_code"
+    };
+}
+
+macro_rules! user_columns {
+    ($t:literal) => {
+        concat!(
+            $t,
+            ".id, ",
+            $t,
+            ".telegram_id, ",
+            $t,
+            ".first_name, ",
+            $t,
+            ".last_name, ",
+            $t,
+            ".username, ",
+            $t,
+            ".language_code, ",
+            $t,
+            ".language, ",
+            $t,
+            ".is_blocked, ",
+            $t,
+            ".created_at, ",
+            $t,
+            ".updated_at"
+        )
+    };
+}
+
+/// `$1` update_id, `$2` kind, `$3` now.
+macro_rules! insert_update {
+    () => {
+        "INSERT INTO processed_updates (update_id, kind, processed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (update_id) DO NOTHING"
+    };
+}
+const INSERT_UPDATE: &str = insert_update!();
+
+/// `$1` telegram_id, `$2`–`$5` first name, last name, username, language code, `$6` now.
+const UPSERT_USER: &str = concat!(
+    "INSERT INTO telegram_users (telegram_id, first_name, last_name, username, language_code, is_blocked, \
+     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) ",
+    on_conflict_user!()
+);
+
+/// `$1` telegram_id.
+const READ_VISITOR: &str = concat!(
+    "SELECT ",
+    user_columns!("u"),
+    ", a.id AS admin_id, a.name AS admin_name FROM telegram_users u \
+     LEFT JOIN administrators a ON a.telegram_id = u.telegram_id AND a.is_active \
+     WHERE u.telegram_id = $1"
+);
+
+/// All of [`record`] in one PostgreSQL statement: `pu` records the update; only if it did, `up`
+/// upserts the profile (returning the row when it wrote one); `u` is that row or else the stored
+/// one. `$1` update_id, `$2` kind, `$3` now, `$4` telegram_id, `$5`–`$8` first name, last name,
+/// username, language code.
+const RECORD_PG: &str = concat!(
+    "WITH pu AS (",
+    insert_update!(),
+    " RETURNING update_id), \
+     up AS (INSERT INTO telegram_users (telegram_id, first_name, last_name, username, language_code, is_blocked, \
+       created_at, updated_at) SELECT $4, $5, $6, $7, $8, FALSE, $3, $3 FROM pu ",
+    on_conflict_user!(),
+    " RETURNING ",
+    user_columns!("telegram_users"),
+    "), u AS (SELECT * FROM up UNION ALL SELECT ",
+    user_columns!("t"),
+    " FROM telegram_users t WHERE t.telegram_id = $4 AND NOT EXISTS (SELECT 1 FROM up)) \
+     SELECT EXISTS (SELECT 1 FROM pu) AS recorded, ",
+    user_columns!("u"),
+    ", a.id AS admin_id, a.name AS admin_name \
+     FROM (SELECT 1) AS one LEFT JOIN u ON TRUE \
+     LEFT JOIN administrators a ON a.telegram_id = $4 AND a.is_active"
+);
 
 /// Deletes the ids processed more than `retention` ago; returns how many.
 pub async fn prune(db: &impl ConnectionTrait, retention: chrono::Duration) -> Result<u64> {

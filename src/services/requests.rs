@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::entities::client_request::{self, Kind, Status};
-use crate::entities::{administrator, request_event, request_type};
+use crate::entities::{request_event, request_type};
 use crate::error::{Error, Result};
 use crate::services::telegram_users::Profile;
 
@@ -66,20 +66,6 @@ impl Actor {
             Actor::Client { telegram_id, .. } => *telegram_id,
             Actor::Administrator { id, .. } | Actor::User { id, .. } => i64::from(*id),
         }
-    }
-
-    /// The Telegram administrator for this actor, looked up by Telegram id (for the bot).
-    pub async fn administrator(db: &impl ConnectionTrait, profile: &Profile) -> Result<Option<Actor>> {
-        let found = administrator::Entity::find()
-            .filter(administrator::Column::TelegramId.eq(profile.telegram_id))
-            .filter(administrator::Column::IsActive.eq(true))
-            .one(db)
-            .await?;
-        Ok(found.map(|a| Actor::Administrator {
-            id: a.id,
-            telegram_id: a.telegram_id,
-            name: a.name.unwrap_or_else(|| profile.display_name()),
-        }))
     }
 }
 

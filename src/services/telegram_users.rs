@@ -26,43 +26,6 @@ impl Profile {
     }
 }
 
-/// Records (or refreshes) a user's profile; returns the stored row. An unchanged profile is
-/// only read, so a busy user's updates do not queue on a row lock.
-pub async fn touch(db: &impl ConnectionTrait, profile: &Profile) -> Result<telegram_user::Model> {
-    if let Some(user) = find(db, profile.telegram_id).await?
-        && !user.is_blocked
-        && user.first_name == profile.first_name
-        && user.last_name == profile.last_name
-        && user.username == profile.username
-        && user.language_code == profile.language_code
-    {
-        return Ok(user);
-    }
-    let now = Utc::now();
-    let row = telegram_user::ActiveModel {
-        telegram_id: Set(profile.telegram_id),
-        first_name: Set(profile.first_name.clone()),
-        last_name: Set(profile.last_name.clone()),
-        username: Set(profile.username.clone()),
-        language_code: Set(profile.language_code.clone()),
-        language: Set(None),
-        is_blocked: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    use telegram_user::Column as C;
-    telegram_user::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(C::TelegramId)
-                .update_columns([C::FirstName, C::LastName, C::Username, C::LanguageCode, C::IsBlocked, C::UpdatedAt])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(find(db, profile.telegram_id).await?.expect("the row was just written"))
-}
-
 pub async fn find(db: &impl ConnectionTrait, telegram_id: i64) -> Result<Option<telegram_user::Model>> {
     Ok(telegram_user::Entity::find().filter(telegram_user::Column::TelegramId.eq(telegram_id)).one(db).await?)
 }

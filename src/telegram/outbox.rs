@@ -2,7 +2,7 @@
 //! written in the same transaction as the change and delivered later by the sender.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use teloxide::types::InlineKeyboardMarkup;
 
@@ -144,7 +144,8 @@ pub async fn enqueue_with(
         retry_delay_seconds: Set(retry.map(|r| r.delay.as_secs().min(i32::MAX as u64) as i32)),
         ..Default::default()
     };
-    Ok(row.insert(db).await?.id)
+    // Only the id comes back: the row is not read back (its payload is large).
+    Ok(outgoing_message::Entity::insert(row).exec(db).await?.last_insert_id)
 }
 
 #[cfg(test)]

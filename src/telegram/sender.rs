@@ -26,12 +26,13 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use teloxide::types::{InlineKeyboardMarkup, Message};
@@ -61,10 +62,19 @@ const UNAUTHORIZED_PAUSE: Duration = Duration::from_secs(60);
 const REFERENCE_RECHECK: Duration = Duration::from_secs(1);
 /// After a failed outbox query, the next one comes this much later.
 const SCAN_RETRY: Duration = Duration::from_secs(5);
-/// Answers to callback queries looked at per scan.
-const ANSWERS_PER_SCAN: u64 = 500;
-/// Rows fetched per `IN (…)` query.
-const IDS_PER_QUERY: usize = 500;
+/// Pending answers to callback queries due now, oldest first (`$1` now, `$2` how many). The
+/// predicates are literals so that both databases use the partial indexes made for them.
+const DUE_ANSWERS: &str = "SELECT * FROM outgoing_messages \
+     WHERE status = 'pending' AND method = 'answerCallbackQuery' AND next_attempt_at <= $1 \
+     ORDER BY id LIMIT $2";
+/// Chat messages due now that are their chat's FIFO head (no older message of the chat is
+/// pending), oldest first (`$1` now, `$2` how many).
+const DUE_CHAT_HEADS: &str = "SELECT * FROM outgoing_messages \
+     WHERE status = 'pending' AND method <> 'answerCallbackQuery' AND next_attempt_at <= $1 \
+       AND NOT EXISTS (SELECT 1 FROM outgoing_messages earlier \
+         WHERE earlier.status = 'pending' AND earlier.method <> 'answerCallbackQuery' \
+           AND earlier.chat_id = outgoing_messages.chat_id AND earlier.id < outgoing_messages.id) \
+     ORDER BY id LIMIT $2";
 /// Tries to write an outcome before giving up (the row is then retried after its lease).
 const RECORD_TRIES: u32 = 6;
 /// Longest `last_error` kept.
@@ -216,8 +226,14 @@ impl Sender {
     /// committed earlier (before a restart) are picked up at once.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let Sender { db, api, config, handle, backoff, idle_recheck, max_in_flight } = self;
-        let worker =
-            Arc::new(Worker { db, api, limits: Limits::new(&config), max_attempts: config.max_attempts, backoff });
+        let worker = Arc::new(Worker {
+            db,
+            api,
+            limits: Limits::new(&config),
+            max_attempts: config.max_attempts,
+            backoff,
+            unclaimed: AtomicUsize::new(0),
+        });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Tasks { set: JoinSet::new(), slots: HashMap::new(), busy: HashSet::new() };
         let mut chats_forgotten = Instant::now();
@@ -365,57 +381,74 @@ struct Worker {
     limits: Limits,
     max_attempts: u32,
     backoff: Backoff,
+    /// Delivery tasks started that have not tried to claim their row yet.
+    unclaimed: AtomicUsize,
+}
+
+/// Counts a delivery task as unclaimed until it has tried to claim its row (or given up).
+struct Unclaimed<'a>(Option<&'a AtomicUsize>);
+
+impl Unclaimed<'_> {
+    fn done(&mut self) {
+        if let Some(count) = self.0.take() {
+            count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Unclaimed<'_> {
+    fn drop(&mut self) {
+        self.done();
+    }
 }
 
 impl Worker {
-    /// Starts a task for every row that may go now; returns when the earliest other pending row
-    /// falls due.
+    /// Starts a task for each row that may go now, as many as there are free slots, oldest
+    /// first; returns when the earliest pending row not yet due falls due. Every query is bounded
+    /// by the free slots (or reads one index entry), so a scan costs the same with ten rows
+    /// pending or a hundred thousand.
     async fn dispatch(
         self: &Arc<Self>,
         tasks: &mut Tasks,
         max_in_flight: usize,
         stopped: &watch::Receiver<bool>,
     ) -> Result<Option<DateTime<Utc>>, DbErr> {
-        let now = Utc::now();
-        let answers = Entity::find()
-            .filter(Column::Status.eq(Status::Pending))
-            .filter(Column::Method.eq(ANSWER_METHOD))
-            .order_by_asc(Column::Id)
-            .limit(ANSWERS_PER_SCAN)
-            .all(&self.db)
-            .await?;
-        let head_ids: Vec<i64> = Entity::find()
-            .select_only()
-            .column_as(Column::Id.min(), "head")
-            .filter(Column::Status.eq(Status::Pending))
-            .filter(Column::Method.ne(ANSWER_METHOD))
-            .group_by(Column::ChatId)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let mut heads = Vec::with_capacity(head_ids.len());
-        for ids in head_ids.chunks(IDS_PER_QUERY) {
-            heads.extend(Entity::find().filter(Column::Id.is_in(ids.iter().copied())).all(&self.db).await?);
+        let free = max_in_flight.saturating_sub(tasks.set.len());
+        if free == 0 {
+            // The next task to end starts another scan.
+            return Ok(None);
         }
-        heads.sort_by_key(|row| row.id);
+        let now = Utc::now();
+        // Rows of tasks that have not claimed theirs yet are still due: fetch enough to skip them.
+        let limit = (free + self.unclaimed.load(Ordering::Relaxed)) as u64;
+        let backend = self.db.get_database_backend();
+        let due = |sql: &str| {
+            Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, [now.into(), limit.into()]))
+        };
+        let answers = due(DUE_ANSWERS).all(&self.db).await?;
+        let heads = due(DUE_CHAT_HEADS).all(&self.db).await?;
+        let next_due: Option<DateTime<Utc>> = Entity::find()
+            .select_only()
+            .column_as(Column::NextAttemptAt.min(), "next_due")
+            .filter(Column::Status.eq(Status::Pending))
+            .filter(Column::NextAttemptAt.gt(now))
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(&self.db)
+            .await?
+            .flatten();
 
-        let mut next_due: Option<DateTime<Utc>> = None;
         let rows = answers.into_iter().map(|row| (Slot::Answer(row.id), row));
         let rows = rows.chain(heads.into_iter().map(|row| (Slot::Chat(row.chat_id), row)));
         for (slot, row) in rows {
             if tasks.busy.contains(&slot) {
                 continue;
             }
-            if row.next_attempt_at > now {
-                next_due = Some(next_due.map_or(row.next_attempt_at, |due| due.min(row.next_attempt_at)));
-                continue;
-            }
             if tasks.set.len() >= max_in_flight {
-                // The next task to end starts another scan.
                 break;
             }
             let span = tracing::info_span!("outbox", id = row.id, chat_id = row.chat_id, method = %row.method);
             let task = Arc::clone(self).deliver(row, stopped.clone()).instrument(span);
+            self.unclaimed.fetch_add(1, Ordering::Relaxed);
             let id = tasks.set.spawn(task).id();
             tasks.slots.insert(id, slot);
             tasks.busy.insert(slot);
@@ -425,6 +458,7 @@ impl Worker {
 
     /// One attempt at one row.
     async fn deliver(self: Arc<Self>, row: Model, mut stopped: watch::Receiver<bool>) {
+        let mut unclaimed = Unclaimed(Some(&self.unclaimed));
         let call = match self.prepare(&row).await {
             Ok(Prepared::Call(call)) => call,
             Ok(Prepared::Wait(reference)) => {
@@ -450,7 +484,9 @@ impl Worker {
         }
         // Claim first, then wait for the limits, then send at once: a database round trip
         // between the limiter and the call would let calls bunch up on the wire.
-        match self.claim(&row).await {
+        let claimed = self.claim(&row).await;
+        unclaimed.done();
+        match claimed {
             Ok(true) => {}
             Ok(false) => {
                 tracing::debug!("the row was taken or changed by another sender");
