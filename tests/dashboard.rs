@@ -309,15 +309,29 @@ fn first_button(message: &Value) -> String {
         .to_string()
 }
 
-/// Files a service request in Telegram as a client does: /request, the first type, the
-/// description, Submit.
-async fn file_request(app: &TestApp, user: &User, description: &str) {
+/// The callback data of the button whose text contains `label`.
+fn button(message: &Value, label: &str) -> String {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
+        .and_then(|b| b["callback_data"].as_str())
+        .unwrap_or_else(|| panic!("no button {label:?} in {message}"))
+        .to_string()
+}
+
+/// Files a service request in Telegram as a client does: /request, the type labelled `kind`,
+/// the description, Submit.
+async fn file_request(app: &TestApp, user: &User, kind: &str, description: &str) {
     for step in 0..4 {
         let update = match step {
             0 => updates::text(user, "/request"),
             1 | 3 => {
                 let message = last_message(app, user.id);
-                updates::callback(user, &first_button(&message), message["message_id"].as_i64().unwrap())
+                let data = if step == 1 { button(&message, kind) } else { first_button(&message) };
+                updates::callback(user, &data, message["message_id"].as_i64().unwrap())
             }
             _ => updates::text(user, description),
         };
@@ -348,6 +362,29 @@ async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) 
     browser.type_into(".login-form input[name=password]", password).await;
     browser.click(".login-form button[type=submit]").await;
     browser.find("#logout").await;
+}
+
+/// The type cell's text, the client cell's text and the client link's target of a request row.
+async fn request_cells(browser: &Browser, row: &str) -> [Value; 3] {
+    let script = format!(
+        "const r = document.querySelector(\"{row}\"); if (!r) return null; \
+         const a = r.querySelector('[data-col=client] a'); \
+         return [r.querySelector('[data-col=type]').textContent, r.querySelector('[data-col=client]').textContent, \
+                 a ? a.getAttribute('href') : null];"
+    );
+    let cells = browser.wait_js(&format!("the cells of {row}"), &script).await;
+    [cells[0].clone(), cells[1].clone(), cells[2].clone()]
+}
+
+/// No cell of the list shows an id in place of a name (`#12`).
+async fn assert_no_ids_in_table(browser: &Browser) {
+    let ids = browser
+        .js(
+            "return Array.from(document.querySelectorAll('main table td')).map(td => td.textContent).filter(t => /#\\d/.test(t));",
+            json!([]),
+        )
+        .await;
+    assert_eq!(ids, json!([]), "cells showing ids");
 }
 
 /// Waits until the main view shows a page whose h1 reads `title`.
@@ -395,11 +432,13 @@ async fn dashboard_in_a_browser() {
                           "expiration_date": date_in(days)});
         api(&app, &token, post.clone(), "/api/deadlines", Some(body)).await;
     }
-    // Two pending requests, filed in Telegram.
+    // Two pending requests, filed in Telegram: Ivan is a contact of ООО Ромашка, so his request
+    // has that client; Maria is nobody's contact yet.
     let ivan = User::ru(7_100_000_001, "Иван");
     let maria = User::ru(7_100_000_002, "Мария");
-    file_request(&app, &ivan, "Не печатает чек, ошибка ФН").await;
-    file_request(&app, &maria, "Нужно продлить ОФД").await;
+    api(&app, &token, post.clone(), "/api/contacts", Some(json!({"client_id": acme_id, "telegram_id": ivan.id}))).await;
+    file_request(&app, &ivan, "Замена ФН", "Не печатает чек, ошибка ФН").await;
+    file_request(&app, &maria, "Продление ОФД", "Нужно продлить ОФД").await;
     let pending = api(&app, &token, reqwest::Method::GET, "/api/requests?status=pending&sort=number", None).await;
     assert_eq!(pending["total"], 2, "two pending requests: {pending}");
     let ivan_no = pending["items"][0]["number"].as_i64().unwrap();
@@ -444,6 +483,12 @@ async fn dashboard_in_a_browser() {
     let ivan_row = format!("tr[data-number='{ivan_no}']");
     let maria_row = format!("tr[data-number='{maria_no}']");
     browser.find(&maria_row).await;
+    // Rows name the request type and the client (a link to it), never `#<id>`.
+    let ivan_cells = [json!("Замена ФН"), json!("ООО Ромашка"), json!(format!("#/clients/{acme_id}"))];
+    let maria_cells = [json!("Продление ОФД"), json!("—"), Value::Null];
+    assert_eq!(request_cells(&browser, &ivan_row).await, ivan_cells);
+    assert_eq!(request_cells(&browser, &maria_row).await, maria_cells);
+    assert_no_ids_in_table(&browser).await;
     browser.screenshot("requests").await;
     browser.click(&format!("{ivan_row} button[data-action=approve]")).await;
     browser
@@ -463,9 +508,23 @@ async fn dashboard_in_a_browser() {
     browser.goto(&app.url("/#/requests/history")).await;
     browser.find(&format!("{maria_row} .badge-rejected")).await;
     browser.find(&format!("{ivan_row} .badge-approved")).await;
+    assert_eq!(request_cells(&browser, &ivan_row).await, ivan_cells);
+    assert_eq!(request_cells(&browser, &maria_row).await, maria_cells);
+    assert_no_ids_in_table(&browser).await;
     browser.screenshot("request-history").await;
+    // In English the type's English name is shown.
+    browser.click("#lang").await;
+    let english = format!(
+        "const c = document.querySelector(\"{ivan_row} [data-col=type]\"); return c && c.textContent === 'Fiscal drive replacement';"
+    );
+    browser.wait_js("the English type name", &english).await;
+    browser.click("#lang").await;
+    browser.wait_js("the Russian type name", &english.replace("Fiscal drive replacement", "Замена ФН")).await;
     browser.click(&format!("{ivan_row} a")).await;
     browser.wait_js("the request's events", "return document.querySelectorAll('ol.events li').length >= 2;").await;
+    let props = browser.text(".page-request .props").await;
+    assert!(props.contains("Замена ФН") && props.contains("ООО Ромашка"), "the request's page names both: {props}");
+    assert_eq!(browser.text(".page-request .props a").await, "ООО Ромашка");
 
     // ---- a client, its cash register and a deadline in 5 days (orange: ≤ 7 days).
     browser.goto(&app.url("/#/clients")).await;
