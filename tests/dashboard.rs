@@ -222,6 +222,13 @@ impl Browser {
         self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({ "width": width, "height": height }))).await;
     }
 
+    /// A PNG of one element as the browser draws it.
+    async fn element_png(&self, css: &str) -> Vec<u8> {
+        let el = Self::id(&self.find(css).await);
+        let data = self.cmd(reqwest::Method::GET, &format!("/element/{el}/screenshot"), None).await;
+        base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap()).expect("a base64 PNG")
+    }
+
     /// Saves a PNG of the viewport to `docs/screenshots/<name>.png`.
     async fn screenshot(&self, name: &str) {
         let data = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
@@ -254,6 +261,49 @@ impl Drop for Browser {
             let _ = self.driver.wait();
         }
     }
+}
+
+/// The texts of the QR codes a camera would read in a PNG (rqrr: detection and decoding).
+fn read_qr_codes(png_bytes: &[u8]) -> Vec<String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a PNG of a sane size")];
+    let info = reader.next_frame(&mut pixels).expect("a PNG frame");
+    let channels = info.color_type.samples();
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(info.width as usize, info.height as usize, |x, y| {
+        let p = &pixels[y * info.line_size + x * channels..];
+        if channels >= 3 { ((u16::from(p[0]) + u16::from(p[1]) + u16::from(p[2])) / 3) as u8 } else { p[0] }
+    });
+    image.detect_grids().iter().map(|grid| grid.decode().expect("a readable QR code").1).collect()
+}
+
+/// Waits until the invite dialog shows its QR code, checks that it is a labelled, whole and
+/// large enough image inside the window, and reads it back from the screen: it must say `link`.
+async fn check_invite_qr(browser: &Browser, link: &str) {
+    let qr = browser
+        .wait_js(
+            "the invite's QR code",
+            "const s = document.querySelector('dialog #invite-qr svg'); if (!s) return null; \
+             const r = s.getBoundingClientRect(); const p = s.querySelector('path'); \
+             return {role: s.getAttribute('role'), label: s.getAttribute('aria-label'), \
+                     title: (s.querySelector('title') || {}).textContent, d: p ? p.getAttribute('d').length : 0, \
+                     modules: Number(s.dataset.modules), width: r.width, height: r.height, left: r.left, \
+                     right: r.right, viewport: document.documentElement.clientWidth};",
+        )
+        .await;
+    assert_eq!(qr["role"], "img", "{qr}");
+    assert_eq!(qr["label"], "QR-код ссылки-приглашения", "labelled for screen readers: {qr}");
+    assert_eq!(qr["title"], qr["label"], "{qr}");
+    let modules = qr["modules"].as_u64().unwrap();
+    assert!(modules >= 21 && (modules - 17) % 4 == 0, "a QR code's size: {qr}");
+    assert!(qr["d"].as_u64().unwrap() > 100, "dark modules drawn: {qr}");
+    let (width, height) = (qr["width"].as_f64().unwrap(), qr["height"].as_f64().unwrap());
+    // At least 4 px per module including the quiet zone, square, and wholly inside the window.
+    assert!(width >= 4.0 * (modules as f64 + 8.0) && (width - height).abs() < 1.0, "size: {qr}");
+    assert!(qr["left"].as_f64().unwrap() >= 0.0 && qr["right"].as_f64() <= qr["viewport"].as_f64(), "{qr}");
+    let png = browser.element_png("dialog #invite-qr svg").await;
+    assert_eq!(read_qr_codes(&png), [link], "the QR code on screen reads as the invite link");
 }
 
 // ================================================================== the server side
@@ -538,6 +588,7 @@ async fn dashboard_in_a_browser() {
     browser.type_into("dialog input[name=inn]", "7728168971").await;
     browser.click("dialog button[type=submit]").await;
     wait_heading(&browser, "ООО Лютик").await;
+    let lutik_page = browser.js("return location.href;", json!([])).await.as_str().unwrap().to_string();
 
     browser.click("#new-cash-register").await;
     browser.type_into("dialog input[name=model]", "Эвотор 7.2").await;
@@ -563,7 +614,7 @@ async fn dashboard_in_a_browser() {
     assert_eq!(urgency[0], "d7", "5 days left is the ≤ 7 days colour");
     assert_eq!(urgency[1], "rgb(234, 122, 12)", "orange");
 
-    // ---- an invite: the deep link with the code.
+    // ---- an invite: the deep link with the code, and its QR code.
     browser.click("#create-invite").await;
     let link = browser
         .wait_js("the invite link", "const i = document.querySelector('#invite-link'); return i && i.value;")
@@ -573,6 +624,7 @@ async fn dashboard_in_a_browser() {
     let code = link.rsplit("?start=").next().unwrap();
     assert!(code.len() >= 8, "a code: {link}");
     browser.find("#copy-invite").await;
+    check_invite_qr(&browser, &link).await;
     browser.screenshot("client").await;
     browser.click("dialog .dialog-close").await;
     browser.wait_js("the dialog to close", "return !document.querySelector('dialog');").await;
@@ -662,6 +714,15 @@ async fn dashboard_in_a_browser() {
     browser.goto(&app.url("/#/requests/history")).await;
     browser.find(&format!("{ivan_row} .badge-approved")).await;
     browser.screenshot("phone-requests").await;
+    // … and an invite's QR code fits the phone's screen and still reads.
+    browser.goto(&lutik_page).await;
+    wait_heading(&browser, "ООО Лютик").await;
+    browser.click("#create-invite").await;
+    let link = browser
+        .wait_js("the invite link", "const i = document.querySelector('#invite-link'); return i && i.value;")
+        .await;
+    check_invite_qr(&browser, link.as_str().unwrap()).await;
+    browser.click("dialog .dialog-close").await;
     browser.set_window(1280, 900).await;
 
     // ---- logout ends the session.
@@ -734,6 +795,10 @@ async fn static_files_are_served_with_types_and_caching() {
     assert!(etag.starts_with("W/\"") && !modified.is_empty(), "validators: {:?}", index.headers());
     let body = index.text().await.unwrap();
     assert!(body.contains(r#"<script type="module" src="/js/app.js"></script>"#), "the app: {body}");
+    assert!(
+        body.contains(r#"<script defer src="/vendor/qrcode-generator/qrcode.js"></script>"#),
+        "the QR encoder, from our own origin: {body}"
+    );
 
     // Conditional requests: both validators answer 304 with the caching headers.
     let again = get("/", Some(("if-none-match", etag.clone()))).await.unwrap();
@@ -749,6 +814,8 @@ async fn static_files_are_served_with_types_and_caching() {
         ("/js/app.js", "text/javascript"),
         ("/css/app.css", "text/css"),
         ("/favicon.svg", "image/svg+xml"),
+        ("/js/qr.js", "text/javascript"),
+        ("/vendor/qrcode-generator/qrcode.js", "text/javascript"),
         ("/index.html", "text/html"),
     ] {
         let res = get(path, None).await.unwrap();

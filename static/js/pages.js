@@ -4,6 +4,7 @@ import { get, patch, post, put } from './api.js';
 import { weeksChart } from './chart.js';
 import { daysLeft, fmtDate, h, pick, urgency } from './dom.js';
 import { getLang, t, tMaybe } from './i18n.js';
+import { qrSvg } from './qr.js';
 import { badge, emptyState, errorState, formView, listView, loadingState, openDialog, toast, validInn } from './ui.js';
 
 const d = (v) => fmtDate(v, getLang());
@@ -386,10 +387,12 @@ function inviteDialog(clientId) {
           }
           copyBtn.textContent = t('copied');
         });
+        const qr = inv.link ? qrSvg(inv.link, t('invite_qr_label')) : null;
         return [
           h('p', {}, t('invite_hint')),
           h('label', { for: 'invite-link' }, t('invite_link')),
           h('div', { class: 'copy-row' }, input, copyBtn),
+          qr ? h('figure', { class: 'qr-figure', id: 'invite-qr' }, qr, h('figcaption', { class: 'muted' }, t('invite_qr_hint'))) : null,
           h('p', { class: 'muted' }, t('invite_expires', { d: d(inv.expires_at) })),
         ];
       });
