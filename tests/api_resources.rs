@@ -133,6 +133,21 @@ async fn every_resource_route_needs_a_token() {
     }
 }
 
+/// The OpenAPI document describes the names a request carries, as nullable fields.
+#[tokio::test]
+async fn the_request_schema_has_the_type_and_client_names() {
+    let app = builder(Backend::Sqlite).spawn().await.unwrap();
+    let doc: Value = app.http.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let schema = &doc["components"]["schemas"]["RequestDto"];
+    let required: Vec<&str> = schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    for field in ["request_type_code", "request_type_name_ru", "request_type_name_en", "client_name"] {
+        let property = &schema["properties"][field];
+        assert_eq!(property["type"], json!(["string", "null"]), "{field}: {schema}");
+        assert!(!property["description"].as_str().unwrap_or_default().is_empty(), "{field} is described");
+        assert!(!required.contains(&field), "{field} may be absent");
+    }
+}
+
 // ================================================================== CRUD
 
 async fn crud(backend: Backend) {
@@ -552,11 +567,30 @@ fn first_button(message: &Value) -> String {
     message["reply_markup"]["inline_keyboard"][0][0]["callback_data"].as_str().expect("a button").to_string()
 }
 
+/// The callback data of the button whose text is `label`.
+fn button(message: &Value, label: &str) -> String {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
+        .and_then(|b| b["callback_data"].as_str())
+        .unwrap_or_else(|| panic!("no button {label:?} in {message}"))
+        .to_string()
+}
+
 /// Files a service request through the bot's dialog, as a client in Telegram does.
 async fn file_request(app: &TestApp, client: &User, description: &str) {
+    file_request_of_type(app, client, None, description).await;
+}
+
+/// Files a service request of the type labelled `kind` (the first type when `None`).
+async fn file_request_of_type(app: &TestApp, client: &User, kind: Option<&str>, description: &str) {
     send(app, &updates::text(client, "/request")).await;
     let keyboard = last_message(app, client.id);
-    send(app, &updates::callback(client, &first_button(&keyboard), keyboard["message_id"].as_i64().unwrap())).await;
+    let data = kind.map_or_else(|| first_button(&keyboard), |label| button(&keyboard, label));
+    send(app, &updates::callback(client, &data, keyboard["message_id"].as_i64().unwrap())).await;
     send(app, &updates::text(client, description)).await;
     let summary = last_message(app, client.id);
     send(app, &updates::callback(client, &first_button(&summary), summary["message_id"].as_i64().unwrap())).await;
@@ -591,6 +625,12 @@ async fn decisions(backend: Backend) {
     let (id, number) = (request["id"].as_i64().unwrap(), request["number"].as_i64().unwrap());
     assert_eq!(request["description"].as_str(), Some(SCRIPT), "stored verbatim");
     assert_eq!(request["requester_telegram_id"].as_i64(), Some(client.id));
+    // The list names the request's type in both languages; the requester is no contact yet, so
+    // no client is attached.
+    assert_eq!(request["request_type_code"], "fn_replacement", "{request}");
+    assert_eq!(request["request_type_name_ru"], "Замена ФН");
+    assert_eq!(request["request_type_name_en"], "Fiscal drive replacement");
+    assert!(request["client_id"].is_null() && request["client_name"].is_null(), "{request}");
     assert!(copy_edits(&app).is_empty());
 
     // Approve from the API: the client is told, both copies lose their buttons.
@@ -598,6 +638,7 @@ async fn decisions(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "approved");
     assert!(body["decided_by_user_id"].as_i64().is_some());
+    assert_eq!(body["request_type_name_ru"], "Замена ФН", "the decision answers the same shape: {body}");
     app.settle().await;
     let told: Vec<String> = app
         .tg()
@@ -625,6 +666,12 @@ async fn decisions(backend: Backend) {
         .collect();
     assert_eq!(events.last(), Some(&("approved", "api")), "{detail}");
     assert_eq!(events.first().map(|e| e.0), Some("filed"));
+    assert_eq!(
+        (detail["request_type_name_ru"].as_str(), detail["request_type_name_en"].as_str()),
+        (Some("Замена ФН"), Some("Fiscal drive replacement")),
+        "{detail}"
+    );
+    assert!(detail["client_name"].is_null());
 
     // A second decision is a conflict naming who decided, and changes nothing.
     let sent_before = app.tg().calls().len();
@@ -635,13 +682,43 @@ async fn decisions(backend: Backend) {
     app.settle().await;
     assert_eq!(app.tg().calls().len(), sent_before, "nothing more is sent");
 
+    // Once the requester is a contact of a client, the client is attached and named. Its name
+    // (markup and quotes included) comes back verbatim.
+    let romashka = api.create("/api/clients", json!({"name": "ООО Ромашка", "inn": "7707083893"})).await;
+    let evil = api.create("/api/clients", json!({"name": INJECTION, "inn": "7736207543"})).await;
+    api.create("/api/contacts", json!({"client_id": romashka, "telegram_id": client.id})).await;
+
     // Reject another from the API, with a reason and no body at all for a third.
-    file_request(&app, &client, "Вторая заявка").await;
+    file_request_of_type(&app, &client, Some("Регистрация ККТ"), "Вторая заявка").await;
     let (_, list) = api.get("/api/requests?status=pending").await;
     let second = list["items"][0]["id"].as_i64().unwrap();
     let second_number = list["items"][0]["number"].as_i64().unwrap();
+    let item = &list["items"][0];
+    assert_eq!(
+        (item["client_id"].as_i64(), item["client_name"].as_str()),
+        (Some(romashka), Some("ООО Ромашка")),
+        "{item}"
+    );
+    assert_eq!(
+        (
+            item["request_type_code"].as_str(),
+            item["request_type_name_ru"].as_str(),
+            item["request_type_name_en"].as_str()
+        ),
+        (Some("registration"), Some("Регистрация ККТ"), Some("Cash register registration"))
+    );
+    let (_, detail) = api.get(&format!("/api/requests/{second}")).await;
+    assert_eq!(
+        (detail["client_name"].as_str(), detail["request_type_name_ru"].as_str()),
+        (Some("ООО Ромашка"), Some("Регистрация ККТ")),
+        "{detail}"
+    );
     let (status, body) = api.post(&format!("/api/requests/{second}/reject"), json!({"reason": INJECTION})).await;
     assert_eq!((status, body["reason"].as_str()), (StatusCode::OK, Some(INJECTION)));
+    assert_eq!(
+        (body["client_name"].as_str(), body["request_type_code"].as_str()),
+        (Some("ООО Ромашка"), Some("registration"))
+    );
     app.settle().await;
     assert!(
         app.tg().sent_texts_to(client.id).iter().any(|t| t.starts_with(&format!("Заявка №{second_number} отклонена"))),
@@ -649,9 +726,15 @@ async fn decisions(backend: Backend) {
         app.tg().sent_texts_to(client.id)
     );
     assert_eq!(copy_edits(&app).len(), 4);
+    // The contact moves to another client: the next request names that one.
+    api.create("/api/contacts", json!({"client_id": evil, "telegram_id": client.id})).await;
+    let (_, contacts) = api.get(&format!("/api/contacts?client_id={romashka}")).await;
+    let old_contact = contacts["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(api.delete(&format!("/api/contacts/{old_contact}")).await, 204);
     file_request(&app, &client, "Третья заявка").await;
     let (_, list) = api.get("/api/requests?status=pending").await;
     let third = list["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(list["items"][0]["client_name"].as_str(), Some(INJECTION), "{list}");
     let res =
         app.http.post(app.url(&format!("/api/requests/{third}/reject"))).bearer_auth(&api.token).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -666,6 +749,22 @@ async fn decisions(backend: Backend) {
     assert_eq!(body["items"][0]["id"].as_i64(), Some(id));
     let (status, _) = api.get("/api/requests?from=yesterday").await;
     assert_eq!(status, 422);
+    // A whole page carries the names of each row's own type and client.
+    let (_, body) = api.get("/api/requests?sort=id").await;
+    let names: Vec<(&str, &str)> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["request_type_name_en"].as_str().unwrap(), r["client_name"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Fiscal drive replacement", "-"),
+            ("Cash register registration", "ООО Ромашка"),
+            ("Fiscal drive replacement", INJECTION)
+        ]
+    );
 
     // Stats count them.
     let (_, stats) = api.get("/api/stats").await;
@@ -674,8 +773,18 @@ async fn decisions(backend: Backend) {
         (Some(1), Some(2))
     );
 
+    // A link request (someone sends the ИНН) has no type, and names the client of that ИНН.
+    let stranger = User::ru(7_300_000_002, "Пётр");
+    send(&app, &updates::text(&stranger, "7707083893")).await;
+    let (_, list) = api.get("/api/requests?kind=link").await;
+    assert_eq!(list["total"], 1, "{list}");
+    let link = &list["items"][0];
+    assert_eq!((link["kind"].as_str(), link["client_name"].as_str()), (Some("link"), Some("ООО Ромашка")), "{link}");
+    for field in ["request_type_id", "request_type_code", "request_type_name_ru", "request_type_name_en"] {
+        assert!(link[field].is_null(), "{field}: {link}");
+    }
+
     // With the bot on, invites carry the deep link and a reminder run can be started.
-    let romashka = api.create("/api/clients", json!({"name": "ООО Ромашка", "inn": "7707083893"})).await;
     let (status, invite) = api.post(&format!("/api/clients/{romashka}/invites"), json!({"valid_days": 3})).await;
     assert_eq!(status, 201, "{invite}");
     let code = invite["code"].as_str().unwrap();

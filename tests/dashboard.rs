@@ -222,6 +222,13 @@ impl Browser {
         self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({ "width": width, "height": height }))).await;
     }
 
+    /// A PNG of one element as the browser draws it.
+    async fn element_png(&self, css: &str) -> Vec<u8> {
+        let el = Self::id(&self.find(css).await);
+        let data = self.cmd(reqwest::Method::GET, &format!("/element/{el}/screenshot"), None).await;
+        base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap()).expect("a base64 PNG")
+    }
+
     /// Saves a PNG of the viewport to `docs/screenshots/<name>.png`.
     async fn screenshot(&self, name: &str) {
         let data = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
@@ -254,6 +261,49 @@ impl Drop for Browser {
             let _ = self.driver.wait();
         }
     }
+}
+
+/// The texts of the QR codes a camera would read in a PNG (rqrr: detection and decoding).
+fn read_qr_codes(png_bytes: &[u8]) -> Vec<String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a PNG of a sane size")];
+    let info = reader.next_frame(&mut pixels).expect("a PNG frame");
+    let channels = info.color_type.samples();
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(info.width as usize, info.height as usize, |x, y| {
+        let p = &pixels[y * info.line_size + x * channels..];
+        if channels >= 3 { ((u16::from(p[0]) + u16::from(p[1]) + u16::from(p[2])) / 3) as u8 } else { p[0] }
+    });
+    image.detect_grids().iter().map(|grid| grid.decode().expect("a readable QR code").1).collect()
+}
+
+/// Waits until the invite dialog shows its QR code, checks that it is a labelled, whole and
+/// large enough image inside the window, and reads it back from the screen: it must say `link`.
+async fn check_invite_qr(browser: &Browser, link: &str) {
+    let qr = browser
+        .wait_js(
+            "the invite's QR code",
+            "const s = document.querySelector('dialog #invite-qr svg'); if (!s) return null; \
+             const r = s.getBoundingClientRect(); const p = s.querySelector('path'); \
+             return {role: s.getAttribute('role'), label: s.getAttribute('aria-label'), \
+                     title: (s.querySelector('title') || {}).textContent, d: p ? p.getAttribute('d').length : 0, \
+                     modules: Number(s.dataset.modules), width: r.width, height: r.height, left: r.left, \
+                     right: r.right, viewport: document.documentElement.clientWidth};",
+        )
+        .await;
+    assert_eq!(qr["role"], "img", "{qr}");
+    assert_eq!(qr["label"], "QR-код ссылки-приглашения", "labelled for screen readers: {qr}");
+    assert_eq!(qr["title"], qr["label"], "{qr}");
+    let modules = qr["modules"].as_u64().unwrap();
+    assert!(modules >= 21 && (modules - 17) % 4 == 0, "a QR code's size: {qr}");
+    assert!(qr["d"].as_u64().unwrap() > 100, "dark modules drawn: {qr}");
+    let (width, height) = (qr["width"].as_f64().unwrap(), qr["height"].as_f64().unwrap());
+    // At least 4 px per module including the quiet zone, square, and wholly inside the window.
+    assert!(width >= 4.0 * (modules as f64 + 8.0) && (width - height).abs() < 1.0, "size: {qr}");
+    assert!(qr["left"].as_f64().unwrap() >= 0.0 && qr["right"].as_f64() <= qr["viewport"].as_f64(), "{qr}");
+    let png = browser.element_png("dialog #invite-qr svg").await;
+    assert_eq!(read_qr_codes(&png), [link], "the QR code on screen reads as the invite link");
 }
 
 // ================================================================== the server side
@@ -309,15 +359,29 @@ fn first_button(message: &Value) -> String {
         .to_string()
 }
 
-/// Files a service request in Telegram as a client does: /request, the first type, the
-/// description, Submit.
-async fn file_request(app: &TestApp, user: &User, description: &str) {
+/// The callback data of the button whose text contains `label`.
+fn button(message: &Value, label: &str) -> String {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
+        .and_then(|b| b["callback_data"].as_str())
+        .unwrap_or_else(|| panic!("no button {label:?} in {message}"))
+        .to_string()
+}
+
+/// Files a service request in Telegram as a client does: /request, the type labelled `kind`,
+/// the description, Submit.
+async fn file_request(app: &TestApp, user: &User, kind: &str, description: &str) {
     for step in 0..4 {
         let update = match step {
             0 => updates::text(user, "/request"),
             1 | 3 => {
                 let message = last_message(app, user.id);
-                updates::callback(user, &first_button(&message), message["message_id"].as_i64().unwrap())
+                let data = if step == 1 { button(&message, kind) } else { first_button(&message) };
+                updates::callback(user, &data, message["message_id"].as_i64().unwrap())
             }
             _ => updates::text(user, description),
         };
@@ -348,6 +412,29 @@ async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) 
     browser.type_into(".login-form input[name=password]", password).await;
     browser.click(".login-form button[type=submit]").await;
     browser.find("#logout").await;
+}
+
+/// The type cell's text, the client cell's text and the client link's target of a request row.
+async fn request_cells(browser: &Browser, row: &str) -> [Value; 3] {
+    let script = format!(
+        "const r = document.querySelector(\"{row}\"); if (!r) return null; \
+         const a = r.querySelector('[data-col=client] a'); \
+         return [r.querySelector('[data-col=type]').textContent, r.querySelector('[data-col=client]').textContent, \
+                 a ? a.getAttribute('href') : null];"
+    );
+    let cells = browser.wait_js(&format!("the cells of {row}"), &script).await;
+    [cells[0].clone(), cells[1].clone(), cells[2].clone()]
+}
+
+/// No cell of the list shows an id in place of a name (`#12`).
+async fn assert_no_ids_in_table(browser: &Browser) {
+    let ids = browser
+        .js(
+            "return Array.from(document.querySelectorAll('main table td')).map(td => td.textContent).filter(t => /#\\d/.test(t));",
+            json!([]),
+        )
+        .await;
+    assert_eq!(ids, json!([]), "cells showing ids");
 }
 
 /// Waits until the main view shows a page whose h1 reads `title`.
@@ -395,11 +482,13 @@ async fn dashboard_in_a_browser() {
                           "expiration_date": date_in(days)});
         api(&app, &token, post.clone(), "/api/deadlines", Some(body)).await;
     }
-    // Two pending requests, filed in Telegram.
+    // Two pending requests, filed in Telegram: Ivan is a contact of ООО Ромашка, so his request
+    // has that client; Maria is nobody's contact yet.
     let ivan = User::ru(7_100_000_001, "Иван");
     let maria = User::ru(7_100_000_002, "Мария");
-    file_request(&app, &ivan, "Не печатает чек, ошибка ФН").await;
-    file_request(&app, &maria, "Нужно продлить ОФД").await;
+    api(&app, &token, post.clone(), "/api/contacts", Some(json!({"client_id": acme_id, "telegram_id": ivan.id}))).await;
+    file_request(&app, &ivan, "Замена ФН", "Не печатает чек, ошибка ФН").await;
+    file_request(&app, &maria, "Продление ОФД", "Нужно продлить ОФД").await;
     let pending = api(&app, &token, reqwest::Method::GET, "/api/requests?status=pending&sort=number", None).await;
     assert_eq!(pending["total"], 2, "two pending requests: {pending}");
     let ivan_no = pending["items"][0]["number"].as_i64().unwrap();
@@ -444,6 +533,12 @@ async fn dashboard_in_a_browser() {
     let ivan_row = format!("tr[data-number='{ivan_no}']");
     let maria_row = format!("tr[data-number='{maria_no}']");
     browser.find(&maria_row).await;
+    // Rows name the request type and the client (a link to it), never `#<id>`.
+    let ivan_cells = [json!("Замена ФН"), json!("ООО Ромашка"), json!(format!("#/clients/{acme_id}"))];
+    let maria_cells = [json!("Продление ОФД"), json!("—"), Value::Null];
+    assert_eq!(request_cells(&browser, &ivan_row).await, ivan_cells);
+    assert_eq!(request_cells(&browser, &maria_row).await, maria_cells);
+    assert_no_ids_in_table(&browser).await;
     browser.screenshot("requests").await;
     browser.click(&format!("{ivan_row} button[data-action=approve]")).await;
     browser
@@ -463,9 +558,23 @@ async fn dashboard_in_a_browser() {
     browser.goto(&app.url("/#/requests/history")).await;
     browser.find(&format!("{maria_row} .badge-rejected")).await;
     browser.find(&format!("{ivan_row} .badge-approved")).await;
+    assert_eq!(request_cells(&browser, &ivan_row).await, ivan_cells);
+    assert_eq!(request_cells(&browser, &maria_row).await, maria_cells);
+    assert_no_ids_in_table(&browser).await;
     browser.screenshot("request-history").await;
+    // In English the type's English name is shown.
+    browser.click("#lang").await;
+    let english = format!(
+        "const c = document.querySelector(\"{ivan_row} [data-col=type]\"); return c && c.textContent === 'Fiscal drive replacement';"
+    );
+    browser.wait_js("the English type name", &english).await;
+    browser.click("#lang").await;
+    browser.wait_js("the Russian type name", &english.replace("Fiscal drive replacement", "Замена ФН")).await;
     browser.click(&format!("{ivan_row} a")).await;
     browser.wait_js("the request's events", "return document.querySelectorAll('ol.events li').length >= 2;").await;
+    let props = browser.text(".page-request .props").await;
+    assert!(props.contains("Замена ФН") && props.contains("ООО Ромашка"), "the request's page names both: {props}");
+    assert_eq!(browser.text(".page-request .props a").await, "ООО Ромашка");
 
     // ---- a client, its cash register and a deadline in 5 days (orange: ≤ 7 days).
     browser.goto(&app.url("/#/clients")).await;
@@ -479,6 +588,7 @@ async fn dashboard_in_a_browser() {
     browser.type_into("dialog input[name=inn]", "7728168971").await;
     browser.click("dialog button[type=submit]").await;
     wait_heading(&browser, "ООО Лютик").await;
+    let lutik_page = browser.js("return location.href;", json!([])).await.as_str().unwrap().to_string();
 
     browser.click("#new-cash-register").await;
     browser.type_into("dialog input[name=model]", "Эвотор 7.2").await;
@@ -504,7 +614,7 @@ async fn dashboard_in_a_browser() {
     assert_eq!(urgency[0], "d7", "5 days left is the ≤ 7 days colour");
     assert_eq!(urgency[1], "rgb(234, 122, 12)", "orange");
 
-    // ---- an invite: the deep link with the code.
+    // ---- an invite: the deep link with the code, and its QR code.
     browser.click("#create-invite").await;
     let link = browser
         .wait_js("the invite link", "const i = document.querySelector('#invite-link'); return i && i.value;")
@@ -514,6 +624,7 @@ async fn dashboard_in_a_browser() {
     let code = link.rsplit("?start=").next().unwrap();
     assert!(code.len() >= 8, "a code: {link}");
     browser.find("#copy-invite").await;
+    check_invite_qr(&browser, &link).await;
     browser.screenshot("client").await;
     browser.click("dialog .dialog-close").await;
     browser.wait_js("the dialog to close", "return !document.querySelector('dialog');").await;
@@ -603,6 +714,15 @@ async fn dashboard_in_a_browser() {
     browser.goto(&app.url("/#/requests/history")).await;
     browser.find(&format!("{ivan_row} .badge-approved")).await;
     browser.screenshot("phone-requests").await;
+    // … and an invite's QR code fits the phone's screen and still reads.
+    browser.goto(&lutik_page).await;
+    wait_heading(&browser, "ООО Лютик").await;
+    browser.click("#create-invite").await;
+    let link = browser
+        .wait_js("the invite link", "const i = document.querySelector('#invite-link'); return i && i.value;")
+        .await;
+    check_invite_qr(&browser, link.as_str().unwrap()).await;
+    browser.click("dialog .dialog-close").await;
     browser.set_window(1280, 900).await;
 
     // ---- logout ends the session.
@@ -675,6 +795,10 @@ async fn static_files_are_served_with_types_and_caching() {
     assert!(etag.starts_with("W/\"") && !modified.is_empty(), "validators: {:?}", index.headers());
     let body = index.text().await.unwrap();
     assert!(body.contains(r#"<script type="module" src="/js/app.js"></script>"#), "the app: {body}");
+    assert!(
+        body.contains(r#"<script defer src="/vendor/qrcode-generator/qrcode.js"></script>"#),
+        "the QR encoder, from our own origin: {body}"
+    );
 
     // Conditional requests: both validators answer 304 with the caching headers.
     let again = get("/", Some(("if-none-match", etag.clone()))).await.unwrap();
@@ -690,6 +814,8 @@ async fn static_files_are_served_with_types_and_caching() {
         ("/js/app.js", "text/javascript"),
         ("/css/app.css", "text/css"),
         ("/favicon.svg", "image/svg+xml"),
+        ("/js/qr.js", "text/javascript"),
+        ("/vendor/qrcode-generator/qrcode.js", "text/javascript"),
         ("/index.html", "text/html"),
     ] {
         let res = get(path, None).await.unwrap();

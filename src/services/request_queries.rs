@@ -1,14 +1,75 @@
-//! Requests as staff browse them: lists with filters and a request with its audit trail.
+//! Requests as staff browse them: lists with filters and a request with its audit trail, each
+//! with the names a person reads (its type's and its client's).
 //! Decisions go through [`super::requests::decide`], the same function the bot uses.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::listing::{self, ListParams, Listed};
 use super::notifications::{check_range, day_start};
 use crate::entities::client_request::{self, Kind, Status};
-use crate::entities::request_event;
+use crate::entities::{client, request_event, request_type};
 use crate::error::{Error, Result};
+
+/// A request with what a person needs to read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestView {
+    pub request: client_request::Model,
+    /// The request's type (none for link requests, or if the type was removed).
+    pub request_type: Option<request_type::Model>,
+    /// The name of the request's client (none when no client is attached).
+    pub client_name: Option<String>,
+}
+
+/// Attaches the types and client names to some requests: at most two queries, whatever the
+/// count (the types and clients the requests refer to, each fetched once).
+pub async fn views(db: &impl ConnectionTrait, requests: Vec<client_request::Model>) -> Result<Vec<RequestView>> {
+    let type_ids: BTreeSet<i32> = requests.iter().filter_map(|r| r.request_type_id).collect();
+    let client_ids: BTreeSet<i32> = requests.iter().filter_map(|r| r.client_id).collect();
+    let types: HashMap<i32, request_type::Model> = if type_ids.is_empty() {
+        HashMap::new()
+    } else {
+        request_type::Entity::find()
+            .filter(request_type::Column::Id.is_in(type_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect()
+    };
+    let client_names: HashMap<i32, String> = if client_ids.is_empty() {
+        HashMap::new()
+    } else {
+        client::Entity::find()
+            .select_only()
+            .column(client::Column::Id)
+            .column(client::Column::Name)
+            .filter(client::Column::Id.is_in(client_ids))
+            .into_tuple::<(i32, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(requests
+        .into_iter()
+        .map(|request| RequestView {
+            request_type: request.request_type_id.and_then(|id| types.get(&id).cloned()),
+            client_name: request.client_id.and_then(|id| client_names.get(&id).cloned()),
+            request,
+        })
+        .collect())
+}
+
+/// One request with its type and client name.
+pub async fn view(db: &impl ConnectionTrait, request: client_request::Model) -> Result<RequestView> {
+    let mut views = views(db, vec![request]).await?;
+    Ok(views.pop().expect("one view per request"))
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct RequestFilter {
@@ -26,7 +87,7 @@ pub async fn list(
     db: &impl ConnectionTrait,
     params: &ListParams,
     filter: &RequestFilter,
-) -> Result<Listed<client_request::Model>> {
+) -> Result<Listed<RequestView>> {
     let mut query = client_request::Entity::find();
     if let Some(q) = params.search() {
         let mut any = Condition::any()
@@ -70,18 +131,19 @@ pub async fn list(
         "-id",
         client_request::Column::Id,
     )?;
-    listing::fetch(db, query, params.page, params.per_page).await
+    let listed = listing::fetch(db, query, params.page, params.per_page).await?;
+    Ok(Listed { items: views(db, listed.items).await?, total: listed.total })
 }
 
-/// A request and its events, oldest first.
-pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<(client_request::Model, Vec<request_event::Model>)> {
+/// A request (with its type and client name) and its events, oldest first.
+pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<(RequestView, Vec<request_event::Model>)> {
     let request = client_request::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("request"))?;
     let events = request_event::Entity::find()
         .filter(request_event::Column::RequestId.eq(id))
         .order_by_asc(request_event::Column::Id)
         .all(db)
         .await?;
-    Ok((request, events))
+    Ok((view(db, request).await?, events))
 }
 
 /// Requests filed since `since`, by status.

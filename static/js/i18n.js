@@ -135,6 +135,8 @@ const DICT = {
     invite_link: 'Ссылка',
     invite_expires: 'Действует до {d}',
     invite_hint: 'Отправьте ссылку сотруднику клиента: открыв её в Telegram, он станет контактом клиента.',
+    invite_qr_label: 'QR-код ссылки-приглашения',
+    invite_qr_hint: 'Или покажите этот код: его можно отсканировать камерой телефона.',
     copy: 'Копировать',
     copied: 'Скопировано',
     // deadlines
@@ -310,6 +312,8 @@ const DICT = {
     invite_link: 'Link',
     invite_expires: 'Valid until {d}',
     invite_hint: "Send the link to the client's employee: opening it in Telegram makes them a contact of the client.",
+    invite_qr_label: 'QR code of the invite link',
+    invite_qr_hint: 'Or show this code: it can be scanned with a phone camera.',
     copy: 'Copy',
     copied: 'Copied',
     deadlines_title: 'Deadlines',

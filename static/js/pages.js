@@ -4,6 +4,7 @@ import { get, patch, post, put } from './api.js';
 import { weeksChart } from './chart.js';
 import { daysLeft, fmtDate, h, pick, urgency } from './dom.js';
 import { getLang, t, tMaybe } from './i18n.js';
+import { qrSvg } from './qr.js';
 import { badge, emptyState, errorState, formView, listView, loadingState, openDialog, toast, validInn } from './ui.js';
 
 const d = (v) => fmtDate(v, getLang());
@@ -103,12 +104,10 @@ export function overviewPage() {
 
 const reqStatus = (r) => badge('st_', r.status, tMaybe);
 const reqNumber = (r) => pick(r, 'number', 'id');
-const reqType = (r) => {
-  const type = pick(r, 'request_type_name', 'type_name', `request_type.name_${getLang()}`, 'request_type.name_ru');
-  return type || tMaybe(`kind_${r.kind}`, r.kind);
-};
+// A service request shows its type's name (RequestDto.request_type_name_ru/_en); a link request its kind.
+const reqType = (r) => pick(r, `request_type_name_${getLang()}`, 'request_type_name_ru') || tMaybe(`kind_${r.kind}`, r.kind);
 const requester = (r) => [pick(r, 'requester_name'), r.requester_username ? `@${r.requester_username}` : null].filter(Boolean).join(' ') || String(r.requester_telegram_id ?? '—');
-const clientCell = (r) => (r.client_id ? link(`#/clients/${r.client_id}`, pick(r, 'client_name', 'client.name') || `#${r.client_id}`) : '—');
+const clientCell = (r) => (r.client_id ? link(`#/clients/${r.client_id}`, r.client_name || `#${r.client_id}`) : '—');
 
 function rejectDialog(r, done) {
   openDialog(t('reject_title', { n: reqNumber(r) }), (close) =>
@@ -388,10 +387,12 @@ function inviteDialog(clientId) {
           }
           copyBtn.textContent = t('copied');
         });
+        const qr = inv.link ? qrSvg(inv.link, t('invite_qr_label')) : null;
         return [
           h('p', {}, t('invite_hint')),
           h('label', { for: 'invite-link' }, t('invite_link')),
           h('div', { class: 'copy-row' }, input, copyBtn),
+          qr ? h('figure', { class: 'qr-figure', id: 'invite-qr' }, qr, h('figcaption', { class: 'muted' }, t('invite_qr_hint'))) : null,
           h('p', { class: 'muted' }, t('invite_expires', { d: d(inv.expires_at) })),
         ];
       });

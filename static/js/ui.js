@@ -332,7 +332,7 @@ export function listView({ path, columns, filters = [], fixed = {}, defaultSort,
               rowAttrs ? rowAttrs(row) : {},
               columns.map((col) => {
                 const value = col.render ? col.render(row, load) : row[col.key];
-                return h('td', { class: col.class, 'data-label': col.label }, value === null || value === undefined || value === '' ? '—' : value);
+                return h('td', { class: col.class, 'data-col': col.key, 'data-label': col.label }, value === null || value === undefined || value === '' ? '—' : value);
               }),
             ),
           ),

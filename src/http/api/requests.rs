@@ -21,7 +21,7 @@ use crate::entities::client_request::{self, Kind, Status};
 use crate::entities::request_event;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
-use crate::services::request_queries::{self, RequestFilter};
+use crate::services::request_queries::{self, RequestFilter, RequestView};
 use crate::services::requests::{self, Actor, Channel, Decided, Decision, Notifications};
 use crate::telegram::sender::SenderHandle;
 
@@ -38,12 +38,20 @@ pub struct RequestDto {
     /// `service` or `link`.
     pub kind: String,
     pub request_type_id: Option<i32>,
+    /// The request type's code (`fn_replacement`, …); null for link requests.
+    pub request_type_code: Option<String>,
+    /// The request type's name in Russian («Замена ФН», …); null for link requests.
+    pub request_type_name_ru: Option<String>,
+    /// The request type's name in English ("Fiscal drive replacement", …); null for link requests.
+    pub request_type_name_en: Option<String>,
     pub description: String,
     pub photo_file_id: Option<String>,
     pub requester_telegram_id: i64,
     pub requester_name: Option<String>,
     pub requester_username: Option<String>,
     pub client_id: Option<i32>,
+    /// The name of the client the request is attached to; null when none is.
+    pub client_name: Option<String>,
     pub inn: Option<String>,
     /// `pending`, `approved`, `rejected` or `cancelled`.
     pub status: String,
@@ -65,8 +73,9 @@ pub(crate) fn status_name(status: Status) -> &'static str {
     }
 }
 
-impl From<client_request::Model> for RequestDto {
-    fn from(r: client_request::Model) -> Self {
+impl From<RequestView> for RequestDto {
+    fn from(view: RequestView) -> Self {
+        let RequestView { request: r, request_type, client_name } = view;
         Self {
             id: r.id,
             number: r.number,
@@ -75,12 +84,16 @@ impl From<client_request::Model> for RequestDto {
                 Kind::Link => "link".into(),
             },
             request_type_id: r.request_type_id,
+            request_type_code: request_type.as_ref().map(|t| t.code.clone()),
+            request_type_name_ru: request_type.as_ref().map(|t| t.name_ru.clone()),
+            request_type_name_en: request_type.map(|t| t.name_en),
             description: r.description,
             photo_file_id: r.photo_file_id,
             requester_telegram_id: r.requester_telegram_id,
             requester_name: r.requester_name,
             requester_username: r.requester_username,
             client_id: r.client_id,
+            client_name,
             inn: r.inn,
             status: status_name(r.status).into(),
             decided_by: r.decided_by,
@@ -267,11 +280,12 @@ async fn decide(
     let outcome = requests::decide(&txn, notifier.as_ref(), id, decision, &actor, Channel::Api).await?;
     match outcome {
         Decided::Done(request) => {
+            let view = request_queries::view(&txn, request).await?;
             txn.commit().await.map_err(Error::from)?;
             if let Some(sender) = &sender {
                 sender.wake();
             }
-            Ok(ApiJson(request.into()))
+            Ok(ApiJson(view.into()))
         }
         Decided::AlreadyDecided(request) => {
             drop(txn);
