@@ -245,7 +245,20 @@ impl FakeTelegram {
     /// Queued faults are used in the order they were added.
     pub fn fail_next(&self, method: &str, fault: Fault, count: usize) {
         if count > 0 {
-            self.shared.state().faults.push_back(QueuedFault { method: method.to_owned(), fault, remaining: count });
+            self.shared.state().faults.push_back(QueuedFault {
+                method: method.to_owned(),
+                chat_id: None,
+                fault,
+                remaining: count,
+            });
+        }
+    }
+
+    /// Like [`FakeTelegram::fail_next`], for calls to one chat only.
+    pub fn fail_next_to(&self, method: &str, chat_id: i64, fault: Fault, count: usize) {
+        if count > 0 {
+            let queued = QueuedFault { method: method.to_owned(), chat_id: Some(chat_id), fault, remaining: count };
+            self.shared.state().faults.push_back(queued);
         }
     }
 
@@ -356,6 +369,8 @@ struct FakeState {
 
 struct QueuedFault {
     method: String,
+    /// Only calls to this chat, when set.
+    chat_id: Option<i64>,
     fault: Fault,
     remaining: usize,
 }
@@ -442,7 +457,7 @@ async fn handle(
     if !METHODS.contains(&method.as_str()) {
         return shared.answer(&method, params, files, Err(ApiError::not_found()));
     }
-    let fault = shared.state().take_fault(&method);
+    let fault = shared.state().take_fault(&method, params.get("chat_id").and_then(Value::as_i64));
     let error = match fault {
         None => None,
         Some(Fault::Slow(delay)) => {
@@ -537,14 +552,14 @@ impl Shared {
 
 impl FakeState {
     /// Takes the fault for this call, if any: the persistent one first, then the oldest matching queued one.
-    fn take_fault(&mut self, method: &str) -> Option<Fault> {
+    fn take_fault(&mut self, method: &str, chat_id: Option<i64>) -> Option<Fault> {
         if let Some(fault) = &self.all_fail {
             return Some(fault.clone());
         }
-        let index = self
-            .faults
-            .iter()
-            .position(|queued| queued.method == ANY_METHOD || queued.method.eq_ignore_ascii_case(method))?;
+        let index = self.faults.iter().position(|queued| {
+            (queued.method == ANY_METHOD || queued.method.eq_ignore_ascii_case(method))
+                && queued.chat_id.is_none_or(|chat| Some(chat) == chat_id)
+        })?;
         let queued = &mut self.faults[index];
         queued.remaining -= 1;
         let fault = queued.fault.clone();
