@@ -517,3 +517,45 @@ async fn administrators_get_a_summary_with_the_right_figures_sqlite() {
 async fn administrators_get_a_summary_with_the_right_figures_postgres() {
     administrators_get_a_summary_with_the_right_figures(Backend::Postgres).await;
 }
+
+/// The reminder log as staff read it names the client, the deadline type and the contact, for a
+/// whole page at once.
+async fn the_log_names_client_type_and_contact(backend: Backend) {
+    use kktbot::services::listing::ListParams;
+    use kktbot::services::notifications::{self, NotificationFilter};
+
+    let Some(app) = app(backend, "14,7,3").await else { return };
+    let first = seed(app.db(), "7707083893", &[5_300_000_040], date("2027-03-01")).await;
+    let second = seed(app.db(), "500100732259", &[5_300_000_041, 5_300_000_042], date("2027-03-01")).await;
+    assert_eq!(run(&app, &[14, 7, 3], date("2027-02-15")).await.queued, 3);
+    let params = ListParams::new(1, 50, Some("id".into()), None);
+    let listed = notifications::list(app.db(), &params, &NotificationFilter::default()).await.unwrap();
+    assert_eq!(listed.total, 3);
+    let seen: Vec<_> = listed
+        .items
+        .iter()
+        .map(|v| {
+            let client = v.client.clone().expect("the deadline's client");
+            let kind = v.deadline_type.as_ref().expect("the deadline's type");
+            (v.log.deadline_id, client, kind.code.as_str(), kind.name_en.as_str(), v.contact_name.as_deref())
+        })
+        .collect();
+    let named = |d: &deadline::Model, inn: &str| (d.id, (d.client_id, format!("ООО «Клиент {inn}»")));
+    let expected: Vec<_> =
+        [named(&first, "7707083893"), named(&second, "500100732259"), named(&second, "500100732259")]
+            .into_iter()
+            .map(|(id, client)| (id, client, "fn", "Fiscal drive", Some("Контакт")))
+            .collect();
+    assert_eq!(seen, expected);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_log_names_client_type_and_contact_sqlite() {
+    the_log_names_client_type_and_contact(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_log_names_client_type_and_contact_postgres() {
+    the_log_names_client_type_and_contact(Backend::Postgres).await;
+}

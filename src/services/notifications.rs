@@ -1,11 +1,79 @@
 //! The reminder log (`notification_logs`) as staff read it.
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
 use super::listing::{self, ListParams, Listed};
-use crate::entities::notification_log;
+use crate::entities::{client, contact, deadline, deadline_type, notification_log};
 use crate::error::{Error, Result};
+
+/// A reminder with what a person needs to read it: whose deadline of which kind, and to whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationView {
+    pub log: notification_log::Model,
+    /// The deadline's client (none if the deadline was deleted).
+    pub client: Option<(i32, String)>,
+    /// The deadline's type (none if the deadline was deleted).
+    pub deadline_type: Option<deadline_type::Model>,
+    /// The contact's name, when one is stored.
+    pub contact_name: Option<String>,
+}
+
+/// Attaches the client, deadline type and contact name to some reminders: four queries at most,
+/// whatever the count.
+pub async fn views(db: &impl ConnectionTrait, logs: Vec<notification_log::Model>) -> Result<Vec<NotificationView>> {
+    let deadline_ids: BTreeSet<i32> = logs.iter().map(|l| l.deadline_id).collect();
+    let contact_ids: BTreeSet<i32> = logs.iter().map(|l| l.contact_id).collect();
+    if logs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let deadlines: HashMap<i32, (i32, i32)> = deadline::Entity::find()
+        .select_only()
+        .columns([deadline::Column::Id, deadline::Column::ClientId, deadline::Column::DeadlineTypeId])
+        .filter(deadline::Column::Id.is_in(deadline_ids))
+        .into_tuple::<(i32, i32, i32)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, client_id, type_id)| (id, (client_id, type_id)))
+        .collect();
+    let client_ids: BTreeSet<i32> = deadlines.values().map(|(client_id, _)| *client_id).collect();
+    let clients: HashMap<i32, String> = client::Entity::find()
+        .select_only()
+        .columns([client::Column::Id, client::Column::Name])
+        .filter(client::Column::Id.is_in(client_ids))
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    // Deadline types are few: read them all.
+    let types: HashMap<i32, deadline_type::Model> =
+        deadline_type::Entity::find().all(db).await?.into_iter().map(|t| (t.id, t)).collect();
+    let contacts: HashMap<i32, Option<String>> = contact::Entity::find()
+        .select_only()
+        .columns([contact::Column::Id, contact::Column::Name])
+        .filter(contact::Column::Id.is_in(contact_ids))
+        .into_tuple::<(i32, Option<String>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(logs
+        .into_iter()
+        .map(|log| {
+            let of_deadline = deadlines.get(&log.deadline_id);
+            NotificationView {
+                client: of_deadline.and_then(|(id, _)| clients.get(id).map(|name| (*id, name.clone()))),
+                deadline_type: of_deadline.and_then(|(_, type_id)| types.get(type_id).cloned()),
+                contact_name: contacts.get(&log.contact_id).cloned().flatten(),
+                log,
+            }
+        })
+        .collect())
+}
 
 /// The statuses a reminder goes through.
 pub const STATUSES: [&str; 4] = ["pending", "retrying", "sent", "failed"];
@@ -38,7 +106,7 @@ pub async fn list(
     db: &impl ConnectionTrait,
     params: &ListParams,
     filter: &NotificationFilter,
-) -> Result<Listed<notification_log::Model>> {
+) -> Result<Listed<NotificationView>> {
     let mut query = notification_log::Entity::find();
     if let Some(status) = filter.status.as_deref() {
         if !STATUSES.contains(&status) {
@@ -72,7 +140,8 @@ pub async fn list(
         "-id",
         notification_log::Column::Id,
     )?;
-    listing::fetch(db, query, params.page, params.per_page).await
+    let listed = listing::fetch(db, query, params.page, params.per_page).await?;
+    Ok(Listed { items: views(db, listed.items).await?, total: listed.total })
 }
 
 /// Reminders delivered and failed since `since`.

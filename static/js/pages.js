@@ -323,7 +323,7 @@ function renewDialog(dl, done) {
   );
 }
 
-const typeName = (dl) => pick(dl, `deadline_type_name`, 'type_name', `deadline_type.name_${getLang()}`, 'deadline_type.name_ru', 'deadline_type.name') || `#${dl.deadline_type_id}`;
+const typeName = (dl) => pick(dl, `deadline_type_name_${getLang()}`, 'deadline_type_name_ru') || dl.deadline_type_code || `#${dl.deadline_type_id}`;
 
 async function deadlineDialog(clientId, registers, done) {
   const types = await options('/api/deadline-types', (x) => (getLang() === 'en' ? x.name_en : x.name_ru) || x.code);
@@ -547,7 +547,8 @@ export function notificationsPage() {
     defaultSort: '-created_at',
     columns: [
       { key: 'created_at', label: t('created'), sort: 'created_at', render: (x) => d(x.created_at) },
-      { key: 'deadline', label: t('deadline'), render: (x) => `#${x.deadline_id} · ${d(x.expiration_date)}` },
+      { key: 'deadline', label: t('deadline'), render: (x) => `${typeName(x)} · ${d(x.expiration_date)}` },
+      { key: 'client', label: t('client'), render: (x) => (x.client_id ? link(`#/clients/${x.client_id}`, x.client_name) : '—') },
       { key: 'contact', label: t('contact'), render: (x) => pick(x, 'contact_name', 'contact.name') || `#${x.contact_id}` },
       { key: 'days_before', label: t('days_before') },
       { key: 'status', label: t('status'), sort: 'status', render: (x) => badge('nst_', x.status, tMaybe) },

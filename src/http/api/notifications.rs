@@ -16,9 +16,8 @@ use super::clients::{list_params, page, today};
 use super::extract::{ApiJson, ApiQuery, Page};
 use crate::bot::Bot;
 use crate::config::Config;
-use crate::entities::notification_log;
 use crate::http::{ApiError, AppState};
-use crate::services::notifications::{self, NotificationFilter};
+use crate::services::notifications::{self, NotificationFilter, NotificationView};
 use crate::services::reminders;
 use crate::telegram::sender::SenderHandle;
 
@@ -31,7 +30,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct NotificationDto {
     pub id: i64,
     pub deadline_id: i32,
+    /// The deadline's client (null if the deadline was deleted).
+    pub client_id: Option<i32>,
+    pub client_name: Option<String>,
+    /// The deadline type's code and names (null if the deadline was deleted).
+    pub deadline_type_code: Option<String>,
+    pub deadline_type_name_ru: Option<String>,
+    pub deadline_type_name_en: Option<String>,
     pub contact_id: i32,
+    /// The contact's name, when one is stored.
+    pub contact_name: Option<String>,
     /// The threshold (days before the date) this reminder was for.
     pub days_before: i32,
     pub expiration_date: NaiveDate,
@@ -43,12 +51,20 @@ pub struct NotificationDto {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-impl From<notification_log::Model> for NotificationDto {
-    fn from(n: notification_log::Model) -> Self {
+impl From<NotificationView> for NotificationDto {
+    fn from(v: NotificationView) -> Self {
+        let n = v.log;
+        let (client_id, client_name) = v.client.unzip();
         Self {
             id: n.id,
             deadline_id: n.deadline_id,
+            client_id,
+            client_name,
+            deadline_type_code: v.deadline_type.as_ref().map(|t| t.code.clone()),
+            deadline_type_name_ru: v.deadline_type.as_ref().map(|t| t.name_ru.clone()),
+            deadline_type_name_en: v.deadline_type.map(|t| t.name_en),
             contact_id: n.contact_id,
+            contact_name: v.contact_name,
             days_before: n.days_before,
             expiration_date: n.expiration_date,
             status: n.status,
