@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::updates::{self, User};
+use crate::support::updates::{self, User, button, first_button};
 use crate::support::{Backend, TestApp, TestAppBuilder};
 
 const INJECTION: &str = "Robert'); DROP TABLE clients; -- \" OR 1=1 --";
@@ -561,23 +561,6 @@ fn last_message(app: &TestApp, chat: i64) -> Value {
         .map(|c| c.response["result"].clone())
         .next_back()
         .unwrap_or_else(|| panic!("no message to {chat}"))
-}
-
-fn first_button(message: &Value) -> String {
-    message["reply_markup"]["inline_keyboard"][0][0]["callback_data"].as_str().expect("a button").to_string()
-}
-
-/// The callback data of the button whose text is `label`.
-fn button(message: &Value, label: &str) -> String {
-    message["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row.as_array().into_iter().flatten())
-        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
-        .and_then(|b| b["callback_data"].as_str())
-        .unwrap_or_else(|| panic!("no button {label:?} in {message}"))
-        .to_string()
 }
 
 /// Files a service request through the bot's dialog, as a client in Telegram does.

@@ -15,7 +15,7 @@ use chrono::{Duration as Days, Utc};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
-use crate::support::updates::{self, User};
+use crate::support::updates::{self, User, button, first_button};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The W3C key of an element reference.
@@ -350,26 +350,6 @@ fn last_message(app: &TestApp, chat: i64) -> Value {
         .map(|c| c.response["result"].clone())
         .next_back()
         .unwrap_or_else(|| panic!("no message was sent to {chat}"))
-}
-
-fn first_button(message: &Value) -> String {
-    message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a message with buttons: {message}"))
-        .to_string()
-}
-
-/// The callback data of the button whose text contains `label`.
-fn button(message: &Value, label: &str) -> String {
-    message["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row.as_array().into_iter().flatten())
-        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
-        .and_then(|b| b["callback_data"].as_str())
-        .unwrap_or_else(|| panic!("no button {label:?} in {message}"))
-        .to_string()
 }
 
 /// Files a service request in Telegram as a client does: /request, the type labelled `kind`,

@@ -132,3 +132,24 @@ pub fn my_chat_member(user: &User, status: &str) -> Value {
     }
     update
 }
+
+/// The callback data of a sent message's first button.
+pub fn first_button(message: &Value) -> String {
+    message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a message with buttons: {message}"))
+        .to_string()
+}
+
+/// The callback data of a sent message's button whose text contains `label`.
+pub fn button(message: &Value, label: &str) -> String {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains(label)))
+        .and_then(|b| b["callback_data"].as_str())
+        .unwrap_or_else(|| panic!("no button {label:?} in {message}"))
+        .to_string()
+}
