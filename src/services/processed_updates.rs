@@ -44,13 +44,12 @@ pub async fn record(
 ) -> Result<Arrival> {
     let backend = txn.get_database_backend();
     let now = Utc::now();
+    let insert_update = || async {
+        let stmt = Statement::from_sql_and_values(backend, INSERT_UPDATE, [update_id.into(), kind.into(), now.into()]);
+        Ok::<_, DbErr>(txn.execute_raw(stmt).await?.rows_affected() > 0)
+    };
     let Some(profile) = profile else {
-        let inserted = txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            INSERT_UPDATE,
-            [update_id.into(), kind.into(), now.into()],
-        ));
-        return Ok(if inserted.await?.rows_affected() == 0 { Arrival::Duplicate } else { Arrival::New(None) });
+        return Ok(if insert_update().await? { Arrival::New(None) } else { Arrival::Duplicate });
     };
     let user_values = [
         profile.telegram_id.into(),
@@ -73,14 +72,7 @@ pub async fn record(
         // statement's snapshot was taken: the row is committed now, read it.
         return Ok(Arrival::New(Some(read_visitor(txn, profile).await?)));
     }
-    let inserted = txn
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            INSERT_UPDATE,
-            [update_id.into(), kind.into(), now.into()],
-        ))
-        .await?;
-    if inserted.rows_affected() == 0 {
+    if !insert_update().await? {
         return Ok(Arrival::Duplicate);
     }
     let values = user_values.into_iter().chain([now.into()]);
