@@ -12,6 +12,7 @@ use crate::bot::notify::BotNotifier;
 use crate::bot::storage;
 use crate::bot::texts::Texts;
 use crate::config::Config;
+use crate::db::WriteGate;
 use crate::http::{self, AppState};
 use crate::scheduler::Scheduler;
 use crate::services::{administrators, processed_updates, users};
@@ -113,7 +114,8 @@ impl Application {
             tracing::warn!("JWT_SECRET_KEY is not set: a random key is used and dashboard logins end at restart");
         }
         let redis = config.redis_url.as_ref().map(crate::redis_store::connect).transpose()?;
-        let (bot, sender, telegram) = match &config.telegram.bot_token {
+        let writes = WriteGate::for_database(&db);
+        let (bot, sender_handle, telegram) = match &config.telegram.bot_token {
             None => (None, None, None),
             Some(token) => {
                 if config.telegram.webhook_secret.is_none() && !options.polling {
@@ -143,8 +145,6 @@ impl Application {
                     }
                 };
                 let handle = SenderHandle::new();
-                let sender =
-                    Sender::new(db.clone(), api.clone(), config.telegram.sender.clone()).with_handle(handle.clone());
                 let texts = Arc::new(Texts::new());
                 let reminder_retry = RetryPolicy {
                     max_attempts: config.notifications.retry_attempts,
@@ -154,14 +154,17 @@ impl Application {
                     BotNotifier::new(texts.clone(), config.notifications.timezone).with_reminder_retry(reminder_retry),
                 );
                 let store = storage::from_config(redis.clone(), &config.redis_key_prefix, storage::DEFAULT_TTL);
-                let wake = Arc::new(move || handle.wake());
-                let bot = crate::bot::Bot::new(db.clone(), store, texts.clone(), notifier, username, wake);
+                let wake = Arc::new({
+                    let handle = handle.clone();
+                    move || handle.wake()
+                });
+                let bot =
+                    crate::bot::Bot::new(db.clone(), writes.clone(), store, texts.clone(), notifier, username, wake);
                 let polling = options.polling.then_some(options.polling_options);
                 let telegram = TelegramStart { api: api.clone(), texts, registration, polling };
-                (Some(Arc::new(bot)), Some(sender), Some(telegram))
+                (Some(Arc::new(bot)), Some(handle), Some(telegram))
             }
         };
-        let sender_handle = sender.as_ref().map(Sender::handle);
         let sender_api = telegram.as_ref().map(|t: &TelegramStart| t.api.clone());
         let election = crate::ops::leader::Election::new(&config.database_url);
         let jwt_secret = match &config.jwt.secret {
@@ -175,6 +178,7 @@ impl Application {
             config: Arc::new(config),
             bot,
             sender: sender_handle,
+            writes,
             jwt,
             leader: election.status(),
         };
@@ -250,6 +254,7 @@ fn leader_work(state: &AppState, sender_api: Option<BotApi>, scheduler: bool) ->
         let sender = match (&sender_api, &state.sender) {
             (Some(api), Some(handle)) => Some(
                 Sender::new(state.db.clone(), api.clone(), state.config.telegram.sender.clone())
+                    .with_write_gate(state.writes.clone())
                     .with_handle(handle.clone()),
             ),
             _ => None,

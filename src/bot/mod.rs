@@ -22,6 +22,7 @@ use self::command::Command;
 use self::context::Ctx;
 use self::storage::{DialogStore, StoreError};
 use self::texts::{Lang, Texts};
+use crate::db::WriteGate;
 use crate::services::processed_updates::{self, Arrival, Visitor};
 use crate::services::telegram_users::Profile;
 
@@ -51,6 +52,7 @@ pub enum Outcome {
 /// The bot: handler tree, texts, dialog store and database.
 pub struct Bot {
     db: DatabaseConnection,
+    writes: WriteGate,
     store: Arc<dyn DialogStore>,
     texts: Arc<Texts>,
     notifier: Arc<notify::BotNotifier>,
@@ -106,13 +108,14 @@ pub fn kind_name(update: &Update) -> &'static str {
 impl Bot {
     pub fn new(
         db: DatabaseConnection,
+        writes: WriteGate,
         store: Arc<dyn DialogStore>,
         texts: Arc<Texts>,
         notifier: Arc<notify::BotNotifier>,
         username: String,
         on_commit: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
-        Self { db, store, texts, notifier, username, on_commit, handler: schema() }
+        Self { db, writes, store, texts, notifier, username, on_commit, handler: schema() }
     }
 
     pub fn notifier(&self) -> Arc<notify::BotNotifier> {
@@ -123,6 +126,7 @@ impl Bot {
     /// its effects, and a redelivered update_id does nothing. Returns only after the commit.
     pub async fn process(&self, update: Update) -> Result<Outcome, BotError> {
         let kind = kind_name(&update);
+        let _turn = self.writes.turn().await;
         let txn = self.db.begin().await?;
         let origin = origin(&update);
         let profile = origin.as_ref().map(|(profile, _)| profile);

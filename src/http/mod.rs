@@ -33,6 +33,8 @@ pub struct AppState {
     pub bot: Option<Arc<Bot>>,
     /// Wakes the outgoing-message sender after a commit that queued messages.
     pub sender: Option<SenderHandle>,
+    /// Queues the webhook's and the sender's writes on SQLite (see [`crate::db::WriteGate`]).
+    pub writes: crate::db::WriteGate,
     /// Dashboard token keys.
     pub jwt: Arc<api::auth::JwtKeys>,
     /// Whether this instance runs the sender and the scheduler (see `ops::leader`).
