@@ -4,7 +4,8 @@
 //! - pending chat messages, in id order (the candidates for each chat's FIFO head);
 //! - pending chat messages by chat (whether a chat has an older one pending).
 //!
-//! The sender's queries repeat these predicates as literals, so both databases use them.
+//! The sender's queries repeat these predicates as literals, so both databases can use them; on
+//! SQLite they also name their index (`INDEXED BY`), which its planner would otherwise pass over.
 
 use sea_orm_migration::prelude::*;
 
