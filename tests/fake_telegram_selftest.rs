@@ -33,9 +33,9 @@ fn keyboard(data: &str) -> Value {
     json!({ "inline_keyboard": [[{ "text": "Принять", "callback_data": data }]] })
 }
 
-/// An update from `shared/telegram/updates/`.
+/// An update from `tests/fixtures/telegram/updates/`.
 fn load_update(name: &str) -> Value {
-    let path = format!("{}/../shared/telegram/updates/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/telegram/updates/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("the update file")).expect("JSON")
 }
 

@@ -92,9 +92,9 @@ const GROUP_PER_MINUTE: usize = 20;
 /// Minimum gap between two sends to one private chat (1 s less a 50 ms tolerance).
 const PRIVATE_CHAT_GAP: Duration = Duration::from_millis(950);
 
-/// Reads a reference response body from `shared/telegram/responses/{name}.json`.
+/// Reads a reference response body from `tests/fixtures/telegram/responses/{name}.json`.
 pub fn load_response(name: &str) -> Value {
-    let path = format!("{}/../shared/telegram/responses/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/telegram/responses/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
 }

@@ -1,5 +1,5 @@
 //! Telegram updates shaped exactly as Telegram sends them, built from the recorded samples in
-//! `shared/telegram/updates/` with ids, users and texts changed.
+//! `tests/fixtures/telegram/updates/` with ids, users and texts changed.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -13,7 +13,7 @@ pub fn next_id() -> u32 {
 }
 
 pub fn sample(name: &str) -> Value {
-    let path = format!("{}/../shared/telegram/updates/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/telegram/updates/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).expect("sample update is JSON")
 }
