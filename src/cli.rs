@@ -12,10 +12,10 @@ use crate::app::{Application, ServeOptions};
 use crate::bot::notify::BotNotifier;
 use crate::config::Config;
 use crate::entities::user::Role;
+use crate::outbox::RetryPolicy;
 use crate::services::reminders;
 use crate::services::{administrators, users};
 use crate::telegram::api::{ApiError, BotApi};
-use crate::telegram::outbox::RetryPolicy;
 use crate::telegram::setup::{self, WebhookRegistration};
 
 #[derive(Parser, Debug)]

@@ -21,6 +21,7 @@ pub mod entities;
 pub mod error;
 pub mod http;
 pub mod ops;
+pub mod outbox;
 pub mod redis_store;
 pub mod scheduler;
 pub mod services;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use kktbot::entities::{cash_register, client, deadline_type};
+use kktbot::outbox::{self, Outgoing};
 use kktbot::services::deadlines::{self, NewDeadline};
-use kktbot::telegram::outbox::{self, Outgoing};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use crate::support::{Backend, TestApp, TestDatabase};

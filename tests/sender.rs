@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use kktbot::config::{Secret, SenderConfig};
 use kktbot::entities::outgoing_message::{self, Status};
+use kktbot::outbox::{self, MessageRef, Outgoing};
 use kktbot::services::telegram_users;
 use kktbot::telegram::api::BotApi;
-use kktbot::telegram::outbox::{self, MessageRef, Outgoing};
 use kktbot::telegram::sender::{Backoff, Sender, SenderHandle};
 use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use serde_json::json;

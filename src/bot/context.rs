@@ -10,9 +10,9 @@ use super::dialog::Dialog;
 use super::storage::{self, DialogStore, StoreError};
 use super::texts::{Arg, Lang, Texts};
 use super::{BotError, notify::BotNotifier};
+use crate::outbox::{self, Outgoing};
 use crate::services::requests::Actor;
 use crate::services::telegram_users::Profile;
-use crate::telegram::outbox::{self, Outgoing};
 
 /// The dialog state of the chat: loaded on first use only, so updates that need none keep
 /// working while the store is down.

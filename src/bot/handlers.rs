@@ -18,12 +18,12 @@ use super::texts::{Arg, Lang};
 use super::{BotError, HandlerResult};
 use crate::entities::cash_register;
 use crate::entities::client_request::{self, Status};
-use crate::entities::{outgoing_message, request_message};
+use crate::entities::request_message;
 use crate::error::Error;
+use crate::outbox::{self, Outgoing};
 use crate::services::deadlines::{self, DeadlineView};
 use crate::services::requests::{self, Channel, Decided, Decision, Filed, NewServiceRequest};
 use crate::services::{clients, export, inn, invites, telegram_users};
-use crate::telegram::outbox::Outgoing;
 
 const MY_REQUESTS_SHOWN: u64 = 10;
 const PENDING_SHOWN: u64 = 20;
@@ -385,16 +385,11 @@ async fn reply_decision(ctx: &Ctx, msg: &Message) -> Result<bool, BotError> {
         "reject" | "отклонить" => Decision::Reject { reason: Some(rest.trim().to_string()) },
         _ => return Ok(false),
     };
-    let Some(outbox_row) = outgoing_message::Entity::find()
-        .filter(outgoing_message::Column::ChatId.eq(ctx.chat_id))
-        .filter(outgoing_message::Column::TelegramMessageId.eq(i64::from(replied.id.0)))
-        .one(&ctx.txn)
-        .await?
-    else {
+    let Some(outbox_id) = outbox::delivered_as(&ctx.txn, ctx.chat_id, replied.id.0).await? else {
         return Ok(false);
     };
     let Some(copy) = request_message::Entity::find()
-        .filter(request_message::Column::OutgoingMessageId.eq(outbox_row.id))
+        .filter(request_message::Column::OutgoingMessageId.eq(outbox_id))
         .one(&ctx.txn)
         .await?
     else {

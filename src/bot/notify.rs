@@ -15,11 +15,11 @@ use super::texts::{Arg, Lang, Texts};
 use crate::entities::client_request::{self, Kind, Status};
 use crate::entities::{administrator, request_message};
 use crate::error::Result;
+use crate::outbox::{self, MessageRef, Outgoing, RetryPolicy};
 use crate::services::deadlines::DeadlineView;
 use crate::services::reminders::{ReminderMessages, Summary};
 use crate::services::requests::Notifications;
 use crate::services::{clients, requests, telegram_users};
-use crate::telegram::outbox::{self, MessageRef, Outgoing, RetryPolicy};
 
 pub struct BotNotifier {
     texts: Arc<Texts>,

@@ -66,10 +66,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         _ => (StatusCode::SERVICE_UNAVAILABLE, "down"),
     };
     let pending = if database.status == "up" {
-        tokio::time::timeout(CHECK_TIMEOUT, crate::ops::metrics::outbox_pending(&state.db))
-            .await
-            .ok()
-            .and_then(Result::ok)
+        tokio::time::timeout(CHECK_TIMEOUT, crate::outbox::pending_count(&state.db)).await.ok().and_then(Result::ok)
     } else {
         None
     };

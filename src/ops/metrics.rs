@@ -19,10 +19,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 
-use crate::entities::outgoing_message::{Column, Entity, Status};
 use crate::http::AppState;
 
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -48,11 +47,6 @@ pub fn install() -> Option<PrometheusHandle> {
             }
         })
         .clone()
-}
-
-/// Messages in the outbox not yet delivered.
-pub async fn outbox_pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
-    Entity::find().filter(Column::Status.eq(Status::Pending)).count(db).await
 }
 
 /// Counts every request by method, matched route and status, and times it.
@@ -97,7 +91,7 @@ async fn sample(state: &AppState) {
     let up = matches!(tokio::time::timeout(TIMEOUT, state.db.ping()).await, Ok(Ok(())));
     metrics::gauge!("kktbot_db_up").set(f64::from(u8::from(up)));
     metrics::gauge!("kktbot_db_ping_seconds").set(started.elapsed().as_secs_f64());
-    if up && let Ok(Ok(pending)) = tokio::time::timeout(TIMEOUT, outbox_pending(&state.db)).await {
+    if up && let Ok(Ok(pending)) = tokio::time::timeout(TIMEOUT, crate::outbox::pending_count(&state.db)).await {
         metrics::gauge!("kktbot_outbox_pending").set(pending as f64);
     }
     pool_gauges(&state.db);

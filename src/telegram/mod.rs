@@ -1,9 +1,11 @@
-//! The outgoing side of Telegram: the outbox and the sender that delivers it under Telegram's
-//! limits.
+//! The Telegram adapter's outgoing side: the sender that delivers the outbox (`crate::outbox`)
+//! under Telegram's limits, with its Bot API client and retry policy; webhook registration and
+//! polling.
 
 pub mod api;
+mod call;
 pub mod limits;
-pub mod outbox;
 pub mod polling;
+mod retry;
 pub mod sender;
 pub mod setup;

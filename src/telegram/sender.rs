@@ -29,26 +29,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, Statement,
-    TransactionTrait,
-};
-use serde_json::{Map, Value, json};
-use teloxide::types::{InlineKeyboardMarkup, Message};
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::api::{ApiError, BotApi};
-use super::limits::{Kind, Limits};
-use super::outbox::{MessageRef, Outgoing};
+use super::api::BotApi;
+use super::call::{Prepared, prepare};
+use super::limits::Limits;
+pub use super::retry::Backoff;
+use super::retry::{RetryRules, delta};
 use crate::config::SenderConfig;
 use crate::db::WriteGate;
-use crate::entities::outgoing_message::{Column, Entity, Model, Status};
-use crate::services::telegram_users;
+use crate::entities::outgoing_message::Model;
+use crate::outbox::{Outcome, Store};
 
 /// With nothing due, the outbox is looked at again after this long anyway (a row committed
 /// without a wake, another instance's rows).
@@ -58,85 +54,14 @@ pub const IDLE_RECHECK: Duration = Duration::from_secs(30);
 pub const LEASE: Duration = Duration::from_secs(90);
 /// A claimed row that waited this long for the limits has its lease renewed before it is sent.
 const RENEW_AFTER: Duration = Duration::from_secs(30);
-/// How long nothing is sent after Telegram rejected the bot token.
-const UNAUTHORIZED_PAUSE: Duration = Duration::from_secs(60);
 /// How long an edit waits before looking again at a referenced row that is still pending.
 const REFERENCE_RECHECK: Duration = Duration::from_secs(1);
 /// After a failed outbox query, the next one comes this much later.
 const SCAN_RETRY: Duration = Duration::from_secs(5);
-/// Pending answers to callback queries due now, oldest first (`$1` now, `$2` how many), walking
-/// the partial index made for them. `$hint` names that index on SQLite, whose planner, without
-/// statistics, would otherwise read every due row through `(status, next_attempt_at)` and sort
-/// them (10 ms a scan with 10,000 replies queued); PostgreSQL picks it by itself.
-macro_rules! due_answers {
-    ($hint:literal) => {
-        concat!(
-            "SELECT * FROM outgoing_messages ",
-            $hint,
-            " WHERE status = 'pending' AND method = 'answerCallbackQuery' AND next_attempt_at <= $1 \
-             ORDER BY id LIMIT $2"
-        )
-    };
-}
-/// Chat messages due now that are their chat's FIFO head (no older message of the chat is
-/// pending), oldest first (`$1` now, `$2` how many); `$hint` as in [`due_answers`].
-macro_rules! due_chat_heads {
-    ($hint:literal) => {
-        concat!(
-            "SELECT * FROM outgoing_messages ",
-            $hint,
-            " WHERE status = 'pending' AND method <> 'answerCallbackQuery' AND next_attempt_at <= $1 \
-               AND NOT EXISTS (SELECT 1 FROM outgoing_messages earlier \
-                 WHERE earlier.status = 'pending' AND earlier.method <> 'answerCallbackQuery' \
-                   AND earlier.chat_id = outgoing_messages.chat_id AND earlier.id < outgoing_messages.id) \
-             ORDER BY id LIMIT $2"
-        )
-    };
-}
-/// The two scan queries as each database is asked them: (answers, chat heads).
-fn due_queries(backend: DbBackend) -> (&'static str, &'static str) {
-    match backend {
-        DbBackend::Sqlite => (
-            due_answers!("INDEXED BY idx_outgoing_messages_pending_answers"),
-            due_chat_heads!("INDEXED BY idx_outgoing_messages_pending_messages"),
-        ),
-        _ => (due_answers!(""), due_chat_heads!("")),
-    }
-}
 /// Tries to write an outcome before giving up (the row is then retried after its lease).
 const RECORD_TRIES: u32 = 6;
-/// Longest `last_error` kept.
-const MAX_ERROR_CHARS: usize = 1000;
 /// Keyed limiters forget quiet chats this often.
 const FORGET_CHATS_EVERY: Duration = Duration::from_secs(300);
-/// The longest wait the sender accepts from Telegram (a `retry_after` beyond it is cut).
-const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
-
-const ANSWER_METHOD: &str = "answerCallbackQuery";
-
-/// Retry delays after 5xx and network errors: `first · 2^(n−1)` after the n-th failed attempt,
-/// capped, with jitter (a random point between half and all of it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backoff {
-    pub first: Duration,
-    pub cap: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self { first: Duration::from_secs(1), cap: Duration::from_secs(300) }
-    }
-}
-
-impl Backoff {
-    /// The delay after `failed_attempts` (≥ 1) attempts.
-    pub fn delay(&self, failed_attempts: u32) -> Duration {
-        let doublings = failed_attempts.saturating_sub(1).min(31);
-        let full = self.first.saturating_mul(1u32 << doublings).min(self.cap);
-        let half = full / 2;
-        half + (full - half).mul_f64(rand::random::<f64>())
-    }
-}
 
 /// What the loop publishes about itself, for [`SenderHandle::settled`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -263,12 +188,10 @@ impl Sender {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let Sender { db, writes, api, config, handle, backoff, idle_recheck, max_in_flight } = self;
         let worker = Arc::new(Worker {
-            db,
-            writes,
+            store: Store::new(db, writes),
             api,
             limits: Limits::new(&config),
-            max_attempts: config.max_attempts,
-            backoff,
+            retry: RetryRules { max_attempts: config.max_attempts, backoff },
             unclaimed: AtomicUsize::new(0),
         });
         let (stop, stopped) = watch::channel(false);
@@ -347,78 +270,12 @@ impl Tasks {
     }
 }
 
-/// A Bot API call ready to go.
-#[derive(Debug)]
-struct Call {
-    method: &'static str,
-    body: Body,
-    kind: Kind,
-    /// For edits: the message edited (recorded as the row's `telegram_message_id`).
-    target: Option<i32>,
-}
-
-#[derive(Debug)]
-enum Body {
-    Json(Value),
-    Document { chat_id: i64, file_name: String, content: Vec<u8>, caption: Option<String> },
-}
-
-impl Call {
-    /// Makes the call; the Telegram message id it produced or changed, if any.
-    async fn execute(self, api: &BotApi) -> Result<Option<i32>, ApiError> {
-        match self.body {
-            Body::Document { chat_id, file_name, content, caption } => {
-                let message = api.send_document(chat_id, &file_name, content, caption.as_deref()).await?;
-                Ok(Some(message.id.0))
-            }
-            Body::Json(params) if self.method == ANSWER_METHOD => {
-                api.call::<bool>(self.method, &params).await.map(|_| None)
-            }
-            Body::Json(params) => Ok(Some(api.call::<Message>(self.method, &params).await?.id.0)),
-        }
-    }
-}
-
-/// What to do with a row before any call.
-enum Prepared {
-    Call(Call),
-    /// An edit whose message is still pending in the outbox.
-    Wait(i64),
-    /// The row cannot be sent (unreadable payload, the edited message failed).
-    Fail(String),
-}
-
-/// How a row ends up after an attempt.
-#[derive(Debug)]
-enum Outcome {
-    Sent {
-        message_id: Option<i64>,
-        note: Option<String>,
-    },
-    /// Stays pending until `at`, with `attempts` recorded.
-    Retry {
-        at: DateTime<Utc>,
-        attempts: i32,
-        error: String,
-    },
-    Failed {
-        error: String,
-        block_user: bool,
-    },
-    /// Claimed but not sent (shutdown): due again now, the attempt not counted.
-    Release {
-        attempts: i32,
-    },
-}
-
 /// What every delivery task shares.
 struct Worker {
-    db: DatabaseConnection,
-    writes: WriteGate,
+    store: Store,
     api: BotApi,
     limits: Limits,
-    max_attempts: u32,
-    backoff: Backoff,
+    retry: RetryRules,
     /// Delivery tasks started that have not tried to claim their row yet.
     unclaimed: AtomicUsize,
 }
@@ -459,25 +316,9 @@ impl Worker {
         let now = Utc::now();
         // Rows of tasks that have not claimed theirs yet are still due: fetch enough to skip them.
         let limit = (free + self.unclaimed.load(Ordering::Relaxed)) as u64;
-        let backend = self.db.get_database_backend();
-        let due = |sql: &str| {
-            Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, [now.into(), limit.into()]))
-        };
-        let (due_answers, due_chat_heads) = due_queries(backend);
-        let answers = due(due_answers).all(&self.db).await?;
-        let heads = due(due_chat_heads).all(&self.db).await?;
-        let next_due: Option<DateTime<Utc>> = Entity::find()
-            .select_only()
-            .column_as(Column::NextAttemptAt.min(), "next_due")
-            .filter(Column::Status.eq(Status::Pending))
-            .filter(Column::NextAttemptAt.gt(now))
-            .into_tuple::<Option<DateTime<Utc>>>()
-            .one(&self.db)
-            .await?
-            .flatten();
-
-        let rows = answers.into_iter().map(|row| (Slot::Answer(row.id), row));
-        let rows = rows.chain(heads.into_iter().map(|row| (Slot::Chat(row.chat_id), row)));
+        let due = self.store.due(now, limit).await?;
+        let rows = due.answers.into_iter().map(|row| (Slot::Answer(row.id), row));
+        let rows = rows.chain(due.chat_heads.into_iter().map(|row| (Slot::Chat(row.chat_id), row)));
         for (slot, row) in rows {
             if tasks.busy.contains(&slot) {
                 continue;
@@ -492,13 +333,13 @@ impl Worker {
             tasks.slots.insert(id, slot);
             tasks.busy.insert(slot);
         }
-        Ok(next_due)
+        Ok(due.next_due)
     }
 
     /// One attempt at one row.
     async fn deliver(self: Arc<Self>, row: Model, mut stopped: watch::Receiver<bool>) {
         let mut unclaimed = Unclaimed(Some(&self.unclaimed));
-        let call = match self.prepare(&row).await {
+        let call = match prepare(&self.store, &row).await {
             Ok(Prepared::Call(call)) => call,
             Ok(Prepared::Wait(reference)) => {
                 let outcome = Outcome::Retry {
@@ -523,7 +364,7 @@ impl Worker {
         }
         // Claim first, then wait for the limits, then send at once: a database round trip
         // between the limiter and the call would let calls bunch up on the wire.
-        let claimed = self.claim(&row).await;
+        let claimed = self.store.claim(&row, LEASE).await;
         unclaimed.done();
         match claimed {
             Ok(true) => {}
@@ -552,7 +393,7 @@ impl Worker {
                 break;
             }
             // A long wait (a 429 pause): renew the lease before sending, then queue again.
-            match self.renew_lease(&row, attempt).await {
+            match self.store.renew(&row, attempt, LEASE).await {
                 Ok(true) => leased_at = Instant::now(),
                 Ok(false) => {
                     tracing::warn!("the row changed while waiting to be sent; not sent");
@@ -568,162 +409,9 @@ impl Worker {
         let target = call.target;
         let outcome = match call.execute(&self.api).await {
             Ok(message_id) => Outcome::Sent { message_id: message_id.or(target).map(i64::from), note: None },
-            Err(error) => self.outcome_of_error(&row, attempt, target, error),
+            Err(error) => self.retry.outcome_of_error(&self.limits, &row, attempt, target, error),
         };
         self.record(&row, attempt, outcome).await;
-    }
-
-    /// Reads the payload into a call; resolves an edit's reference to an outbox row.
-    async fn prepare(&self, row: &Model) -> Result<Prepared, DbErr> {
-        let outgoing: Outgoing = match serde_json::from_value(row.payload.clone()) {
-            Ok(outgoing) => outgoing,
-            Err(e) => return Ok(Prepared::Fail(format!("unreadable outbox payload: {e}"))),
-        };
-        let method = outgoing.method();
-        let (kind, target, body) = match outgoing {
-            Outgoing::SendMessage { chat_id, text, reply_markup } => {
-                let mut body = params(json!({ "chat_id": chat_id, "text": text }));
-                add_markup(&mut body, reply_markup);
-                (Kind::ChatMessage, None, Body::Json(Value::Object(body)))
-            }
-            Outgoing::SendPhoto { chat_id, photo, caption, reply_markup } => {
-                let mut body = params(json!({ "chat_id": chat_id, "photo": photo }));
-                if let Some(caption) = caption {
-                    body.insert("caption".into(), Value::String(caption));
-                }
-                add_markup(&mut body, reply_markup);
-                (Kind::ChatMessage, None, Body::Json(Value::Object(body)))
-            }
-            Outgoing::SendDocument { chat_id, file_name, content, caption } => {
-                (Kind::ChatMessage, None, Body::Document { chat_id, file_name, content, caption })
-            }
-            Outgoing::EditMessageText { chat_id, message, text, reply_markup } => {
-                let message_id = match self.resolve(&message).await? {
-                    Ok(id) => id,
-                    Err(not_ready) => return Ok(not_ready),
-                };
-                let mut body = params(json!({ "chat_id": chat_id, "message_id": message_id, "text": text }));
-                add_markup(&mut body, reply_markup);
-                (Kind::ChatMessage, Some(message_id), Body::Json(Value::Object(body)))
-            }
-            Outgoing::EditMessageReplyMarkup { chat_id, message, reply_markup } => {
-                let message_id = match self.resolve(&message).await? {
-                    Ok(id) => id,
-                    Err(not_ready) => return Ok(not_ready),
-                };
-                let mut body = params(json!({ "chat_id": chat_id, "message_id": message_id }));
-                add_markup(&mut body, reply_markup);
-                (Kind::ChatMessage, Some(message_id), Body::Json(Value::Object(body)))
-            }
-            Outgoing::AnswerCallbackQuery { callback_query_id, text, show_alert, .. } => {
-                let mut body = params(json!({ "callback_query_id": callback_query_id, "show_alert": show_alert }));
-                if let Some(text) = text {
-                    body.insert("text".into(), Value::String(text));
-                }
-                (Kind::Unlimited, None, Body::Json(Value::Object(body)))
-            }
-        };
-        Ok(Prepared::Call(Call { method, body, kind, target }))
-    }
-
-    /// The Telegram id of the message an edit applies to, or why the edit cannot go now.
-    async fn resolve(&self, message: &MessageRef) -> Result<Result<i32, Prepared>, DbErr> {
-        let reference = match message {
-            MessageRef::Telegram(id) => return Ok(Ok(*id)),
-            MessageRef::Outbox(reference) => *reference,
-        };
-        let Some(referenced) = Entity::find_by_id(reference).one(&self.db).await? else {
-            return Ok(Err(Prepared::Fail(format!("the message to edit (outbox row {reference}) does not exist"))));
-        };
-        Ok(match (referenced.status, referenced.telegram_message_id) {
-            (Status::Pending, _) => Err(Prepared::Wait(reference)),
-            (Status::Failed, _) => Err(Prepared::Fail(format!(
-                "the message to edit (outbox row {reference}) was never delivered: {}",
-                referenced.last_error.as_deref().unwrap_or("no error recorded")
-            ))),
-            (Status::Sent, Some(id)) => match i32::try_from(id) {
-                Ok(id) => Ok(id),
-                Err(_) => Err(Prepared::Fail(format!("outbox row {reference} has an invalid message id {id}"))),
-            },
-            (Status::Sent, None) => Err(Prepared::Fail(format!(
-                "the message to edit (outbox row {reference}) was delivered without a Telegram message id"
-            ))),
-        })
-    }
-
-    /// Claims the row for one attempt: counts it and leases the row, only if it is still pending,
-    /// due and unchanged since it was read. `false`: another sender has it.
-    async fn claim(&self, row: &Model) -> Result<bool, DbErr> {
-        let _turn = self.writes.turn().await;
-        let now = Utc::now();
-        let claimed = Entity::update_many()
-            .col_expr(Column::Attempts, Expr::value(row.attempts + 1))
-            .col_expr(Column::NextAttemptAt, Expr::value(now + delta(LEASE)))
-            .filter(Column::Id.eq(row.id))
-            .filter(Column::Status.eq(Status::Pending))
-            .filter(Column::Attempts.eq(row.attempts))
-            .filter(Column::NextAttemptAt.lte(now))
-            .exec(&self.db)
-            .await?;
-        Ok(claimed.rows_affected == 1)
-    }
-
-    /// Moves a claimed row's lease ahead; `false` if the row is no longer this task's.
-    async fn renew_lease(&self, row: &Model, attempts: i32) -> Result<bool, DbErr> {
-        let _turn = self.writes.turn().await;
-        let renewed = Entity::update_many()
-            .col_expr(Column::NextAttemptAt, Expr::value(Utc::now() + delta(LEASE)))
-            .filter(Column::Id.eq(row.id))
-            .filter(Column::Status.eq(Status::Pending))
-            .filter(Column::Attempts.eq(attempts))
-            .exec(&self.db)
-            .await?;
-        Ok(renewed.rows_affected == 1)
-    }
-
-    fn outcome_of_error(&self, row: &Model, attempt: i32, target: Option<i32>, error: ApiError) -> Outcome {
-        let text = error.to_string();
-        match error {
-            _ if error.is_not_modified() => Outcome::Sent { message_id: target.map(i64::from), note: None },
-            ApiError::Decode { message_id, .. } => {
-                tracing::warn!(error = %text, "delivered, but Telegram's answer could not be read");
-                Outcome::Sent { message_id: message_id.or(target).map(i64::from), note: Some(text) }
-            }
-            ApiError::RetryAfter(secs) => {
-                let wait = Duration::from_secs(secs).min(MAX_WAIT);
-                tracing::warn!(retry_after = secs, "Telegram asked to slow down: all sending paused");
-                self.limits.pause_for(wait);
-                Outcome::Retry { at: Utc::now() + delta(wait), attempts: row.attempts, error: text }
-            }
-            ApiError::Unauthorized(_) => {
-                tracing::error!(error = %text, "Telegram rejected the bot token: sending paused; check TELEGRAM_BOT_TOKEN");
-                self.limits.pause_for(UNAUTHORIZED_PAUSE);
-                Outcome::Retry { at: Utc::now() + delta(UNAUTHORIZED_PAUSE), attempts: row.attempts, error: text }
-            }
-            ApiError::Server { .. } | ApiError::Network(_) => {
-                let failed = u32::try_from(attempt).unwrap_or(u32::MAX);
-                let max_attempts = row.max_attempts.and_then(|n| u32::try_from(n).ok()).unwrap_or(self.max_attempts);
-                if failed >= max_attempts {
-                    tracing::warn!(error = %text, attempts = attempt, "giving up after the last attempt");
-                    Outcome::Failed { error: text, block_user: false }
-                } else {
-                    let wait = match row.retry_delay_seconds.and_then(|s| u64::try_from(s).ok()) {
-                        Some(secs) => Duration::from_secs(secs),
-                        None => self.backoff.delay(failed),
-                    };
-                    tracing::info!(error = %text, attempts = attempt, retry_in = ?wait, "will retry");
-                    Outcome::Retry { at: Utc::now() + delta(wait), attempts: attempt, error: text }
-                }
-            }
-            ApiError::Blocked(_) => {
-                tracing::info!(error = %text, "the chat blocked the bot or removed it");
-                Outcome::Failed { error: text, block_user: row.chat_id > 0 }
-            }
-            ApiError::Client { .. } => {
-                tracing::warn!(error = %text, "Telegram refused the call; not retried");
-                Outcome::Failed { error: text, block_user: false }
-            }
-        }
     }
 
     /// Writes an outcome if the row is still pending with `attempts` as expected, retrying while
@@ -731,7 +419,7 @@ impl Worker {
     async fn record(&self, row: &Model, attempts: i32, outcome: Outcome) {
         let mut delay = Duration::from_millis(200);
         for tries in 1..=RECORD_TRIES {
-            match self.write(row, attempts, &outcome).await {
+            match self.store.record(row, attempts, &outcome).await {
                 Ok(true) => {
                     tracing::debug!(?outcome, "outcome recorded");
                     match outcome {
@@ -757,74 +445,6 @@ impl Worker {
             }
         }
     }
-
-    async fn write(&self, row: &Model, attempts: i32, outcome: &Outcome) -> crate::error::Result<bool> {
-        let update = Entity::update_many()
-            .filter(Column::Id.eq(row.id))
-            .filter(Column::Status.eq(Status::Pending))
-            .filter(Column::Attempts.eq(attempts));
-        let update = match outcome {
-            Outcome::Sent { message_id, note } => update
-                .col_expr(Column::Status, Expr::value(Status::Sent))
-                .col_expr(Column::SentAt, Expr::value(Some(Utc::now())))
-                .col_expr(Column::TelegramMessageId, Expr::value(*message_id))
-                .col_expr(Column::LastError, Expr::value(note.as_deref().map(truncate))),
-            Outcome::Retry { at, attempts, error } => update
-                .col_expr(Column::Attempts, Expr::value(*attempts))
-                .col_expr(Column::NextAttemptAt, Expr::value(*at))
-                .col_expr(Column::LastError, Expr::value(Some(truncate(error)))),
-            Outcome::Failed { error, .. } => update
-                .col_expr(Column::Status, Expr::value(Status::Failed))
-                .col_expr(Column::LastError, Expr::value(Some(truncate(error)))),
-            Outcome::Release { attempts } => update
-                .col_expr(Column::Attempts, Expr::value(*attempts))
-                .col_expr(Column::NextAttemptAt, Expr::value(Utc::now())),
-        };
-        let _turn = self.writes.turn().await;
-        let txn = self.db.begin().await?;
-        let written = update.exec(&txn).await?.rows_affected == 1;
-        if written {
-            if let Outcome::Failed { block_user: true, .. } = outcome {
-                telegram_users::set_blocked(&txn, row.chat_id, true).await?;
-            }
-            mirror_to_notification_log(&txn, row.id, attempts, outcome).await?;
-        }
-        txn.commit().await?;
-        Ok(written)
-    }
-}
-
-/// A reminder's log row follows its message: every attempt's status, count and error.
-async fn mirror_to_notification_log(
-    txn: &sea_orm::DatabaseTransaction,
-    outbox_id: i64,
-    attempts: i32,
-    outcome: &Outcome,
-) -> Result<(), DbErr> {
-    use crate::entities::notification_log::{Column as Log, Entity as Logs};
-    let update = Logs::update_many().filter(Log::OutgoingMessageId.eq(outbox_id));
-    let update = match outcome {
-        Outcome::Sent { .. } => update
-            .col_expr(Log::Status, Expr::value("sent"))
-            .col_expr(Log::Attempts, Expr::value(attempts))
-            .col_expr(Log::SentAt, Expr::value(Some(Utc::now()))),
-        Outcome::Retry { attempts, error, .. } => update
-            .col_expr(Log::Status, Expr::value("retrying"))
-            .col_expr(Log::Attempts, Expr::value(*attempts))
-            .col_expr(Log::LastError, Expr::value(Some(truncate(error)))),
-        Outcome::Failed { error, .. } => update
-            .col_expr(Log::Status, Expr::value("failed"))
-            .col_expr(Log::Attempts, Expr::value(attempts))
-            .col_expr(Log::LastError, Expr::value(Some(truncate(error)))),
-        Outcome::Release { .. } => return Ok(()),
-    };
-    let reminder = update.exec(txn).await?.rows_affected > 0;
-    match outcome {
-        Outcome::Sent { .. } if reminder => metrics::counter!("kktbot_reminders_sent_total").increment(1),
-        Outcome::Failed { .. } if reminder => metrics::counter!("kktbot_reminders_failed_total").increment(1),
-        _ => {}
-    }
-    Ok(())
 }
 
 /// Completes once the sender is stopping.
@@ -832,74 +452,9 @@ async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-fn params(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
-fn add_markup(body: &mut Map<String, Value>, markup: Option<InlineKeyboardMarkup>) {
-    if let Some(markup) = markup
-        && let Ok(markup) = serde_json::to_value(markup)
-    {
-        body.insert("reply_markup".into(), markup);
-    }
-}
-
-fn truncate(text: &str) -> String {
-    text.chars().take(MAX_ERROR_CHARS).collect()
-}
-
-/// `duration` as chrono's, at most [`MAX_WAIT`].
-fn delta(duration: Duration) -> TimeDelta {
-    TimeDelta::from_std(duration.min(MAX_WAIT)).unwrap_or(TimeDelta::zero())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::{ConnectionTrait, Database};
-
-    /// On SQLite each scan walks its partial index in id order and stops at the limit: no full
-    /// read of the due rows, no sort.
-    #[tokio::test]
-    async fn sqlite_scans_walk_the_pending_indexes_without_sorting() {
-        let db = Database::connect("sqlite::memory:").await.unwrap();
-        crate::db::migrate_up(&db).await.unwrap();
-        let (answers, heads) = due_queries(DbBackend::Sqlite);
-        for (sql, index) in
-            [(answers, "idx_outgoing_messages_pending_answers"), (heads, "idx_outgoing_messages_pending_messages")]
-        {
-            let explain = Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                format!("EXPLAIN QUERY PLAN {sql}"),
-                [Utc::now().into(), 10u64.into()],
-            );
-            let plan: Vec<String> = db
-                .query_all_raw(explain)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.try_get::<String>("", "detail").unwrap())
-                .collect();
-            assert!(plan.iter().any(|step| step.contains(index)), "{plan:?}");
-            assert!(!plan.iter().any(|step| step.contains("TEMP B-TREE")), "{plan:?}");
-        }
-    }
-
-    #[test]
-    fn backoff_doubles_with_jitter_up_to_the_cap() {
-        let backoff = Backoff::default();
-        for _ in 0..100 {
-            let first = backoff.delay(1);
-            assert!(first >= Duration::from_millis(500) && first <= Duration::from_secs(1), "{first:?}");
-            let third = backoff.delay(3);
-            assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(4), "{third:?}");
-            let late = backoff.delay(40);
-            assert!(late >= Duration::from_secs(150) && late <= Duration::from_secs(300), "{late:?}");
-        }
-    }
 
     #[test]
     fn the_lease_outlasts_a_call() {

@@ -1,12 +1,22 @@
 //! The outbox: every Bot API call a state change causes is a row of `outgoing_messages`,
-//! written in the same transaction as the change and delivered later by the sender.
+//! written in the same transaction as the change and delivered later by the sender
+//! (`telegram::sender`).
+//!
+//! This module holds all of the outbox's SQL: what a row says ([`Outgoing`]) and how it is
+//! queued ([`enqueue`]) here; the sender's scans, claims and outcomes in [`store`]. The sender
+//! decides *when* and *how* a row is sent (limits, calls, retry policy); this module decides
+//! what the rows say about it.
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use teloxide::types::InlineKeyboardMarkup;
 
 use crate::entities::outgoing_message;
+
+pub mod store;
+
+pub use store::{Outcome, Store, pending_count};
 
 /// Which message an edit or delete applies to: one whose Telegram id is known, or one sent
 /// through the outbox (its id is filled in once the sender has delivered it).
@@ -146,6 +156,24 @@ pub async fn enqueue_with(
     };
     // Only the id comes back: the row is not read back (its payload is large).
     Ok(outgoing_message::Entity::insert(row).exec(db).await?.last_insert_id)
+}
+
+/// The outbox row that was delivered to `chat_id` as Telegram's message `telegram_message_id`
+/// (what a reply in that chat replies to).
+pub async fn delivered_as(
+    db: &impl ConnectionTrait,
+    chat_id: i64,
+    telegram_message_id: i32,
+) -> Result<Option<i64>, DbErr> {
+    use outgoing_message::Column;
+    outgoing_message::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::ChatId.eq(chat_id))
+        .filter(Column::TelegramMessageId.eq(i64::from(telegram_message_id)))
+        .into_tuple::<i64>()
+        .one(db)
+        .await
 }
 
 #[cfg(test)]
