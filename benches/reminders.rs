@@ -19,7 +19,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use kktbot::bot::notify::BotNotifier;
+use kktbot::bot::notifier::TelegramNotifier;
 use kktbot::bot::texts::Texts;
 use kktbot::services::reminders;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -68,7 +68,7 @@ async fn main() {
     println!("seeded {deadlines} deadlines ({due} due) in {:.1} s", started.elapsed().as_secs_f64());
 
     let texts = std::sync::Arc::new(Texts::new());
-    let notifier = BotNotifier::new(texts, chrono_tz::Europe::Moscow);
+    let notifier = TelegramNotifier::new(texts, chrono_tz::Europe::Moscow);
     let today = reminders::local_date(Utc::now(), chrono_tz::Europe::Moscow);
     let mut times: Vec<Duration> = Vec::new();
     for i in 0..iterations {

@@ -8,17 +8,18 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 use tokio::net::TcpListener;
 
-use crate::bot::notify::BotNotifier;
-use crate::bot::storage;
+use crate::bot::notifier::TelegramNotifier;
 use crate::bot::texts::Texts;
+use crate::bot::{menu, storage};
 use crate::config::Config;
 use crate::db::WriteGate;
 use crate::http::{self, AppState};
+use crate::inbound::Inbound;
+use crate::inbound::polling::{Poller, PollingOptions};
 use crate::outbox::RetryPolicy;
 use crate::scheduler::Scheduler;
 use crate::services::{administrators, processed_updates, users};
 use crate::telegram::api::BotApi;
-use crate::telegram::polling::{Poller, PollingOptions};
 use crate::telegram::sender::{Sender, SenderHandle};
 use crate::telegram::setup::{self, WebhookRegistration};
 
@@ -115,7 +116,7 @@ impl Application {
         }
         let redis = config.redis_url.as_ref().map(crate::redis_store::connect).transpose()?;
         let writes = WriteGate::for_database(&db);
-        let (bot, sender_handle, telegram) = match &config.telegram.bot_token {
+        let (inbound, sender_handle, telegram) = match &config.telegram.bot_token {
             None => (None, None, None),
             Some(token) => {
                 if config.telegram.webhook_secret.is_none() && !options.polling {
@@ -151,18 +152,18 @@ impl Application {
                     delay: config.notifications.retry_interval,
                 };
                 let notifier = Arc::new(
-                    BotNotifier::new(texts.clone(), config.notifications.timezone).with_reminder_retry(reminder_retry),
+                    TelegramNotifier::new(texts.clone(), config.notifications.timezone)
+                        .with_reminder_retry(reminder_retry),
                 );
                 let store = storage::from_config(redis.clone(), &config.redis_key_prefix, storage::DEFAULT_TTL);
                 let wake = Arc::new({
                     let handle = handle.clone();
                     move || handle.wake()
                 });
-                let bot =
-                    crate::bot::Bot::new(db.clone(), writes.clone(), store, texts.clone(), notifier, username, wake);
+                let inbound = Inbound::new(db.clone(), writes.clone(), store, texts.clone(), notifier, username, wake);
                 let polling = options.polling.then_some(options.polling_options);
                 let telegram = TelegramStart { api: api.clone(), texts, registration, polling };
-                (Some(Arc::new(bot)), Some(handle), Some(telegram))
+                (Some(Arc::new(inbound)), Some(handle), Some(telegram))
             }
         };
         let sender_api = telegram.as_ref().map(|t: &TelegramStart| t.api.clone());
@@ -171,12 +172,12 @@ impl Application {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             None => rand::random::<[u8; 32]>().to_vec(),
         };
-        let jwt = Arc::new(http::api::auth::JwtKeys::new(&jwt_secret, config.jwt.expiration_hours));
+        let jwt = Arc::new(http::api::jwt::JwtKeys::new(&jwt_secret, config.jwt.expiration_hours));
         let state = AppState {
             db,
             redis,
             config: Arc::new(config),
-            bot,
+            inbound,
             sender: sender_handle,
             writes,
             jwt,
@@ -216,8 +217,7 @@ impl Application {
         background.spawn(self.election.run(self::leader_work(&self.state, self.sender_api, self.scheduler), stopped()));
         if let Some(telegram) = self.telegram {
             // In the background: a slow or unreachable Telegram does not hold up serving.
-            let start =
-                setup::on_start(telegram.api.clone(), self.state.db.clone(), telegram.texts, telegram.registration);
+            let start = on_start(telegram.api.clone(), self.state.db.clone(), telegram.texts, telegram.registration);
             let stop = stopped();
             background.spawn(async move {
                 tokio::select! {
@@ -225,8 +225,8 @@ impl Application {
                     () = stop => {}
                 }
             });
-            if let (Some(options), Some(bot)) = (telegram.polling, self.state.bot.clone()) {
-                background.spawn(Poller::new(telegram.api, bot, options).run(stopped()));
+            if let (Some(options), Some(inbound)) = (telegram.polling, self.state.inbound.clone()) {
+                background.spawn(Poller::new(telegram.api, inbound, options).run(stopped()));
             }
         }
         background.spawn(prune_processed_updates(self.state.db.clone(), stopped()));
@@ -259,10 +259,10 @@ fn leader_work(state: &AppState, sender_api: Option<BotApi>, scheduler: bool) ->
             ),
             _ => None,
         };
-        let scheduler = match (scheduler, &state.bot) {
-            (true, Some(bot)) => Some(Scheduler {
+        let scheduler = match (scheduler, &state.inbound) {
+            (true, Some(inbound)) => Some(Scheduler {
                 db: state.db.clone(),
-                messages: bot.notifier(),
+                messages: inbound.notifier(),
                 config: state.config.notifications.clone(),
                 sender: state.sender.clone(),
             }),
@@ -280,6 +280,16 @@ fn leader_work(state: &AppState, sender_api: Option<BotApi>, scheduler: bool) ->
             tasks.join_all().await;
         })
     })
+}
+
+/// What `serve` does with Telegram at start, in the background: registers the webhook (when
+/// `registration` is given) and sets the command menus. Failures are logged; none stops the
+/// server.
+async fn on_start(api: BotApi, db: DatabaseConnection, texts: Arc<Texts>, registration: Option<WebhookRegistration>) {
+    if let Some(registration) = registration {
+        setup::register_at_start(&api, &registration).await;
+    }
+    menu::set_at_start(&api, &db, &texts).await;
 }
 
 /// Deletes processed update ids past their retention, hourly.

@@ -9,7 +9,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm_migration::migrator::MigrationStatus;
 
 use crate::app::{Application, ServeOptions};
-use crate::bot::notify::BotNotifier;
+use crate::bot::notifier::TelegramNotifier;
 use crate::config::Config;
 use crate::entities::user::Role;
 use crate::outbox::RetryPolicy;
@@ -279,7 +279,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let today = today.unwrap_or_else(|| reminders::local_date(chrono::Utc::now(), n.timezone));
             let texts = std::sync::Arc::new(crate::bot::texts::Texts::new());
             let retry = RetryPolicy { max_attempts: n.retry_attempts, delay: n.retry_interval };
-            let notifier = BotNotifier::new(texts, n.timezone).with_reminder_retry(retry);
+            let notifier = TelegramNotifier::new(texts, n.timezone).with_reminder_retry(retry);
             println!("reminder run for {today} (thresholds {:?} days)…", n.days);
             let report = reminders::run(&db, &notifier, &n.days, today).await.map_err(describe)?;
             println!(

@@ -1,17 +1,25 @@
 //! kktbot: one server that runs a Telegram bot and an admin dashboard for a cash register
 //! (ККТ) service company.
 //!
-//! A map of the crate:
-//! - [`cli`] parses the command line and runs a command; [`app`] builds and runs the server.
+//! A map of the crate (ARCHITECTURE.md says how the parts fit):
+//! - [`cli`] parses the command line and runs a command; [`app`] builds and runs the server:
+//!   state, background tasks (sender, scheduler, pruning), shutdown.
 //! - [`config`] is the only reader of the environment; [`telemetry`] sets up logging with
 //!   secrets masked.
-//! - [`services`] is the domain (users, administrators, …): plain functions over the database,
-//!   shared by every adapter; [`error`] is its error type.
+//! - [`services`] is the domain (users, administrators, clients, contacts, requests, deadlines,
+//!   reminders, …): plain functions over the database, shared by every adapter; [`error`] is its
+//!   error type.
 //! - [`entities`] are the SeaORM entities of the tables the `migration` crate creates; [`db`]
-//!   opens the database and migrates it.
-//! - [`http`] is the axum adapter: router, state, health, the JSON error shape.
-//! - [`redis_store`] is the Redis connection.
+//!   opens the database, migrates it and queues SQLite's writers; [`redis_store`] is the Redis
+//!   connection.
+//! - Adapters, each importing only those after it: [`http`] (axum: router, REST API, dashboard,
+//!   health, metrics) → [`inbound`] (updates coming in: the pipeline, the webhook, polling) →
+//!   [`bot`] (the conversation: handler tree, handlers, dialogs, texts, the Telegram notifier) →
+//!   [`telegram`] (Bot API client, outbox, sender, limits, webhook registration) → [`ops`]
+//!   (leader election, metrics recorder, `db copy`). [`scheduler`] runs the daily reminders.
+//! - [`api_error`] is the one JSON error shape of every HTTP error answer.
 
+pub mod api_error;
 pub mod app;
 pub mod bot;
 pub mod cli;
@@ -20,6 +28,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod http;
+pub mod inbound;
 pub mod ops;
 pub mod outbox;
 pub mod redis_store;

@@ -59,7 +59,7 @@ async fn seed_deadline(db: &DatabaseConnection, expires: NaiveDate) {
     .insert(db)
     .await
     .unwrap();
-    kktbot::services::clients::link_contact(db, c.id, CONTACT, Some("Контакт".into())).await.unwrap();
+    kktbot::services::contacts::link(db, c.id, CONTACT, Some("Контакт".into())).await.unwrap();
     let fn_type =
         deadline_type::Entity::find().filter(deadline_type::Column::Code.eq("fn")).one(db).await.unwrap().unwrap();
     deadlines::create(

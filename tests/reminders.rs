@@ -59,7 +59,7 @@ async fn seed(db: &DatabaseConnection, inn: &str, contacts: &[i64], expires: Nai
     .await
     .unwrap();
     for telegram_id in contacts {
-        kktbot::services::clients::link_contact(db, c.id, *telegram_id, Some("Контакт".into())).await.unwrap();
+        kktbot::services::contacts::link(db, c.id, *telegram_id, Some("Контакт".into())).await.unwrap();
     }
     let fn_type =
         deadline_type::Entity::find().filter(deadline_type::Column::Code.eq("fn")).one(db).await.unwrap().unwrap();
@@ -78,7 +78,7 @@ async fn seed(db: &DatabaseConnection, inn: &str, contacts: &[i64], expires: Nai
 }
 
 async fn run(app: &TestApp, days: &[u32], today: NaiveDate) -> RunReport {
-    let notifier = app.state.bot.as_ref().unwrap().notifier();
+    let notifier = app.state.inbound.as_ref().unwrap().notifier();
     let report = reminders::run(app.db(), notifier.as_ref(), days, today).await.unwrap();
     app.state.sender.as_ref().unwrap().wake();
     report
@@ -185,7 +185,7 @@ async fn concurrent_runs_send_nothing_twice(backend: Backend) {
         ][i];
         seed(app.db(), inn, &contacts, date("2027-03-08")).await;
     }
-    let notifier = app.state.bot.as_ref().unwrap().notifier();
+    let notifier = app.state.inbound.as_ref().unwrap().notifier();
     let runs = (0..4).map(|_| reminders::run(app.db(), notifier.as_ref(), &[14, 7, 3], date("2027-03-01")));
     let reports = futures::future::join_all(runs).await;
     let queued: u64 = reports.into_iter().map(|r| r.unwrap().queued).sum();
@@ -522,14 +522,14 @@ async fn administrators_get_a_summary_with_the_right_figures_postgres() {
 /// whole page at once.
 async fn the_log_names_client_type_and_contact(backend: Backend) {
     use kktbot::services::listing::ListParams;
-    use kktbot::services::notifications::{self, NotificationFilter};
+    use kktbot::services::reminder_log::{self, ReminderFilter};
 
     let Some(app) = app(backend, "14,7,3").await else { return };
     let first = seed(app.db(), "7707083893", &[5_300_000_040], date("2027-03-01")).await;
     let second = seed(app.db(), "500100732259", &[5_300_000_041, 5_300_000_042], date("2027-03-01")).await;
     assert_eq!(run(&app, &[14, 7, 3], date("2027-02-15")).await.queued, 3);
     let params = ListParams::new(1, 50, Some("id".into()), None);
-    let listed = notifications::list(app.db(), &params, &NotificationFilter::default()).await.unwrap();
+    let listed = reminder_log::list(app.db(), &params, &ReminderFilter::default()).await.unwrap();
     assert_eq!(listed.total, 3);
     let seen: Vec<_> = listed
         .items

@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 use super::dialog::Dialog;
 use super::storage::{self, DialogStore, StoreError};
 use super::texts::{Arg, Lang, Texts};
-use super::{BotError, notify::BotNotifier};
+use super::{BotError, notifier::TelegramNotifier};
 use crate::outbox::{self, Outgoing};
 use crate::services::requests::Actor;
 use crate::services::telegram_users::Profile;
@@ -24,7 +24,7 @@ enum Slot {
 pub struct Ctx {
     pub txn: DatabaseTransaction,
     pub texts: Arc<Texts>,
-    pub notifier: Arc<BotNotifier>,
+    pub notifier: Arc<TelegramNotifier>,
     pub profile: Profile,
     /// The chat the update came from (the user's id in private chats).
     pub chat_id: i64,
@@ -39,7 +39,7 @@ pub struct Ctx {
 #[derive(Clone)]
 pub struct Shared {
     pub texts: Arc<Texts>,
-    pub notifier: Arc<BotNotifier>,
+    pub notifier: Arc<TelegramNotifier>,
     pub store: Arc<dyn DialogStore>,
 }
 

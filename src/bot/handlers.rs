@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::outbox::{self, Outgoing};
 use crate::services::deadlines::{self, DeadlineView};
 use crate::services::requests::{self, Channel, Decided, Decision, Filed, NewServiceRequest};
-use crate::services::{clients, export, inn, invites, telegram_users};
+use crate::services::{clients, contacts, export, inn, invites, telegram_users};
 
 const MY_REQUESTS_SHOWN: u64 = 10;
 const PENDING_SHOWN: u64 = 20;
@@ -101,7 +101,7 @@ fn deadline_line(ctx: &Ctx, view: &DeadlineView, today: chrono::NaiveDate, with_
 }
 
 async fn list(ctx: &Ctx) -> HandlerResult {
-    let Some(client) = clients::linked_client(&ctx.txn, ctx.profile.telegram_id).await? else {
+    let Some(client) = contacts::linked_client(&ctx.txn, ctx.profile.telegram_id).await? else {
         return ctx.reply(ctx.t("not-linked", &[])).await.map(drop);
     };
     let views = deadlines::of_client(&ctx.txn, client.id).await?;
@@ -120,7 +120,7 @@ async fn today(ctx: &Ctx) -> HandlerResult {
     let client_id = if ctx.admin.is_some() {
         None
     } else {
-        match clients::linked_client(&ctx.txn, ctx.profile.telegram_id).await? {
+        match contacts::linked_client(&ctx.txn, ctx.profile.telegram_id).await? {
             Some(c) => Some(c.id),
             None => return ctx.reply(ctx.t("not-linked", &[])).await.map(drop),
         }
@@ -463,7 +463,8 @@ async fn free_text(ctx: &Ctx, content: Content) -> HandlerResult {
     if !inn::is_valid(&digits) {
         return ctx.reply(ctx.t("inn-invalid", &[("inn", digits.into())])).await.map(drop);
     }
-    if let Some(client) = clients::linked_client(&ctx.txn, ctx.profile.telegram_id).await?.filter(|c| c.inn == digits) {
+    if let Some(client) = contacts::linked_client(&ctx.txn, ctx.profile.telegram_id).await?.filter(|c| c.inn == digits)
+    {
         return ctx
             .reply(ctx.t("start-already-linked", &[("client", client.name.into()), ("inn", client.inn.into())]))
             .await

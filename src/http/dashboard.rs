@@ -20,7 +20,7 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     let path = request.uri().path();
     let is_api = path == "/api" || path.starts_with("/api/");
     if is_api || !matches!(*request.method(), Method::GET | Method::HEAD) {
-        return super::error::not_found().await.into_response();
+        return crate::api_error::not_found().await.into_response();
     }
     let is_index = path == "/" || path.ends_with('/') || path.ends_with("/index.html");
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
@@ -29,7 +29,7 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     let Ok(response) = service.oneshot(request).await;
     let status = response.status();
     if status == StatusCode::NOT_FOUND {
-        return super::error::not_found().await.into_response();
+        return crate::api_error::not_found().await.into_response();
     }
     let mut response = response.into_response();
     if !(status.is_success() || status == StatusCode::NOT_MODIFIED) {

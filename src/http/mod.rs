@@ -1,11 +1,11 @@
-//! The axum adapter: the router, the shared state and the JSON error shape.
+//! The axum adapter: the router, the shared state, health, metrics, the dashboard and the REST
+//! API. The webhook it serves is [`crate::inbound::webhook`]'s.
 
 pub mod api;
 mod dashboard;
-mod error;
 mod health;
+mod metrics;
 pub mod security;
-mod webhook;
 
 use std::sync::Arc;
 
@@ -17,11 +17,10 @@ use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 use tower_http::trace::TraceLayer;
 
-use crate::bot::Bot;
+pub use crate::api_error::ApiError;
 use crate::config::Config;
+use crate::inbound::{Inbound, webhook};
 use crate::telegram::sender::SenderHandle;
-
-pub use error::ApiError;
 
 /// Everything a request handler may use, passed explicitly.
 #[derive(Clone, FromRef)]
@@ -29,14 +28,14 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub redis: Option<ConnectionManager>,
     pub config: Arc<Config>,
-    /// The Telegram bot; `None` when no bot token is configured.
-    pub bot: Option<Arc<Bot>>,
+    /// The inbound pipeline of Telegram updates; `None` when no bot token is configured.
+    pub inbound: Option<Arc<Inbound>>,
     /// Wakes the outgoing-message sender after a commit that queued messages.
     pub sender: Option<SenderHandle>,
     /// Queues the webhook's and the sender's writes on SQLite (see [`crate::db::WriteGate`]).
     pub writes: crate::db::WriteGate,
     /// Dashboard token keys.
-    pub jwt: Arc<api::auth::JwtKeys>,
+    pub jwt: Arc<api::jwt::JwtKeys>,
     /// Whether this instance runs the sender and the scheduler (see `ops::leader`).
     pub leader: crate::ops::leader::LeaderStatus,
 }
@@ -45,16 +44,16 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/health", get(health::health))
-        .route("/metrics", get(crate::ops::metrics::endpoint))
+        .route("/metrics", get(metrics::endpoint))
         .route("/webhook/telegram", post(webhook::webhook).layer(DefaultBodyLimit::max(webhook::MAX_BODY)))
         // `/api/…` with its OpenAPI document (10 MiB bodies).
         .merge(security::api_layers(api::openapi::split().0))
-        .fallback(error::not_found)
+        .fallback(crate::api_error::not_found)
         // The dashboard (static/) replaces that fallback; it still answers the JSON 404 for unknown
         // /api/* paths, other methods and missing files.
         .fallback(dashboard::serve);
     // CORS, timeout, compression, security headers, rate limits (src/http/security.rs).
-    let app = app.layer(axum::middleware::from_fn(crate::ops::metrics::track));
+    let app = app.layer(axum::middleware::from_fn(metrics::track));
     crate::ops::metrics::install();
     security::protect(app, &state.config)
         // Every log line of a request carries its id (`x-request-id`, made when absent, echoed back).

@@ -1,8 +1,8 @@
-//! Prometheus metrics: the recorder (installed once per process: the `metrics` recorder is
-//! global, while tests run many servers in one process), the HTTP middleware that counts
-//! requests by route and status with a latency histogram, the `/metrics` endpoint (optionally
-//! behind a bearer token, `METRICS_TOKEN`), and the gauges sampled at scrape time: outbox backlog,
-//! database ping latency and pool size, Redis state, process memory and CPU time.
+//! Prometheus metrics: the recorder (installed once per process: the `metrics` recorder is the
+//! one process-wide global of kktbot, since the `metrics` macros write to it, while tests run
+//! many servers in one process), and the gauges sampled at scrape time: outbox backlog, database
+//! ping latency and pool size, Redis state, process memory and CPU time. The HTTP middleware
+//! that counts requests and the `/metrics` endpoint are `src/http/metrics.rs`.
 //!
 //! Series (all prefixed `kktbot_`): `http_requests_total{method,route,status}`,
 //! `http_request_duration_seconds{method,route}`, `updates_total{kind,outcome}` (webhook),
@@ -14,15 +14,11 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
-use subtle::ConstantTimeEq;
 
-use crate::http::AppState;
+use super::leader::LeaderStatus;
 
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
@@ -49,61 +45,28 @@ pub fn install() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Counts every request by method, matched route and status, and times it.
-pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_string();
-    let method = request.method().as_str().to_string();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let elapsed = started.elapsed().as_secs_f64();
-    metrics::counter!("kktbot_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("kktbot_http_request_duration_seconds", "method" => method, "route" => route).record(elapsed);
-    response
-}
-
-/// `GET /metrics`: the Prometheus text format.
-pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = &state.config.metrics_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        if !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
-            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "unauthorized\n")
-                .into_response();
-        }
-    }
-    let Some(handle) = install() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not available\n").into_response();
-    };
-    sample(&state).await;
-    handle.run_upkeep();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
-}
-
-/// Gauges read at scrape time.
-async fn sample(state: &AppState) {
+/// Sets the gauges read at scrape time: database reachability, ping latency and pool, the
+/// outbox backlog, Redis, leadership, process memory and CPU.
+pub async fn sample(db: &DatabaseConnection, redis: Option<&ConnectionManager>, leader: &LeaderStatus) {
     const TIMEOUT: Duration = Duration::from_secs(2);
     let started = Instant::now();
-    let up = matches!(tokio::time::timeout(TIMEOUT, state.db.ping()).await, Ok(Ok(())));
+    let up = matches!(tokio::time::timeout(TIMEOUT, db.ping()).await, Ok(Ok(())));
     metrics::gauge!("kktbot_db_up").set(f64::from(u8::from(up)));
     metrics::gauge!("kktbot_db_ping_seconds").set(started.elapsed().as_secs_f64());
-    if up && let Ok(Ok(pending)) = tokio::time::timeout(TIMEOUT, crate::outbox::pending_count(&state.db)).await {
+    if up && let Ok(Ok(pending)) = tokio::time::timeout(TIMEOUT, crate::outbox::pending_count(db)).await {
         metrics::gauge!("kktbot_outbox_pending").set(pending as f64);
     }
-    pool_gauges(&state.db);
-    let redis = match &state.redis {
+    pool_gauges(db);
+    let configured = redis.is_some();
+    let redis = match redis {
         None => 0.0,
         Some(conn) => {
             let ok = matches!(tokio::time::timeout(TIMEOUT, crate::redis_store::ping(conn)).await, Ok(Ok(_)));
             f64::from(u8::from(ok))
         }
     };
-    metrics::gauge!("kktbot_redis_up", "configured" => if state.redis.is_some() { "true" } else { "false" }).set(redis);
-    metrics::gauge!("kktbot_leader").set(f64::from(u8::from(state.leader.is_leader())));
+    metrics::gauge!("kktbot_redis_up", "configured" => if configured { "true" } else { "false" }).set(redis);
+    metrics::gauge!("kktbot_leader").set(f64::from(u8::from(leader.is_leader())));
     if let Some((rss, cpu)) = process_stats() {
         metrics::gauge!("kktbot_process_resident_memory_bytes").set(rss);
         metrics::gauge!("kktbot_process_cpu_seconds_total").set(cpu);

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::entities::administrator;
 use crate::error::{Error, Result};
@@ -46,6 +46,20 @@ pub async fn is_active(db: &impl ConnectionTrait, telegram_id: i64) -> Result<bo
         .one(db)
         .await?;
     Ok(found.is_some())
+}
+
+/// Every administrator, active or not, by id.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<administrator::Model>> {
+    Ok(administrator::Entity::find().order_by_asc(administrator::Column::Id).all(db).await?)
+}
+
+/// The active administrators, by id: who gets a copy of each new request.
+pub async fn active(db: &impl ConnectionTrait) -> Result<Vec<administrator::Model>> {
+    Ok(administrator::Entity::find()
+        .filter(administrator::Column::IsActive.eq(true))
+        .order_by_asc(administrator::Column::Id)
+        .all(db)
+        .await?)
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<administrator::Model> {

@@ -36,7 +36,7 @@ pub async fn redeem(db: &impl ConnectionTrait, code: &str, telegram_id: i64, nam
     let Some(client) = super::clients::get(db, invite.client_id).await?.filter(|c| c.is_active) else {
         return Ok(Redeemed::Invalid);
     };
-    super::clients::link_contact(db, client.id, telegram_id, name).await?;
+    super::contacts::link(db, client.id, telegram_id, name).await?;
     Ok(Redeemed::Linked(client))
 }
 

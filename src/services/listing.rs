@@ -1,6 +1,7 @@
 //! Lists for the REST API and the dashboard: a page of rows with the total count, a
 //! whitelisted sort (`field` or `-field`) and a substring search.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryOrder, Select};
 
@@ -121,4 +122,17 @@ pub fn optional(
 /// `Err(Validation)` when there are errors.
 pub fn check(errors: Vec<crate::error::FieldError>) -> Result<()> {
     if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
+}
+
+/// The start of a UTC day.
+pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
+/// Checks a `from`/`to` pair.
+pub fn check_range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<()> {
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => Err(Error::invalid("to", "must not be before from")),
+        _ => Ok(()),
+    }
 }

@@ -4,15 +4,16 @@
 pub mod administrators;
 pub mod cash_registers;
 pub mod clients;
+pub mod contacts;
 pub mod deadline_types;
 pub mod deadlines;
 pub mod export;
 pub mod inn;
 pub mod invites;
 pub mod listing;
-pub mod notifications;
 pub mod ofd_providers;
 pub mod processed_updates;
+pub mod reminder_log;
 pub mod reminders;
 pub mod request_queries;
 pub mod requests;

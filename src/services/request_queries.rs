@@ -9,8 +9,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::listing::{self, ListParams, Listed};
-use super::notifications::{check_range, day_start};
+use super::listing::{self, ListParams, Listed, check_range, day_start};
 use crate::entities::client_request::{self, Kind, Status};
 use crate::entities::{client, request_event, request_type};
 use crate::error::{Error, Result};

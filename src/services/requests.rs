@@ -1,7 +1,7 @@
 //! Requests and their decisions: the same functions serve Telegram and the REST API, so a
 //! decision has the same effects wherever it is made. Messages caused by a change (the
 //! administrators' copies, the client's answer, the edits after a decision) are written through
-//! [`Notifications`] in the same transaction as the change.
+//! [`RequestEvents`] in the same transaction as the change.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -72,7 +72,7 @@ impl Actor {
 /// The messages a change of a request causes; implemented by the Telegram adapter, called by
 /// this service inside the change's transaction.
 #[async_trait]
-pub trait Notifications: Send + Sync {
+pub trait RequestEvents: Send + Sync {
     /// A new request: every active administrator gets a copy with decision buttons.
     async fn request_filed(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()>;
     /// A decision: the client is told, every administrator's copy is edited.
@@ -177,7 +177,7 @@ fn client_actor(profile: &Profile) -> Actor {
 
 async fn insert(
     txn: &DatabaseTransaction,
-    notify: &dyn Notifications,
+    events: &dyn RequestEvents,
     mut row: client_request::ActiveModel,
     requester: &Profile,
     submit_key: Option<String>,
@@ -205,18 +205,18 @@ async fn insert(
         return Ok(Filed::Existing(request));
     }
     record_event(txn, request.id, "filed", &client_actor(requester), Channel::Telegram, None).await?;
-    notify.request_filed(txn, &request).await?;
+    events.request_filed(txn, &request).await?;
     Ok(Filed::New(request))
 }
 
 /// Files a service request (once per `submit_key`) and sends it to every administrator.
 pub async fn file_service_request(
     txn: &DatabaseTransaction,
-    notify: &dyn Notifications,
+    events: &dyn RequestEvents,
     new: NewServiceRequest,
 ) -> Result<Filed> {
     let description = validate_description(&new.description)?;
-    let client = super::clients::linked_client(txn, new.requester.telegram_id).await?;
+    let client = super::contacts::linked_client(txn, new.requester.telegram_id).await?;
     let row = client_request::ActiveModel {
         kind: Set(Kind::Service),
         request_type_id: Set(Some(new.request_type_id)),
@@ -226,14 +226,14 @@ pub async fn file_service_request(
         inn: Set(None),
         ..Default::default()
     };
-    insert(txn, notify, row, &new.requester, Some(new.submit_key)).await
+    insert(txn, events, row, &new.requester, Some(new.submit_key)).await
 }
 
 /// Files a request to link the user to the client with this ИНН (already validated), unless
 /// one from this user for this ИНН is pending: then that one is returned.
 pub async fn file_link_request(
     txn: &DatabaseTransaction,
-    notify: &dyn Notifications,
+    events: &dyn RequestEvents,
     requester: &Profile,
     inn: &str,
 ) -> Result<Filed> {
@@ -257,7 +257,7 @@ pub async fn file_link_request(
         inn: Set(Some(inn.to_string())),
         ..Default::default()
     };
-    insert(txn, notify, row, requester, None).await
+    insert(txn, events, row, requester, None).await
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -281,7 +281,7 @@ pub enum Decided {
 /// copy edited, in the same transaction.
 pub async fn decide(
     txn: &DatabaseTransaction,
-    notify: &dyn Notifications,
+    events: &dyn RequestEvents,
     request_id: i32,
     decision: Decision,
     actor: &Actor,
@@ -330,8 +330,7 @@ pub async fn decide(
         return Ok(Decided::AlreadyDecided(request));
     }
     if let Some(client) = link_client {
-        super::clients::link_contact(txn, client.id, request.requester_telegram_id, request.requester_name.clone())
-            .await?;
+        super::contacts::link(txn, client.id, request.requester_telegram_id, request.requester_name.clone()).await?;
         client_request::Entity::update_many()
             .col_expr(client_request::Column::ClientId, Some(client.id).into())
             .filter(client_request::Column::Id.eq(request_id))
@@ -341,7 +340,7 @@ pub async fn decide(
     let event = if status == Status::Approved { "approved" } else { "rejected" };
     record_event(txn, request_id, event, actor, channel, reason).await?;
     let request = get(txn, request_id).await?.ok_or(Error::NotFound("request"))?;
-    notify.request_decided(txn, &request).await?;
+    events.request_decided(txn, &request).await?;
     Ok(Decided::Done(request))
 }
 
@@ -353,7 +352,7 @@ pub enum Cancelled {
 /// The requester withdraws a pending request.
 pub async fn cancel_by_requester(
     txn: &DatabaseTransaction,
-    notify: &dyn Notifications,
+    events: &dyn RequestEvents,
     request_id: i32,
     requester: &Profile,
 ) -> Result<Cancelled> {
@@ -374,7 +373,7 @@ pub async fn cancel_by_requester(
         return Ok(Cancelled::NotPending(request));
     }
     record_event(txn, request.id, "cancelled", &client_actor(requester), Channel::Telegram, None).await?;
-    notify.request_cancelled(txn, &request).await?;
+    events.request_cancelled(txn, &request).await?;
     Ok(Cancelled::Done(request))
 }
 

@@ -38,7 +38,7 @@ pub async fn collect(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Stat
     let now = Utc::now();
     let requests_30d = super::request_queries::count_by_status_since(db, now - Duration::days(30)).await?;
     let (notifications_sent_7d, notifications_failed_7d) =
-        super::notifications::sent_and_failed_since(db, now - Duration::days(7)).await?;
+        super::reminder_log::sent_and_failed_since(db, now - Duration::days(7)).await?;
     let end = today + Duration::days(CHART_WEEKS * 7 - 1);
     let dates = super::deadlines::open_dates_between(db, today, end).await?;
     let weeks = (0..CHART_WEEKS)

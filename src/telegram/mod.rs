@@ -1,11 +1,10 @@
-//! The Telegram adapter's outgoing side: the sender that delivers the outbox (`crate::outbox`)
-//! under Telegram's limits, with its Bot API client and retry policy; webhook registration and
-//! polling.
+//! Talking to Telegram: the Bot API client ([`api`]) and the sender that delivers the outbox
+//! (`crate::outbox`) under Telegram's limits ([`sender`], [`limits`]), with its retry policy;
+//! and the webhook's registration ([`setup`]). Updates coming in are [`crate::inbound`]'s.
 
 pub mod api;
 mod call;
 pub mod limits;
-pub mod polling;
 mod retry;
 pub mod sender;
 pub mod setup;

@@ -341,7 +341,7 @@ impl TestAppBuilder {
 }
 
 /// Polling in tests: a short long-poll and quick retries.
-pub const TEST_POLLING: kktbot::telegram::polling::PollingOptions = kktbot::telegram::polling::PollingOptions {
+pub const TEST_POLLING: kktbot::inbound::polling::PollingOptions = kktbot::inbound::polling::PollingOptions {
     timeout: std::time::Duration::from_secs(1),
     backoff: kktbot::telegram::sender::Backoff {
         first: std::time::Duration::from_millis(50),

@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::entities::administrator;
-use crate::http::api::auth::RequireAdmin;
 use crate::http::api::extract::{ApiJson, ApiQuery, Page, PageParams, double_option};
+use crate::http::api::jwt::RequireAdmin;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::{ApiError, AppState};
 use crate::services::administrators::{self as service, AdministratorChanges, ListAdministrators};

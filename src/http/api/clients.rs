@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -10,41 +10,19 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
 use super::cash_registers::CashRegisterDto;
 use super::contacts::ContactDto;
 use super::deadlines::DeadlineDto;
-use super::extract::{ApiJson, ApiQuery, Page, PageParams};
+use super::extract::{ApiJson, ApiQuery, Page};
+use super::jwt::CurrentUser;
+use super::params::{list_params, page, today};
 use crate::config::Config;
 use crate::entities::client;
 use crate::http::{ApiError, AppState};
 use crate::services::clients::{self, ClientFilter, ClientInput};
-use crate::services::listing::{ListParams, Listed};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
-}
-
-/// Today in the reminder time zone: what "days left" counts from.
-pub(crate) fn today(config: &Config) -> NaiveDate {
-    crate::services::reminders::local_date(Utc::now(), config.notifications.timezone)
-}
-
-/// A page of a service list as the API answers it.
-pub(crate) fn page<T, U>(listed: Listed<T>, params: &ListParams, f: impl FnMut(T) -> U) -> Page<U> {
-    let listed = listed.map(f);
-    Page { items: listed.items, total: listed.total, page: params.page, per_page: params.per_page }
-}
-
-/// Checks `page`/`per_page` and builds the service's list parameters.
-pub(crate) fn list_params(
-    page: Option<u64>,
-    per_page: Option<u64>,
-    sort: Option<String>,
-    q: Option<String>,
-) -> Result<ListParams, ApiError> {
-    let (page, per_page) = PageParams { page, per_page }.validate()?;
-    Ok(ListParams::new(page, per_page, sort, q))
 }
 
 /// A client.

@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
-use super::clients::{list_params, page};
 use super::extract::{ApiJson, ApiQuery, Page};
+use super::jwt::CurrentUser;
+use super::params::{list_params, page};
 use crate::entities::contact;
 use crate::http::{ApiError, AppState};
-use crate::services::clients::{self, ContactFilter, ContactInput};
+use crate::services::contacts::{self, ContactFilter, ContactInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
@@ -75,7 +75,7 @@ async fn list(
     let params = list_params(query.page, query.per_page, query.sort, query.q)?;
     let filter =
         ContactFilter { client_id: query.client_id, telegram_id: query.telegram_id, is_active: query.is_active };
-    let listed = clients::list_contacts(&db, &params, &filter).await?;
+    let listed = contacts::list(&db, &params, &filter).await?;
     Ok(ApiJson(page(listed, &params, ContactDto::from)))
 }
 
@@ -88,7 +88,7 @@ async fn create(
     State(db): State<DatabaseConnection>,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<(StatusCode, ApiJson<ContactDto>), ApiError> {
-    Ok((StatusCode::CREATED, ApiJson(clients::create_contact(&db, &input).await?.into())))
+    Ok((StatusCode::CREATED, ApiJson(contacts::create(&db, &input).await?.into())))
 }
 
 #[utoipa::path(get, path = "/contacts/{id}", tag = "contacts", params(("id" = i32, Path)),
@@ -100,7 +100,7 @@ async fn get_one(
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<ApiJson<ContactDto>, ApiError> {
-    Ok(ApiJson(clients::get_contact(&db, id).await?.into()))
+    Ok(ApiJson(contacts::get(&db, id).await?.into()))
 }
 
 #[utoipa::path(put, path = "/contacts/{id}", tag = "contacts", params(("id" = i32, Path)),
@@ -114,7 +114,7 @@ async fn update(
     Path(id): Path<i32>,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<ApiJson<ContactDto>, ApiError> {
-    Ok(ApiJson(clients::update_contact(&db, id, &input).await?.into()))
+    Ok(ApiJson(contacts::update(&db, id, &input).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/contacts/{id}", tag = "contacts", params(("id" = i32, Path)),
@@ -126,6 +126,6 @@ async fn delete(
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<StatusCode, ApiError> {
-    clients::delete_contact(&db, id).await?;
+    contacts::delete(&db, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

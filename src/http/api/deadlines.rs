@@ -11,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
-use super::clients::{list_params, page, today};
 use super::extract::{ApiJson, ApiQuery, Page};
+use super::jwt::CurrentUser;
+use super::params::{list_params, page, parse_date, today};
 use crate::config::Config;
 use crate::entities::deadline::Status;
-use crate::error::{Error, FieldError};
+use crate::error::Error;
 use crate::http::{ApiError, AppState};
 use crate::services::deadlines::{self, DeadlineFilter, DeadlineView, NewDeadline};
 
@@ -62,17 +62,6 @@ fn parse_status(field: &'static str, value: &str) -> Result<Status, Error> {
         "expired" => Ok(Status::Expired),
         "closed" => Ok(Status::Closed),
         _ => Err(Error::invalid(field, "must be one of active, expired, closed")),
-    }
-}
-
-/// A `YYYY-MM-DD` date, or a field error.
-pub(crate) fn parse_date(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<NaiveDate> {
-    match NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
-        Ok(date) => Some(date),
-        Err(_) => {
-            errors.push(FieldError::new(field, "must be a date as YYYY-MM-DD"));
-            None
-        }
     }
 }
 

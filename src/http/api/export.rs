@@ -9,8 +9,8 @@ use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
-use super::clients::today;
+use super::jwt::CurrentUser;
+use super::params::today;
 use crate::config::Config;
 use crate::http::{ApiError, AppState};
 use crate::services::{deadlines, export};

@@ -13,8 +13,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
 use super::extract::ApiJson;
+use super::jwt::CurrentUser;
 use crate::config::Config;
 use crate::entities::invite;
 use crate::http::{ApiError, AppState};

@@ -14,11 +14,12 @@ pub mod deadlines;
 pub mod export;
 pub mod extract;
 pub mod invites;
+pub mod jwt;
 pub mod notifications;
 pub mod ofd_providers;
 pub mod openapi;
+pub mod params;
 pub mod requests;
-pub mod session;
 pub mod stats;
 pub mod users;
 
@@ -30,7 +31,7 @@ use crate::http::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(openapi::router())
-        .merge(session::router())
+        .merge(auth::router())
         .merge(users::router())
         .merge(administrators::router())
         .merge(cash_registers::router())

@@ -11,13 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
-use super::clients::{list_params, page, today};
 use super::extract::{ApiJson, ApiQuery, Page};
-use crate::bot::Bot;
+use super::jwt::CurrentUser;
+use super::params::{date_range, list_params, page, today};
 use crate::config::Config;
 use crate::http::{ApiError, AppState};
-use crate::services::notifications::{self, NotificationFilter, NotificationView};
+use crate::inbound::Inbound;
+use crate::services::reminder_log::{self, ReminderFilter, ReminderView};
 use crate::services::reminders;
 use crate::telegram::sender::SenderHandle;
 
@@ -51,8 +51,8 @@ pub struct NotificationDto {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-impl From<NotificationView> for NotificationDto {
-    fn from(v: NotificationView) -> Self {
+impl From<ReminderView> for NotificationDto {
+    fn from(v: ReminderView) -> Self {
         let n = v.log;
         let (client_id, client_name) = v.client.unzip();
         Self {
@@ -104,15 +104,10 @@ async fn list(
     ApiQuery(query): ApiQuery<NotificationListQuery>,
 ) -> Result<ApiJson<Page<NotificationDto>>, ApiError> {
     let params = list_params(query.page, query.per_page, query.sort, None)?;
-    let (from, to) = super::requests::date_range(query.from.as_deref(), query.to.as_deref())?;
-    let filter = NotificationFilter {
-        status: query.status,
-        deadline_id: query.deadline_id,
-        contact_id: query.contact_id,
-        from,
-        to,
-    };
-    let listed = notifications::list(&db, &params, &filter).await?;
+    let (from, to) = date_range(query.from.as_deref(), query.to.as_deref())?;
+    let filter =
+        ReminderFilter { status: query.status, deadline_id: query.deadline_id, contact_id: query.contact_id, from, to };
+    let listed = reminder_log::list(&db, &params, &filter).await?;
     Ok(ApiJson(page(listed, &params, NotificationDto::from)))
 }
 
@@ -136,13 +131,13 @@ async fn run(
     _user: CurrentUser,
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
-    State(bot): State<Option<Arc<Bot>>>,
+    State(inbound): State<Option<Arc<Inbound>>>,
     State(sender): State<Option<SenderHandle>>,
 ) -> Result<ApiJson<RunReportDto>, ApiError> {
-    let Some(bot) = bot else {
+    let Some(inbound) = inbound else {
         return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the Telegram bot is not configured"));
     };
-    let notifier = bot.notifier();
+    let notifier = inbound.notifier();
     let report = reminders::run(&db, notifier.as_ref(), &config.notifications.days, today(&config)).await?;
     if let Some(sender) = &sender {
         sender.wake();

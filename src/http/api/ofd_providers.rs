@@ -9,9 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
-use super::clients::{list_params, page};
 use super::extract::{ApiJson, ApiQuery, Page};
+use super::jwt::CurrentUser;
+use super::params::{list_params, page};
 use crate::entities::ofd_provider;
 use crate::http::{ApiError, AppState};
 use crate::services::ofd_providers::{self, OfdProviderInput};

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::AppState;
-use crate::http::api::auth::SESSION_COOKIE;
+use crate::http::api::jwt::SESSION_COOKIE;
 
 /// Every error answer: `{"error": {"code", "message", "details"}}`.
 #[derive(Serialize, ToSchema)]

@@ -6,23 +6,23 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::extract::{Path, State};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
-use super::clients::{list_params, page};
 use super::extract::{ApiJson, ApiQuery, Page};
-use crate::bot::Bot;
+use super::jwt::CurrentUser;
+use super::params::{date_range, list_params, page};
 use crate::entities::client_request::{self, Kind, Status};
 use crate::entities::request_event;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
+use crate::inbound::Inbound;
 use crate::services::request_queries::{self, RequestFilter, RequestView};
-use crate::services::requests::{self, Actor, Channel, Decided, Decision, Notifications};
+use crate::services::requests::{self, Actor, Channel, Decided, Decision, RequestEvents};
 use crate::telegram::sender::SenderHandle;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -187,18 +187,6 @@ fn parse_kind(value: &str) -> Result<Kind, Error> {
     }
 }
 
-/// `from`/`to` query dates.
-pub(crate) fn date_range(
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(Option<NaiveDate>, Option<NaiveDate>), Error> {
-    let mut errors = Vec::new();
-    let from = from.and_then(|v| super::deadlines::parse_date(&mut errors, "from", v));
-    let to = to.and_then(|v| super::deadlines::parse_date(&mut errors, "to", v));
-    crate::services::listing::check(errors)?;
-    Ok((from, to))
-}
-
 #[utoipa::path(get, path = "/requests", tag = "requests", params(RequestListQuery),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = Page<RequestDto>), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
@@ -246,7 +234,7 @@ pub struct RejectInput {
 struct Silent;
 
 #[async_trait]
-impl Notifications for Silent {
+impl RequestEvents for Silent {
     async fn request_filed(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
         Ok(())
     }
@@ -261,7 +249,7 @@ impl Notifications for Silent {
 async fn decide(
     user: CurrentUser,
     db: DatabaseConnection,
-    bot: Option<Arc<Bot>>,
+    inbound: Option<Arc<Inbound>>,
     sender: Option<SenderHandle>,
     id: i32,
     decision: Decision,
@@ -271,8 +259,8 @@ async fn decide(
     {
         return Err(Error::invalid("reason", "must be at most 1000 characters").into());
     }
-    let notifier: Arc<dyn Notifications> = match &bot {
-        Some(bot) => bot.notifier(),
+    let notifier: Arc<dyn RequestEvents> = match &inbound {
+        Some(inbound) => inbound.notifier(),
         None => Arc::new(Silent),
     };
     let actor = Actor::User { id: user.id, name: user.name.clone().unwrap_or_else(|| user.email.clone()) };
@@ -321,11 +309,11 @@ async fn decide(
 async fn approve(
     user: CurrentUser,
     State(db): State<DatabaseConnection>,
-    State(bot): State<Option<Arc<Bot>>>,
+    State(inbound): State<Option<Arc<Inbound>>>,
     State(sender): State<Option<SenderHandle>>,
     Path(id): Path<i32>,
 ) -> Result<ApiJson<RequestDto>, ApiError> {
-    decide(user, db, bot, sender, id, Decision::Approve).await
+    decide(user, db, inbound, sender, id, Decision::Approve).await
 }
 
 #[utoipa::path(post, path = "/requests/{id}/reject", tag = "requests", params(("id" = i32, Path)),
@@ -338,7 +326,7 @@ async fn approve(
 async fn reject(
     user: CurrentUser,
     State(db): State<DatabaseConnection>,
-    State(bot): State<Option<Arc<Bot>>>,
+    State(inbound): State<Option<Arc<Inbound>>>,
     State(sender): State<Option<SenderHandle>>,
     Path(id): Path<i32>,
     body: axum::body::Bytes,
@@ -348,5 +336,5 @@ async fn reject(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::from(Error::invalid("reason", e.to_string())))?
     };
-    decide(user, db, bot, sender, id, Decision::Reject { reason: input.reason }).await
+    decide(user, db, inbound, sender, id, Decision::Reject { reason: input.reason }).await
 }

@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::CurrentUser;
-use super::clients::today;
 use super::extract::ApiJson;
+use super::jwt::CurrentUser;
+use super::params::today;
 use crate::config::Config;
 use crate::http::{ApiError, AppState};
 use crate::services::stats;

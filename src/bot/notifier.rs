@@ -18,10 +18,10 @@ use crate::error::Result;
 use crate::outbox::{self, MessageRef, Outgoing, RetryPolicy};
 use crate::services::deadlines::DeadlineView;
 use crate::services::reminders::{ReminderMessages, Summary};
-use crate::services::requests::Notifications;
+use crate::services::requests::RequestEvents;
 use crate::services::{clients, requests, telegram_users};
 
-pub struct BotNotifier {
+pub struct TelegramNotifier {
     texts: Arc<Texts>,
     timezone: Tz,
     reminder_retry: Option<RetryPolicy>,
@@ -40,7 +40,7 @@ pub fn decision_keyboard(texts: &Texts, lang: Lang, request_id: i32) -> InlineKe
     ]])
 }
 
-impl BotNotifier {
+impl TelegramNotifier {
     pub fn new(texts: Arc<Texts>, timezone: Tz) -> Self {
         Self { texts, timezone, reminder_retry: None }
     }
@@ -201,7 +201,7 @@ impl BotNotifier {
 }
 
 #[async_trait]
-impl Notifications for BotNotifier {
+impl RequestEvents for TelegramNotifier {
     async fn request_filed(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
         let admins = administrator::Entity::find().filter(administrator::Column::IsActive.eq(true)).all(txn).await?;
         for admin in admins {
@@ -247,7 +247,7 @@ impl Notifications for BotNotifier {
 /// Lines of deadlines shown in the administrators' summary before "…and N more".
 const SUMMARY_LINES: usize = 15;
 
-impl BotNotifier {
+impl TelegramNotifier {
     fn deadline_args(&self, lang: Lang, view: &DeadlineView) -> Vec<(&'static str, Arg)> {
         let kind = if lang == Lang::En { view.kind.name_en.clone() } else { view.kind.name_ru.clone() };
         let register = view.register.as_ref().map_or(String::new(), |r| {
@@ -279,7 +279,7 @@ impl BotNotifier {
 }
 
 #[async_trait]
-impl ReminderMessages for BotNotifier {
+impl ReminderMessages for TelegramNotifier {
     async fn reminder(
         &self,
         txn: &DatabaseTransaction,

@@ -1,8 +1,10 @@
 //! `POST /webhook/telegram`: the secret header is checked (constant time) before the body is
-//! read; the update is applied through the bot and answered 200 only after its effects are
+//! read; the update is applied by [`Inbound::process`] and answered 200 only after its effects are
 //! committed. A failure that Telegram should retry (database, dialog store) answers 503 with
 //! `Retry-After`; an update that cannot be applied at all is answered 200 so Telegram does not
 //! send it forever.
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
@@ -11,9 +13,11 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use teloxide::types::{Update, UpdateKind};
 
-use super::{ApiError, AppState};
+use super::{Inbound, Outcome, kind_name};
+use crate::api_error::ApiError;
+use crate::bot::BotError;
 use crate::bot::storage::StoreError;
-use crate::bot::{BotError, Outcome, kind_name};
+use crate::config::Config;
 
 /// Largest update body accepted.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -21,8 +25,12 @@ const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// Seconds Telegram is asked to wait before redelivering after a transient failure.
 const RETRY_AFTER_SECS: &str = "5";
 
-pub async fn webhook(State(state): State<AppState>, request: Request) -> Response {
-    let (Some(bot), Some(secret)) = (&state.bot, &state.config.telegram.webhook_secret) else {
+pub async fn webhook(
+    State(inbound): State<Option<Arc<Inbound>>>,
+    State(config): State<Arc<Config>>,
+    request: Request,
+) -> Response {
+    let (Some(inbound), Some(secret)) = (&inbound, &config.telegram.webhook_secret) else {
         return ApiError::new(StatusCode::NOT_FOUND, "bot_disabled", "the Telegram bot is not configured")
             .into_response();
     };
@@ -62,7 +70,7 @@ pub async fn webhook(State(state): State<AppState>, request: Request) -> Respons
     }
     let kind = kind_name(&update);
     let update_id = update.id.0;
-    match bot.process(update).await {
+    match inbound.process(update).await {
         Ok(outcome) => {
             let outcome = match outcome {
                 Outcome::Applied => "applied",

@@ -1,17 +1,18 @@
-//! The reminder log (`notification_logs`) as staff read it.
+//! The reminder log (`notification_logs`): one row per reminder sent to a contact, as staff read
+//! it. (The sender keeps each row's status in step with its outbox message.)
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
-use super::listing::{self, ListParams, Listed};
+use super::listing::{self, ListParams, Listed, check_range, day_start};
 use crate::entities::{client, contact, deadline, deadline_type, notification_log};
 use crate::error::{Error, Result};
 
 /// A reminder with what a person needs to read it: whose deadline of which kind, and to whom.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotificationView {
+pub struct ReminderView {
     pub log: notification_log::Model,
     /// The deadline's client (none if the deadline was deleted).
     pub client: Option<(i32, String)>,
@@ -23,7 +24,7 @@ pub struct NotificationView {
 
 /// Attaches the client, deadline type and contact name to some reminders: four queries at most,
 /// whatever the count.
-pub async fn views(db: &impl ConnectionTrait, logs: Vec<notification_log::Model>) -> Result<Vec<NotificationView>> {
+pub async fn views(db: &impl ConnectionTrait, logs: Vec<notification_log::Model>) -> Result<Vec<ReminderView>> {
     let deadline_ids: BTreeSet<i32> = logs.iter().map(|l| l.deadline_id).collect();
     let contact_ids: BTreeSet<i32> = logs.iter().map(|l| l.contact_id).collect();
     if logs.is_empty() {
@@ -65,7 +66,7 @@ pub async fn views(db: &impl ConnectionTrait, logs: Vec<notification_log::Model>
         .into_iter()
         .map(|log| {
             let of_deadline = deadlines.get(&log.deadline_id);
-            NotificationView {
+            ReminderView {
                 client: of_deadline.and_then(|(id, _)| clients.get(id).map(|name| (*id, name.clone()))),
                 deadline_type: of_deadline.and_then(|(_, type_id)| types.get(type_id).cloned()),
                 contact_name: contacts.get(&log.contact_id).cloned().flatten(),
@@ -79,7 +80,7 @@ pub async fn views(db: &impl ConnectionTrait, logs: Vec<notification_log::Model>
 pub const STATUSES: [&str; 4] = ["pending", "retrying", "sent", "failed"];
 
 #[derive(Clone, Debug, Default)]
-pub struct NotificationFilter {
+pub struct ReminderFilter {
     pub status: Option<String>,
     pub deadline_id: Option<i32>,
     pub contact_id: Option<i32>,
@@ -89,24 +90,11 @@ pub struct NotificationFilter {
     pub to: Option<NaiveDate>,
 }
 
-/// The start of a UTC day.
-pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
-    date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-}
-
-/// Checks a `from`/`to` pair.
-pub fn check_range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<()> {
-    match (from, to) {
-        (Some(f), Some(t)) if f > t => Err(Error::invalid("to", "must not be before from")),
-        _ => Ok(()),
-    }
-}
-
 pub async fn list(
     db: &impl ConnectionTrait,
     params: &ListParams,
-    filter: &NotificationFilter,
-) -> Result<Listed<NotificationView>> {
+    filter: &ReminderFilter,
+) -> Result<Listed<ReminderView>> {
     let mut query = notification_log::Entity::find();
     if let Some(status) = filter.status.as_deref() {
         if !STATUSES.contains(&status) {

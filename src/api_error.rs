@@ -1,4 +1,6 @@
-//! One JSON error shape for every HTTP answer: `{"error": {"code", "message", "details"}}`.
+//! The one JSON error shape of every HTTP error answer — the REST API's, the webhook's, unknown
+//! paths': `{"error": {"code", "message", "details"}}`. It lives outside [`crate::http`] because
+//! the webhook ([`crate::inbound::webhook`]) answers in it too.
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -1,5 +1,5 @@
 //! Polling mode (`kktbot serve --polling`, for development without a public URL): removes the
-//! webhook, then long-polls `getUpdates` and applies each update through [`Bot::process`], the
+//! webhook, then long-polls `getUpdates` and applies each update through [`Inbound::process`], the
 //! same path the webhook takes.
 //!
 //! Exactly once, as with the webhook: an update is confirmed to Telegram (the next `getUpdates`
@@ -19,10 +19,11 @@ use serde::Serialize;
 use serde_json::Value;
 use teloxide::types::{Update, UpdateKind};
 
-use super::api::{ApiError, BotApi};
-use super::sender::Backoff;
-use super::setup::{self, ALLOWED_UPDATES};
-use crate::bot::{Bot, BotError, Outcome, kind_name};
+use super::{Inbound, Outcome, kind_name};
+use crate::bot::BotError;
+use crate::telegram::api::{ApiError, BotApi};
+use crate::telegram::sender::Backoff;
+use crate::telegram::setup::{self, ALLOWED_UPDATES};
 
 /// How polling behaves. The defaults are for production; tests shorten them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,14 +88,14 @@ impl Stop<'_> {
 /// The polling loop for one bot.
 pub struct Poller {
     api: BotApi,
-    bot: Arc<Bot>,
+    inbound: Arc<Inbound>,
     options: PollingOptions,
 }
 
 impl Poller {
-    pub fn new(api: BotApi, bot: Arc<Bot>, options: PollingOptions) -> Self {
+    pub fn new(api: BotApi, inbound: Arc<Inbound>, options: PollingOptions) -> Self {
         let api = api.with_timeout(options.timeout + REQUEST_MARGIN);
-        Self { api, bot, options }
+        Self { api, inbound, options }
     }
 
     /// Removes the webhook, then polls until `stop` completes. An update being applied when
@@ -201,7 +202,7 @@ impl Poller {
         let kind = kind_name(&update);
         let mut failures = 0;
         loop {
-            let error = match self.bot.process(update.clone()).await {
+            let error = match self.inbound.process(update.clone()).await {
                 Ok(outcome) => {
                     let outcome = match outcome {
                         Outcome::Applied => "applied",

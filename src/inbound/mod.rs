@@ -1,0 +1,148 @@
+//! Updates coming in: [`Inbound::process`] applies one update exactly once, and its two
+//! transports feed it — [`webhook`] (Telegram posts to `POST /webhook/telegram`) and
+//! [`polling`] (`kktbot serve --polling` long-polls `getUpdates`).
+//!
+//! An update is applied in one database transaction that first records its `update_id`
+//! ([`crate::services::processed_updates::record`]), then runs the conversation's handler tree
+//! ([`crate::bot::schema`]) with a [`Ctx`]; the dialog state is stored and the transaction
+//! committed before the transport acknowledges the update.
+
+pub mod polling;
+pub mod webhook;
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::types::{Update, UpdateKind};
+
+use crate::bot::context::{self, Ctx};
+use crate::bot::dialog::Dialog;
+use crate::bot::notifier::TelegramNotifier;
+use crate::bot::storage::{self, DialogStore, StoreError};
+use crate::bot::texts::{Lang, Texts};
+use crate::bot::{BotError, BotUsername};
+use crate::db::WriteGate;
+use crate::services::processed_updates::{self, Arrival, Visitor};
+use crate::services::telegram_users::Profile;
+
+/// What became of an update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its effects are committed.
+    Applied,
+    /// This update_id was processed before: nothing was done again.
+    Duplicate,
+}
+
+/// The inbound pipeline: handler tree, texts, dialog store and database.
+pub struct Inbound {
+    db: DatabaseConnection,
+    writes: WriteGate,
+    store: Arc<dyn DialogStore>,
+    texts: Arc<Texts>,
+    notifier: Arc<TelegramNotifier>,
+    username: String,
+    on_commit: Arc<dyn Fn() + Send + Sync>,
+    handler: UpdateHandler<BotError>,
+}
+
+/// The user an update is from, and the chat to answer in.
+fn origin(update: &Update) -> Option<(Profile, i64)> {
+    let user = update.from()?;
+    let chat_id = update.chat().map_or(user.id.0 as i64, |c| c.id.0);
+    let profile = Profile {
+        telegram_id: user.id.0 as i64,
+        first_name: Some(user.first_name.clone()).filter(|n| !n.is_empty()),
+        last_name: user.last_name.clone(),
+        username: user.username.clone(),
+        language_code: user.language_code.clone(),
+    };
+    Some((profile, chat_id))
+}
+
+/// A short name of an update's kind, for logs and metrics.
+pub fn kind_name(update: &Update) -> &'static str {
+    match &update.kind {
+        UpdateKind::Message(_) => "message",
+        UpdateKind::EditedMessage(_) => "edited_message",
+        UpdateKind::CallbackQuery(_) => "callback_query",
+        UpdateKind::MyChatMember(_) => "my_chat_member",
+        UpdateKind::Error(_) => "unknown",
+        _ => "other",
+    }
+}
+
+impl Inbound {
+    pub fn new(
+        db: DatabaseConnection,
+        writes: WriteGate,
+        store: Arc<dyn DialogStore>,
+        texts: Arc<Texts>,
+        notifier: Arc<TelegramNotifier>,
+        username: String,
+        on_commit: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        Self { db, writes, store, texts, notifier, username, on_commit, handler: crate::bot::schema() }
+    }
+
+    pub fn notifier(&self) -> Arc<TelegramNotifier> {
+        self.notifier.clone()
+    }
+
+    /// Applies one update exactly once: its update_id is recorded in the same transaction as
+    /// its effects, and a redelivered update_id does nothing. Returns only after the commit.
+    pub async fn process(&self, update: Update) -> Result<Outcome, BotError> {
+        let kind = kind_name(&update);
+        let _turn = self.writes.turn().await;
+        let txn = self.db.begin().await?;
+        let origin = origin(&update);
+        let profile = origin.as_ref().map(|(profile, _)| profile);
+        let visitor = match processed_updates::record(&txn, update.id.0 as i64, kind, profile).await? {
+            Arrival::Duplicate => {
+                txn.rollback().await?;
+                return Ok(Outcome::Duplicate);
+            }
+            Arrival::New(visitor) => visitor,
+        };
+        let (Some((profile, chat_id)), Some(Visitor { user, admin })) = (origin, visitor) else {
+            txn.commit().await?;
+            return Ok(Outcome::Applied);
+        };
+        let lang = Lang::for_user(user.language.as_deref(), user.language_code.as_deref());
+        let shared =
+            context::Shared { texts: self.texts.clone(), notifier: self.notifier.clone(), store: self.store.clone() };
+        let ctx = Arc::new(Ctx::new(txn, &shared, profile, chat_id, lang, admin));
+        let result =
+            self.handler.dispatch(dptree::deps![update, ctx.clone(), BotUsername(self.username.clone())]).await;
+        match result {
+            ControlFlow::Break(Err(e)) => {
+                drop(Arc::into_inner(ctx));
+                return Err(e);
+            }
+            ControlFlow::Break(Ok(())) | ControlFlow::Continue(_) => {}
+        }
+        let ctx = Arc::into_inner(ctx).expect("handlers keep no reference to the context");
+        let change = ctx.dialog_change().await;
+        if let Some(change) = &change {
+            write_dialog(self.store.as_ref(), ctx.chat_id, change.after.as_ref()).await?;
+        }
+        if let Err(e) = ctx.txn.commit().await {
+            if let Some(change) = change {
+                // Put the dialog back so the redelivered update finds it as it was.
+                let _ = write_dialog(self.store.as_ref(), chat_id, change.before.as_ref()).await;
+            }
+            return Err(e.into());
+        }
+        (self.on_commit)();
+        Ok(Outcome::Applied)
+    }
+}
+
+async fn write_dialog(store: &dyn DialogStore, chat_id: i64, dialog: Option<&Dialog>) -> Result<(), StoreError> {
+    match dialog {
+        Some(d) => storage::save(store, chat_id, d).await,
+        None => store.remove(chat_id).await,
+    }
+}
