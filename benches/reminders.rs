@@ -13,7 +13,7 @@
 //! Run with `cargo bench --bench reminders`.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(clippy::wrong_self_convention)]
+#[allow(clippy::wrong_self_convention, unused_macros, unused_imports)]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -57,7 +57,7 @@ async fn main() {
     let iterations = env_or("BENCH_ITERATIONS", 5);
     let deadlines = env_or("BENCH_DEADLINES", 100_000);
     let due = env_or("BENCH_DUE", 1_000);
-    let Some(test_db) = support::TestDatabase::create(support::Backend::Postgres).await else {
+    let Ok(test_db) = support::TestDatabase::try_create(support::Backend::Postgres).await else {
         println!("PostgreSQL is not reachable: nothing measured");
         return;
     };

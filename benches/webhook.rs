@@ -30,7 +30,7 @@
 //! runs a tiny smoke version on SQLite only.
 
 // The support code is linted with the integration tests; its findings are theirs to fix.
-#[allow(clippy::wrong_self_convention)]
+#[allow(clippy::wrong_self_convention, unused_macros, unused_imports)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -227,7 +227,7 @@ async fn start(endpoint: Endpoint, backend: Backend) -> Option<Running> {
     match endpoint {
         Endpoint::Parse => Some(serve_bare(Router::new().route(PATH, post(parse_only)), None).await),
         Endpoint::Commit => {
-            let database = TestDatabase::create(backend).await?;
+            let database = TestDatabase::try_create(backend).await.ok()?;
             let conn = database.connect().await;
             conn.execute_unprepared(
                 "CREATE TABLE bench_commit (update_id BIGINT PRIMARY KEY, received_at BIGINT NOT NULL)",
@@ -252,7 +252,7 @@ async fn start(endpoint: Endpoint, backend: Backend) -> Option<Running> {
             if backend == Backend::Postgres {
                 builder = builder.redis();
             }
-            builder.spawn().await.map(|app| Running::Kktbot(Box::new(app)))
+            Some(Running::Kktbot(Box::new(builder.spawn().await)))
         }
         Endpoint::KktbotNoSender => kktbot_without_sender(backend).await,
     }
@@ -262,8 +262,8 @@ async fn start(endpoint: Endpoint, backend: Backend) -> Option<Running> {
 /// `Application::run`: no outgoing-message sender (nor scheduler, leader election or pruning)
 /// runs beside the webhook.
 async fn kktbot_without_sender(backend: Backend) -> Option<Running> {
-    let database = TestDatabase::create(backend).await?;
-    let redis = if backend == Backend::Postgres { Some(TestRedis::create().await?) } else { None };
+    let database = TestDatabase::try_create(backend).await.ok()?;
+    let redis = if backend == Backend::Postgres { Some(TestRedis::try_create().await.ok()?) } else { None };
     let telegram = support::telegram::FakeTelegram::start().await;
     let mut vars = std::collections::HashMap::new();
     vars.insert("DATABASE_URL", database.url().to_string());
@@ -660,12 +660,12 @@ async fn bench_endpoint(load: &Handle, endpoint: Endpoint, backend: Backend, opt
 
 /// Whether PostgreSQL and Redis answer; prints why not.
 async fn postgres_reachable() -> bool {
-    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+    let Ok(db) = TestDatabase::try_create(Backend::Postgres).await else {
         println!("PostgreSQL + Redis: SKIPPED — PostgreSQL is not reachable (set KKTBOT_TEST_POSTGRES_URL)");
         return false;
     };
     db.drop_now().await;
-    if TestRedis::create().await.is_none() {
+    if TestRedis::try_create().await.is_err() {
         println!("PostgreSQL + Redis: SKIPPED — Redis is not reachable (set KKTBOT_TEST_REDIS_URL)");
         return false;
     }

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, TestAppBuilder};
+use crate::support::{Backend, TestApp, TestAppBuilder, backend_test, integration_test};
 
 const JWT_SECRET: &str = "api-auth-test-secret-0123456789abcdef";
 const CSRF: (&str, &str) = ("X-Requested-With", "kktbot");
@@ -21,7 +21,7 @@ fn builder() -> TestAppBuilder {
 }
 
 async fn app() -> TestApp {
-    builder().spawn().await.expect("SQLite needs no service")
+    builder().spawn().await
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
@@ -84,16 +84,9 @@ async fn login_and_me(app: &TestApp) {
     assert_eq!(page["total"], 1);
 }
 
-#[tokio::test]
-async fn login_and_me_on_sqlite() {
-    let app = app().await;
-    login_and_me(&app).await;
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn login_and_me_on_postgres() {
-    let Some(app) = builder().postgres().spawn().await else { return };
+backend_test!(login_and_me_then_a_user_by_any_case_of_its_email);
+async fn login_and_me_then_a_user_by_any_case_of_its_email(backend: Backend) {
+    let app = builder().backend(backend).spawn().await;
     login_and_me(&app).await;
     let token = admin_token(&app).await;
     create_user(&app, &token, "pg@example.com", "long-enough-password", "operator").await;
@@ -111,7 +104,7 @@ async fn login_and_me_on_postgres() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(login_failures_look_the_same_and_the_cookie_is_safe);
 async fn login_failures_look_the_same_and_the_cookie_is_safe() {
     let app = app().await;
     let (email, password) = app.initial_admin.clone().unwrap();
@@ -150,7 +143,7 @@ async fn login_failures_look_the_same_and_the_cookie_is_safe() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(cookie_authenticated_changes_need_the_csrf_header);
 async fn cookie_authenticated_changes_need_the_csrf_header() {
     let app = app().await;
     let (email, password) = app.initial_admin.clone().unwrap();
@@ -204,7 +197,7 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-#[tokio::test]
+integration_test!(bad_tokens_are_refused);
 async fn bad_tokens_are_refused() {
     let app = app().await;
     let token = admin_token(&app).await;
@@ -252,7 +245,7 @@ async fn bad_tokens_are_refused() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(a_deactivated_users_token_stops_at_once);
 async fn a_deactivated_users_token_stops_at_once() {
     let app = app().await;
     let admin = admin_token(&app).await;
@@ -273,7 +266,7 @@ async fn a_deactivated_users_token_stops_at_once() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(operators_get_403_on_users_and_administrators);
 async fn operators_get_403_on_users_and_administrators() {
     let app = app().await;
     let admin = admin_token(&app).await;
@@ -304,7 +297,7 @@ async fn operators_get_403_on_users_and_administrators() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(users_validation_conflicts_pagination_and_self_protection);
 async fn users_validation_conflicts_pagination_and_self_protection() {
     let app = app().await;
     let token = admin_token(&app).await;
@@ -396,7 +389,7 @@ async fn users_validation_conflicts_pagination_and_self_protection() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(administrators_crud);
 async fn administrators_crud() {
     let app = app().await;
     let token = admin_token(&app).await;
@@ -435,7 +428,7 @@ async fn administrators_crud() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(injection_and_script_strings_are_stored_and_returned_verbatim);
 async fn injection_and_script_strings_are_stored_and_returned_verbatim() {
     let app = app().await;
     let token = admin_token(&app).await;
@@ -470,14 +463,10 @@ async fn injection_and_script_strings_are_stored_and_returned_verbatim() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(login_brute_force_gets_429_per_ip_and_per_account);
 async fn login_brute_force_gets_429_per_ip_and_per_account() {
-    let app = TestApp::builder()
-        .env("LOGIN_RATE_LIMIT_PER_MINUTE", "5")
-        .env("TRUSTED_PROXIES", "127.0.0.1")
-        .spawn()
-        .await
-        .unwrap();
+    let app =
+        TestApp::builder().env("LOGIN_RATE_LIMIT_PER_MINUTE", "5").env("TRUSTED_PROXIES", "127.0.0.1").spawn().await;
     let (email, password) = app.initial_admin.clone().unwrap();
     let attempt = |ip: &'static str, email: String, pw: &'static str| {
         app.http
@@ -504,9 +493,9 @@ async fn login_brute_force_gets_429_per_ip_and_per_account() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(the_general_limit_answers_429_but_not_on_health);
 async fn the_general_limit_answers_429_but_not_on_health() {
-    let app = TestApp::builder().env("API_RATE_LIMIT_PER_MINUTE", "5").spawn().await.unwrap();
+    let app = TestApp::builder().env("API_RATE_LIMIT_PER_MINUTE", "5").spawn().await;
     for _ in 0..5 {
         assert_eq!(app.http.get(app.url("/api/auth/me")).send().await.unwrap().status(), 401);
     }
@@ -520,7 +509,7 @@ async fn the_general_limit_answers_429_but_not_on_health() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(security_headers_on_every_answer_and_hsts_behind_https);
 async fn security_headers_on_every_answer_and_hsts_behind_https() {
     let app = app().await;
     for path in ["/health", "/api/auth/me", "/api/nowhere", "/api/openapi.json"] {
@@ -541,7 +530,7 @@ async fn security_headers_on_every_answer_and_hsts_behind_https() {
     assert!(res.headers().get("strict-transport-security").is_none());
     app.shutdown().await;
 
-    let app = builder().env("TRUSTED_PROXIES", "127.0.0.0/8").spawn().await.unwrap();
+    let app = builder().env("TRUSTED_PROXIES", "127.0.0.0/8").spawn().await;
     let res = app.http.get(app.url("/health")).header("X-Forwarded-Proto", "https").send().await.unwrap();
     assert!(res.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
     let (email, password) = app.initial_admin.clone().unwrap();
@@ -558,9 +547,9 @@ async fn security_headers_on_every_answer_and_hsts_behind_https() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(cors_allows_only_listed_origins);
 async fn cors_allows_only_listed_origins() {
-    let app = builder().env("CORS_ORIGINS", "https://admin.example.com").spawn().await.unwrap();
+    let app = builder().env("CORS_ORIGINS", "https://admin.example.com").spawn().await;
     let preflight = |origin: &'static str| {
         app.http
             .request(Method::OPTIONS, app.url("/api/auth/me"))
@@ -591,7 +580,7 @@ async fn cors_allows_only_listed_origins() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(bodies_over_10_mib_are_413);
 async fn bodies_over_10_mib_are_413() {
     let app = app().await;
     let big = format!(r#"{{"email":"a@example.com","password":"{}"}}"#, "x".repeat(10 * 1024 * 1024));
@@ -641,7 +630,7 @@ fn served_paths(app: &TestApp) -> BTreeSet<String> {
     paths
 }
 
-#[tokio::test]
+integration_test!(the_openapi_document_covers_every_route);
 async fn the_openapi_document_covers_every_route() {
     let app = app().await;
     let res = app.http.get(app.url("/api/openapi.json")).send().await.unwrap();

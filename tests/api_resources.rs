@@ -6,8 +6,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::updates::{self, User, button, first_button};
+use crate::support::chat::{file_request, send};
+use crate::support::seed::date_in;
+use crate::support::updates::{self, User};
 use crate::support::{Backend, TestApp, TestAppBuilder};
+use crate::support::{backend_test, integration_test};
 
 const INJECTION: &str = "Robert'); DROP TABLE clients; -- \" OR 1=1 --";
 const SCRIPT: &str = "<img src=x onerror=alert(1)>";
@@ -86,16 +89,11 @@ fn invalid_fields(body: &Value) -> Vec<String> {
         .collect()
 }
 
-fn date_in(days: i64) -> String {
-    // Tests run with the default NOTIFICATION_TIMEZONE; a day's margin keeps them clear of midnight.
-    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
-}
-
 // ================================================================== auth
 
-#[tokio::test]
+integration_test!(every_resource_route_needs_a_token);
 async fn every_resource_route_needs_a_token() {
-    let app = builder(Backend::Sqlite).spawn().await.unwrap();
+    let app = builder(Backend::Sqlite).spawn().await;
     let routes = [
         (Method::GET, "/api/clients"),
         (Method::POST, "/api/clients"),
@@ -133,10 +131,10 @@ async fn every_resource_route_needs_a_token() {
     }
 }
 
+integration_test!(the_request_schema_has_the_type_and_client_names);
 /// The OpenAPI document describes the names a request carries, as nullable fields.
-#[tokio::test]
 async fn the_request_schema_has_the_type_and_client_names() {
-    let app = builder(Backend::Sqlite).spawn().await.unwrap();
+    let app = builder(Backend::Sqlite).spawn().await;
     let doc: Value = app.http.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
     let schema = &doc["components"]["schemas"]["RequestDto"];
     let required: Vec<&str> = schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
@@ -150,8 +148,9 @@ async fn the_request_schema_has_the_type_and_client_names() {
 
 // ================================================================== CRUD
 
+backend_test!(crud);
 async fn crud(backend: Backend) {
-    let Some(app) = builder(backend).spawn().await else { return };
+    let app = builder(backend).spawn().await;
     let api = Api::login(&app).await;
 
     // --- clients: validation, conflicts, verbatim strings.
@@ -533,51 +532,10 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-#[tokio::test]
-async fn crud_on_sqlite() {
-    crud(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn crud_on_postgres() {
-    crud(Backend::Postgres).await;
-}
-
 // ================================================================== decisions from the API
 
 const ADMIN1: i64 = 900_000_001;
 const ADMIN2: i64 = 900_000_002;
-
-async fn send(app: &TestApp, update: &Value) {
-    app.send_update(update).await;
-    app.settle().await;
-}
-
-fn last_message(app: &TestApp, chat: i64) -> Value {
-    app.tg()
-        .calls_to("sendMessage")
-        .into_iter()
-        .filter(|c| c.ok && c.params["chat_id"].as_i64() == Some(chat))
-        .map(|c| c.response["result"].clone())
-        .next_back()
-        .unwrap_or_else(|| panic!("no message to {chat}"))
-}
-
-/// Files a service request through the bot's dialog, as a client in Telegram does.
-async fn file_request(app: &TestApp, client: &User, description: &str) {
-    file_request_of_type(app, client, None, description).await;
-}
-
-/// Files a service request of the type labelled `kind` (the first type when `None`).
-async fn file_request_of_type(app: &TestApp, client: &User, kind: Option<&str>, description: &str) {
-    send(app, &updates::text(client, "/request")).await;
-    let keyboard = last_message(app, client.id);
-    let data = kind.map_or_else(|| first_button(&keyboard), |label| button(&keyboard, label));
-    send(app, &updates::callback(client, &data, keyboard["message_id"].as_i64().unwrap())).await;
-    send(app, &updates::text(client, description)).await;
-    let summary = last_message(app, client.id);
-    send(app, &updates::callback(client, &first_button(&summary), summary["message_id"].as_i64().unwrap())).await;
-}
 
 /// The edits of the administrators' copies.
 fn copy_edits(app: &TestApp) -> Vec<(i64, String)> {
@@ -590,6 +548,7 @@ fn copy_edits(app: &TestApp) -> Vec<(i64, String)> {
         .collect()
 }
 
+backend_test!(decisions);
 async fn decisions(backend: Backend) {
     let builder = builder(backend)
         .telegram()
@@ -597,11 +556,11 @@ async fn decisions(backend: Backend) {
         .env("TELEGRAM_RATE_CHAT_PER_SECOND", "1000")
         .env("TELEGRAM_RATE_GLOBAL_PER_SECOND", "1000")
         .env("LOG_LEVEL", std::env::var("KKT_DEBUG_LOG").as_deref().unwrap_or("warn"));
-    let Some(app) = builder.spawn().await else { return };
+    let app = builder.spawn().await;
     let api = Api::login(&app).await;
     let client = User::ru(7_300_000_001, "Иван");
 
-    file_request(&app, &client, SCRIPT).await;
+    file_request(&app, &client, None, SCRIPT).await;
     let (_, list) = api.get("/api/requests?status=pending").await;
     assert_eq!(list["total"], 1, "{list}");
     let request = list["items"][0].clone();
@@ -672,7 +631,7 @@ async fn decisions(backend: Backend) {
     api.create("/api/contacts", json!({"client_id": romashka, "telegram_id": client.id})).await;
 
     // Reject another from the API, with a reason and no body at all for a third.
-    file_request_of_type(&app, &client, Some("Регистрация ККТ"), "Вторая заявка").await;
+    file_request(&app, &client, Some("Регистрация ККТ"), "Вторая заявка").await;
     let (_, list) = api.get("/api/requests?status=pending").await;
     let second = list["items"][0]["id"].as_i64().unwrap();
     let second_number = list["items"][0]["number"].as_i64().unwrap();
@@ -714,7 +673,7 @@ async fn decisions(backend: Backend) {
     let (_, contacts) = api.get(&format!("/api/contacts?client_id={romashka}")).await;
     let old_contact = contacts["items"][0]["id"].as_i64().unwrap();
     assert_eq!(api.delete(&format!("/api/contacts/{old_contact}")).await, 204);
-    file_request(&app, &client, "Третья заявка").await;
+    file_request(&app, &client, None, "Третья заявка").await;
     let (_, list) = api.get("/api/requests?status=pending").await;
     let third = list["items"][0]["id"].as_i64().unwrap();
     assert_eq!(list["items"][0]["client_name"].as_str(), Some(INJECTION), "{list}");
@@ -776,14 +735,4 @@ async fn decisions(backend: Backend) {
     let (status, report) = api.post("/api/notifications/run", json!({})).await;
     assert_eq!(status, 200, "{report}");
     assert!(report["date"].is_string());
-}
-
-#[tokio::test]
-async fn decisions_from_the_api_on_sqlite() {
-    decisions(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn decisions_from_the_api_on_postgres() {
-    decisions(Backend::Postgres).await;
 }

@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 use kktbot::entities::{administrator, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use crate::support::integration_test;
 use crate::support::{Backend, TestDatabase};
 
 /// Runs the kktbot binary in an empty directory with only the given variables set.
@@ -27,8 +28,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn help_lists_every_command_and_each_has_help() {
+integration_test!(help_lists_every_command_and_each_has_help);
+async fn help_lists_every_command_and_each_has_help() {
     let out = kktbot(&["--help"], &[], None);
     assert!(out.status.success());
     let help = text(&out.stdout);
@@ -49,8 +50,8 @@ fn help_lists_every_command_and_each_has_help() {
     }
 }
 
-#[test]
-fn check_config_reports_each_invalid_variable_on_its_own_line() {
+integration_test!(check_config_reports_each_invalid_variable_on_its_own_line);
+async fn check_config_reports_each_invalid_variable_on_its_own_line() {
     let out = kktbot(
         &["check-config"],
         &[
@@ -76,8 +77,8 @@ fn check_config_reports_each_invalid_variable_on_its_own_line() {
     assert!(text(&ok.stdout).contains("configuration is valid"));
 }
 
-#[test]
-fn serve_refuses_to_start_on_invalid_configuration() {
+integration_test!(serve_refuses_to_start_on_invalid_configuration);
+async fn serve_refuses_to_start_on_invalid_configuration() {
     let out = kktbot(&["serve"], &[("API_PORT", "http"), ("LOG_FORMAT", "xml")], None);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
@@ -85,9 +86,9 @@ fn serve_refuses_to_start_on_invalid_configuration() {
     assert!(stderr.contains("LOG_FORMAT: must be json or pretty"), "{stderr}");
 }
 
-#[tokio::test]
+integration_test!(user_create_stores_an_argon2_hash_never_the_password);
 async fn user_create_stores_an_argon2_hash_never_the_password() {
-    let test_db = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let test_db = TestDatabase::create(Backend::Sqlite).await;
     let vars = [("DATABASE_URL", test_db.url())];
     assert!(kktbot(&["migrate", "up"], &vars, None).status.success());
 
@@ -130,9 +131,9 @@ async fn user_create_stores_an_argon2_hash_never_the_password() {
     let _ = db.close().await;
 }
 
-#[tokio::test]
+integration_test!(admin_add_makes_an_active_administrator_idempotently);
 async fn admin_add_makes_an_active_administrator_idempotently() {
-    let test_db = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let test_db = TestDatabase::create(Backend::Sqlite).await;
     let vars = [("DATABASE_URL", test_db.url())];
     assert!(kktbot(&["migrate", "up"], &vars, None).status.success());
     for _ in 0..2 {
@@ -151,9 +152,9 @@ async fn admin_add_makes_an_active_administrator_idempotently() {
     let _ = db.close().await;
 }
 
-#[tokio::test]
+integration_test!(migrate_status_down_and_up_from_the_command_line);
 async fn migrate_status_down_and_up_from_the_command_line() {
-    let test_db = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let test_db = TestDatabase::create(Backend::Sqlite).await;
     let vars = [("DATABASE_URL", test_db.url())];
     let status = kktbot(&["migrate", "status"], &vars, None);
     assert!(text(&status.stdout).lines().all(|l| l.starts_with("pending")), "{}", text(&status.stdout));
@@ -168,9 +169,9 @@ async fn migrate_status_down_and_up_from_the_command_line() {
     assert_eq!(text(&status.stdout).lines().filter(|l| l.starts_with("pending")).count(), all);
 }
 
-#[tokio::test]
+integration_test!(first_start_creates_one_administrator_and_admin_ids_are_synced);
 async fn first_start_creates_one_administrator_and_admin_ids_are_synced() {
-    let app = crate::support::TestApp::builder().env("ADMIN_TELEGRAM_IDS", "111,222").spawn().await.unwrap();
+    let app = crate::support::TestApp::builder().env("ADMIN_TELEGRAM_IDS", "111,222").spawn().await;
     let (email, password) = app.initial_admin.clone().expect("a first start creates an administrator");
     let row = user::Entity::find().one(app.db()).await.unwrap().unwrap();
     assert_eq!(row.email, email);

@@ -11,11 +11,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use chrono::{Duration as Days, Utc};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
-use crate::support::updates::{self, User, button, first_button};
+use crate::support::chat::file_request;
+use crate::support::harness::skip;
+use crate::support::integration_test;
+use crate::support::seed::date_in;
+use crate::support::servers::free_port;
+use crate::support::updates::User;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The W3C key of an element reference.
@@ -27,17 +31,9 @@ const POLL: Duration = Duration::from_millis(50);
 const ADMIN_TG: i64 = 900_000_001;
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 fn chromedriver() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join("chromedriver")).find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().unwrap().port()
 }
 
 // ================================================================== a minimal WebDriver client
@@ -52,17 +48,12 @@ struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium session; `None` (after SKIPPED) when they are
-    /// not installed.
-    async fn start() -> Option<Browser> {
+    /// Starts chromedriver and a headless Chromium session; skips the test when they are not
+    /// installed.
+    async fn start() -> Browser {
         let driver_path = chromedriver();
         if !Path::new(CHROMIUM).exists() || driver_path.is_none() {
-            let why = "chromium or chromedriver is not installed (apt-get install chromium chromium-driver)";
-            if in_ci() {
-                panic!("{why}; the dashboard's browser tests need them in CI");
-            }
-            eprintln!("SKIPPED: {why}");
-            return None;
+            skip("chromium or chromedriver is not installed (apt-get install chromium chromium-driver)");
         }
         let port = free_port();
         let driver = Command::new(driver_path.unwrap())
@@ -101,7 +92,7 @@ impl Browser {
         }}});
         let res: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let id = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {res}"));
-        Some(Browser { driver, http, session: format!("{base}/session/{id}"), _profile: profile })
+        Browser { driver, http, session: format!("{base}/session/{id}"), _profile: profile }
     }
 
     /// One WebDriver command: its `value`, or the WebDriver error object.
@@ -335,41 +326,6 @@ async fn login_token(app: &TestApp, email: &str, password: &str) -> String {
     res["token"].as_str().unwrap_or_else(|| panic!("login failed: {res}")).to_string()
 }
 
-fn date_in(days: i64) -> String {
-    (Utc::now().date_naive() + Days::days(days)).format("%Y-%m-%d").to_string()
-}
-
-/// The last message the bot sent to a chat, as Telegram returned it.
-fn last_message(app: &TestApp, chat: i64) -> Value {
-    app.tg()
-        .calls_to("sendMessage")
-        .into_iter()
-        .filter(|c| {
-            c.ok && c.params["chat_id"].as_i64().or_else(|| c.params["chat_id"].as_str()?.parse().ok()) == Some(chat)
-        })
-        .map(|c| c.response["result"].clone())
-        .next_back()
-        .unwrap_or_else(|| panic!("no message was sent to {chat}"))
-}
-
-/// Files a service request in Telegram as a client does: /request, the type labelled `kind`,
-/// the description, Submit.
-async fn file_request(app: &TestApp, user: &User, kind: &str, description: &str) {
-    for step in 0..4 {
-        let update = match step {
-            0 => updates::text(user, "/request"),
-            1 | 3 => {
-                let message = last_message(app, user.id);
-                let data = if step == 1 { button(&message, kind) } else { first_button(&message) };
-                updates::callback(user, &data, message["message_id"].as_i64().unwrap())
-            }
-            _ => updates::text(user, description),
-        };
-        app.send_update(&update).await;
-        app.settle().await;
-    }
-}
-
 /// Waits (bounded) until the bot has sent `chat` a message containing every one of `parts`.
 async fn wait_for_message(app: &TestApp, chat: i64, parts: &[&str]) -> String {
     let started = Instant::now();
@@ -424,19 +380,16 @@ async fn wait_heading(browser: &Browser, title: &str) {
     browser.wait_js(&format!("the heading {title:?}"), &script).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+integration_test!(dashboard_in_a_browser, threads: 2);
 async fn dashboard_in_a_browser() {
-    let Some(app) = TestApp::builder()
+    let app = TestApp::builder()
         .telegram()
         .env("ADMIN_TELEGRAM_IDS", &ADMIN_TG.to_string())
         .env("TELEGRAM_RATE_CHAT_PER_SECOND", "1000")
         .env("TELEGRAM_RATE_GLOBAL_PER_SECOND", "1000")
         .spawn()
-        .await
-    else {
-        return;
-    };
-    let Some(browser) = Browser::start().await else { return };
+        .await;
+    let browser = Browser::start().await;
     let (admin_email, admin_password) = app.initial_admin.clone().expect("the first start creates an administrator");
     let token = login_token(&app, &admin_email, &admin_password).await;
     let post = reqwest::Method::POST;
@@ -467,8 +420,8 @@ async fn dashboard_in_a_browser() {
     let ivan = User::ru(7_100_000_001, "Иван");
     let maria = User::ru(7_100_000_002, "Мария");
     api(&app, &token, post.clone(), "/api/contacts", Some(json!({"client_id": acme_id, "telegram_id": ivan.id}))).await;
-    file_request(&app, &ivan, "Замена ФН", "Не печатает чек, ошибка ФН").await;
-    file_request(&app, &maria, "Продление ОФД", "Нужно продлить ОФД").await;
+    file_request(&app, &ivan, Some("Замена ФН"), "Не печатает чек, ошибка ФН").await;
+    file_request(&app, &maria, Some("Продление ОФД"), "Нужно продлить ОФД").await;
     let pending = api(&app, &token, reqwest::Method::GET, "/api/requests?status=pending&sort=number", None).await;
     assert_eq!(pending["total"], 2, "two pending requests: {pending}");
     let ivan_no = pending["items"][0]["number"].as_i64().unwrap();
@@ -748,107 +701,4 @@ async fn dashboard_in_a_browser() {
 
     assert_eq!(browser.alert_text().await, None, "no alert ran at any point");
     browser.quit().await;
-}
-
-// ================================================================== serving, without a browser
-
-#[tokio::test]
-async fn static_files_are_served_with_types_and_caching() {
-    let app = TestApp::sqlite().await;
-    let get = |path: &str, header: Option<(&'static str, String)>| {
-        let mut req = app.http.get(app.url(path));
-        if let Some((name, value)) = header {
-            req = req.header(name, value);
-        }
-        req.send()
-    };
-    let header = |res: &reqwest::Response, name: &str| {
-        res.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
-    };
-
-    let index = get("/", None).await.unwrap();
-    assert_eq!(index.status(), 200);
-    assert!(header(&index, "content-type").starts_with("text/html"), "{:?}", index.headers());
-    assert_eq!(header(&index, "cache-control"), "no-cache", "index.html is always revalidated");
-    let etag = header(&index, "etag");
-    let modified = header(&index, "last-modified");
-    assert!(etag.starts_with("W/\"") && !modified.is_empty(), "validators: {:?}", index.headers());
-    let body = index.text().await.unwrap();
-    assert!(body.contains(r#"<script type="module" src="/js/app.js"></script>"#), "the app: {body}");
-    assert!(
-        body.contains(r#"<script defer src="/vendor/qrcode-generator/qrcode.js"></script>"#),
-        "the QR encoder, from our own origin: {body}"
-    );
-
-    // Conditional requests: both validators answer 304 with the caching headers.
-    let again = get("/", Some(("if-none-match", etag.clone()))).await.unwrap();
-    assert_eq!(again.status(), 304);
-    assert_eq!(header(&again, "etag"), etag);
-    assert_eq!(header(&again, "cache-control"), "no-cache");
-    let again = get("/", Some(("if-modified-since", modified))).await.unwrap();
-    assert_eq!(again.status(), 304);
-    let changed = get("/", Some(("if-none-match", "W/\"other\"".to_string()))).await.unwrap();
-    assert_eq!(changed.status(), 200);
-
-    for (path, kind) in [
-        ("/js/app.js", "text/javascript"),
-        ("/css/app.css", "text/css"),
-        ("/favicon.svg", "image/svg+xml"),
-        ("/js/qr.js", "text/javascript"),
-        ("/vendor/qrcode-generator/qrcode.js", "text/javascript"),
-        ("/index.html", "text/html"),
-    ] {
-        let res = get(path, None).await.unwrap();
-        assert_eq!(res.status(), 200, "{path}");
-        assert!(header(&res, "content-type").starts_with(kind), "{path}: {:?}", res.headers());
-        let cache = if path == "/index.html" { "no-cache" } else { "public, max-age=3600" };
-        assert_eq!(header(&res, "cache-control"), cache, "{path}");
-        assert!(!header(&res, "etag").is_empty(), "{path} has an ETag");
-    }
-
-    // Unknown API paths and missing files keep the JSON 404; so do other methods.
-    for path in ["/api/no-such-route", "/api", "/no-such-file.js", "/../Cargo.toml"] {
-        let res = get(path, None).await.unwrap();
-        assert_eq!(res.status(), 404, "{path}");
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
-    }
-    let res = app.http.post(app.url("/index.html")).send().await.unwrap();
-    assert_eq!(res.status(), 404);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "not_found");
-}
-
-/// The dashboard's sources never build HTML from strings and carry no inline script or style, so
-/// user text always reaches the page as text and the CSP holds.
-#[test]
-fn dashboard_sources_insert_text_only() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
-    let mut files = Vec::new();
-    let mut stack = vec![dir];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() { stack.push(path) } else { files.push(path) }
-        }
-    }
-    let mut checked = 0;
-    for file in files {
-        let ext = file.extension().and_then(|e| e.to_str()).unwrap_or_default();
-        if !matches!(ext, "js" | "html") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        for banned in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
-            assert!(!text.contains(banned), "{} uses {banned}", file.display());
-        }
-        if ext == "html" {
-            assert!(!text.contains(" style="), "{} has an inline style", file.display());
-            assert!(!text.contains("<style"), "{} has a style element", file.display());
-            for script in text.split("<script").skip(1) {
-                assert!(script.split('>').next().unwrap().contains("src="), "{} has an inline script", file.display());
-            }
-        }
-        checked += 1;
-    }
-    assert!(checked >= 6, "the dashboard's files were found ({checked})");
 }

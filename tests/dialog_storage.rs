@@ -3,8 +3,7 @@
 //! that silently stops answering): calls fail fast and work again once Redis is back, without
 //! recreating the store.
 
-use std::net::TcpListener as StdTcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,6 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::support::TestRedis;
+use crate::support::integration_test;
+use crate::support::servers::{RedisServer, free_port};
 
 /// A call on a store whose Redis is down must fail within this.
 const FAIL_FAST: Duration = Duration::from_secs(3);
@@ -38,7 +39,7 @@ enum OldDialog {
 // ---------------------------------------------------------------------------------------------
 // In-process store
 
-#[tokio::test]
+integration_test!(memory_store_gets_sets_and_removes);
 async fn memory_store_gets_sets_and_removes() {
     let store = MemoryStore::new(storage::DEFAULT_TTL);
     assert_eq!(store.get(42).await.unwrap(), None);
@@ -54,7 +55,7 @@ async fn memory_store_gets_sets_and_removes() {
     store.ping().await.unwrap();
 }
 
-#[tokio::test]
+integration_test!(memory_store_entries_expire);
 async fn memory_store_entries_expire() {
     let store = MemoryStore::new(Duration::from_millis(300));
     store.set(1, "\"a\"").await.unwrap();
@@ -71,7 +72,7 @@ async fn memory_store_entries_expire() {
     assert!(store.is_empty());
 }
 
-#[tokio::test]
+integration_test!(typed_states_round_trip_and_stale_ones_read_as_absent);
 async fn typed_states_round_trip_and_stale_ones_read_as_absent() {
     let store = storage::from_config(None, "unused:", storage::DEFAULT_TTL);
     let state = RequestDialog::Confirming {
@@ -98,9 +99,9 @@ async fn redis_ttl(url: &str, key: &str) -> i64 {
     redis::cmd("TTL").arg(key).query_async(&mut conn).await.unwrap()
 }
 
-#[tokio::test]
+integration_test!(redis_store_gets_sets_and_removes);
 async fn redis_store_gets_sets_and_removes() {
-    let Some(redis) = TestRedis::create().await else { return };
+    let redis = TestRedis::create().await;
     let store = storage::from_config(Some(connect(&redis.url)), &redis.prefix, storage::DEFAULT_TTL);
     store.ping().await.unwrap();
     assert_eq!(store.get(42).await.unwrap(), None);
@@ -123,9 +124,9 @@ async fn redis_store_gets_sets_and_removes() {
     assert_eq!(storage::load::<RequestDialog, _>(&*store, 6).await.unwrap(), Some(RequestDialog::ChoosingType));
 }
 
-#[tokio::test]
+integration_test!(redis_store_applies_the_prefix_and_the_ttl);
 async fn redis_store_applies_the_prefix_and_the_ttl() {
-    let Some(redis) = TestRedis::create().await else { return };
+    let redis = TestRedis::create().await;
     let store = RedisStore::new(connect(&redis.url), &redis.prefix, Duration::from_secs(3600));
     store.set(1001, "{}").await.unwrap();
     store.set(-1002, "{}").await.unwrap();
@@ -146,9 +147,9 @@ async fn redis_store_applies_the_prefix_and_the_ttl() {
     assert_eq!(redis.keys(), vec![format!("{}dialog:-1002", redis.prefix)]);
 }
 
-#[tokio::test]
+integration_test!(redis_store_entries_expire);
 async fn redis_store_entries_expire() {
-    let Some(redis) = TestRedis::create().await else { return };
+    let redis = TestRedis::create().await;
     let store = RedisStore::new(connect(&redis.url), &redis.prefix, Duration::from_secs(1));
     store.set(3, "{}").await.unwrap();
     assert!(store.get(3).await.unwrap().is_some());
@@ -160,7 +161,7 @@ async fn redis_store_entries_expire() {
     assert!(redis.keys().is_empty());
 }
 
-#[tokio::test]
+integration_test!(redis_store_is_unavailable_when_redis_was_never_there);
 async fn redis_store_is_unavailable_when_redis_was_never_there() {
     // A port nothing listens on: the store is built (lazily) and every call fails fast.
     let port = free_port();
@@ -170,88 +171,6 @@ async fn redis_store_is_unavailable_when_redis_was_never_there() {
 
 // ---------------------------------------------------------------------------------------------
 // Outages on a private redis-server (the shared one on 6379 is never touched)
-
-/// A `redis-server` child process on its own port, killed when dropped.
-pub struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// Whether `redis-server` can be run; otherwise prints SKIPPED (or panics in CI).
-    pub fn available() -> bool {
-        match Command::new("redis-server").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
-            Ok(status) if status.success() => true,
-            outcome => {
-                let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-                if in_ci {
-                    panic!("redis-server is required in CI but cannot be run: {outcome:?}");
-                }
-                eprintln!("SKIPPED: redis-server is not on PATH ({outcome:?}); install it to run this test");
-                false
-            }
-        }
-    }
-
-    /// Starts redis-server on `port` and waits until it answers.
-    pub async fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let server = RedisServer { port, child: Some(child) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let ping = async {
-                let client = redis::Client::open(server.url())?;
-                let mut conn = client.get_multiplexed_async_connection().await?;
-                redis::cmd("PING").query_async::<String>(&mut conn).await
-            };
-            if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(1), ping).await {
-                return server;
-            }
-            assert!(Instant::now() < deadline, "redis-server on port {port} did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    /// Sends a signal (STOP, CONT) to this child only.
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status().unwrap();
-        assert!(status.success(), "kill -{signal} failed");
-    }
-
-    /// Kills the server (SIGKILL) and waits until it is gone.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A port free at the time of the call.
-pub fn free_port() -> u16 {
-    StdTcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// Every call of the store fails with Unavailable, each within FAIL_FAST.
 async fn assert_all_unavailable(store: &dyn DialogStore) {
@@ -297,11 +216,8 @@ async fn assert_round_trip(store: &dyn DialogStore, chat_id: i64) {
     store.ping().await.unwrap();
 }
 
-#[tokio::test]
+integration_test!(redis_store_survives_redis_restarts);
 async fn redis_store_survives_redis_restarts() {
-    if !RedisServer::available() {
-        return;
-    }
     let port = free_port();
     // The store is made while Redis is down (kktbot starts without Redis) …
     let store =
@@ -325,11 +241,8 @@ async fn redis_store_survives_redis_restarts() {
     drop(server);
 }
 
-#[tokio::test]
+integration_test!(redis_store_fails_fast_while_redis_hangs);
 async fn redis_store_fails_fast_while_redis_hangs() {
-    if !RedisServer::available() {
-        return;
-    }
     let server = RedisServer::start(free_port()).await;
     let store = storage::from_config(Some(connect(&server.url())), "hang:", Duration::from_secs(60));
     assert_round_trip(&*store, 1).await;
@@ -421,11 +334,8 @@ async fn forward(
     }
 }
 
-#[tokio::test]
+integration_test!(redis_store_replaces_a_connection_that_silently_stops_answering);
 async fn redis_store_replaces_a_connection_that_silently_stops_answering() {
-    if !RedisServer::available() {
-        return;
-    }
     let server = RedisServer::start(free_port()).await;
     let proxy = SilencingProxy::start(server.port).await;
     let url = proxy.url();
@@ -449,11 +359,8 @@ async fn redis_store_replaces_a_connection_that_silently_stops_answering() {
     assert!(matches!(plain.get(1).await, Err(StoreError::Unavailable(_))), "the plain store stays stuck");
 }
 
-#[tokio::test]
+integration_test!(redis_store_works_on_the_first_call_after_a_quick_restart);
 async fn redis_store_works_on_the_first_call_after_a_quick_restart() {
-    if !RedisServer::available() {
-        return;
-    }
     let mut server = RedisServer::start(free_port()).await;
     let store = storage::from_config(Some(connect(&server.url())), "quick:", Duration::from_secs(60));
     assert_round_trip(&*store, 1).await;

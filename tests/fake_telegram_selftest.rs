@@ -8,6 +8,7 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, MessageId, UpdateKind};
 use teloxide::{ApiError, RequestError};
 
+use crate::support::integration_test;
 use crate::support::telegram::{ANY_METHOD, FakeTelegram, Fault, load_response};
 
 const USER: i64 = 5_123_456_789;
@@ -43,7 +44,7 @@ fn bot(tg: &FakeTelegram) -> Bot {
     Bot::new(tg.token()).set_api_url(tg.api_url().parse().expect("a valid URL"))
 }
 
-#[tokio::test]
+integration_test!(send_message_answers_a_message_teloxide_parses);
 async fn send_message_answers_a_message_teloxide_parses() {
     let tg = FakeTelegram::start().await;
     let (status, body) = call(
@@ -76,7 +77,7 @@ async fn send_message_answers_a_message_teloxide_parses() {
     assert!(tg.calls().is_empty());
 }
 
-#[tokio::test]
+integration_test!(send_photo_answers_a_photo_message);
 async fn send_photo_answers_a_photo_message() {
     let tg = FakeTelegram::start().await;
     let photo =
@@ -93,7 +94,7 @@ async fn send_photo_answers_a_photo_message() {
     assert_eq!(body["description"], json!("Bad Request: there is no photo in the request"));
 }
 
-#[tokio::test]
+integration_test!(get_me_answers_the_bot);
 async fn get_me_answers_the_bot() {
     let tg = FakeTelegram::start().await;
     let (status, body) = call(&tg, "getMe", json!({})).await;
@@ -105,7 +106,7 @@ async fn get_me_answers_the_bot() {
     }
 }
 
-#[tokio::test]
+integration_test!(identical_edit_is_not_modified);
 async fn identical_edit_is_not_modified() {
     let tg = FakeTelegram::start().await;
     let (_, sent) =
@@ -140,7 +141,7 @@ async fn identical_edit_is_not_modified() {
     assert_eq!(tg.calls_to("editMessageText").iter().filter(|call| !call.ok).count(), 2);
 }
 
-#[tokio::test]
+integration_test!(retry_after_fault_answers_429_once);
 async fn retry_after_fault_answers_429_once() {
     let tg = FakeTelegram::start().await;
     tg.fail_next("sendMessage", Fault::RetryAfter(7), 1);
@@ -151,7 +152,7 @@ async fn retry_after_fault_answers_429_once() {
     assert!(!calls[0].ok && calls[1].ok);
 }
 
-#[tokio::test]
+integration_test!(other_faults_apply_in_order_and_persistently);
 async fn other_faults_apply_in_order_and_persistently() {
     let tg = FakeTelegram::start().await;
     tg.fail_next(ANY_METHOD, Fault::ServerError, 1);
@@ -173,7 +174,7 @@ async fn other_faults_apply_in_order_and_persistently() {
     assert_eq!(call(&tg, "getMe", json!({})).await.0, 200);
 }
 
-#[tokio::test]
+integration_test!(blocked_chat_answers_403);
 async fn blocked_chat_answers_403() {
     let tg = FakeTelegram::start().await;
     tg.block_chat(USER);
@@ -185,7 +186,7 @@ async fn blocked_chat_answers_403() {
     assert_eq!(tg.sent_texts_to(USER), ["Напоминание"], "the blocked send does not count");
 }
 
-#[tokio::test]
+integration_test!(wrong_token_answers_401_and_unknown_method_404);
 async fn wrong_token_answers_401_and_unknown_method_404() {
     let tg = FakeTelegram::start().await;
     let wrong = "7000000001:AAWrongToken";
@@ -196,7 +197,7 @@ async fn wrong_token_answers_401_and_unknown_method_404() {
     assert_eq!(methods, [("getMe".to_owned(), false), ("sendTelepathy".to_owned(), false)]);
 }
 
-#[tokio::test]
+integration_test!(validates_like_telegram);
 async fn validates_like_telegram() {
     let tg = FakeTelegram::start().await;
     let too_long = "я".repeat(4097);
@@ -230,7 +231,7 @@ async fn validates_like_telegram() {
     assert_eq!(call(&tg, "sendMessage", markdown).await.1["result"]["text"], json!("Готово."));
 }
 
-#[tokio::test]
+integration_test!(form_and_query_parameters_are_decoded);
 async fn form_and_query_parameters_are_decoded() {
     let tg = FakeTelegram::start().await;
     let url = format!("{}/bot{}/sendMessage?chat_id={USER}", tg.api_url(), tg.token());
@@ -246,7 +247,7 @@ async fn form_and_query_parameters_are_decoded() {
     assert_eq!(call.params, json!({ "chat_id": USER, "text": "123", "reply_markup": keyboard("f:1") }));
 }
 
-#[tokio::test]
+integration_test!(get_updates_long_poll_returns_a_pushed_update);
 async fn get_updates_long_poll_returns_a_pushed_update() {
     let tg = FakeTelegram::start().await;
     let started = Instant::now();
@@ -270,7 +271,7 @@ async fn get_updates_long_poll_returns_a_pushed_update() {
     assert!(started.elapsed() >= Duration::from_secs(1), "an empty poll waits for its timeout");
 }
 
-#[tokio::test]
+integration_test!(webhook_and_commands_keep_state);
 async fn webhook_and_commands_keep_state() {
     let tg = FakeTelegram::start().await;
     let (_, info) = call(&tg, "getWebhookInfo", json!({})).await;
@@ -303,7 +304,7 @@ async fn webhook_and_commands_keep_state() {
     assert_eq!(call(&tg, "setMyCommands", bad).await.1["description"], json!("Bad Request: BOT_COMMAND_INVALID"));
 }
 
-#[tokio::test]
+integration_test!(multipart_send_document_is_recorded_with_its_bytes);
 async fn multipart_send_document_is_recorded_with_its_bytes() {
     let tg = FakeTelegram::start().await;
     let csv = "id;status\n42;new\n".as_bytes();
@@ -324,7 +325,7 @@ async fn multipart_send_document_is_recorded_with_its_bytes() {
     assert_eq!(call.files[0].bytes, csv);
 }
 
-#[tokio::test]
+integration_test!(two_quick_sends_to_one_chat_violate_the_rate_limit);
 async fn two_quick_sends_to_one_chat_violate_the_rate_limit() {
     let tg = FakeTelegram::start().await;
     for text in ["Первое", "Второе"] {
@@ -340,7 +341,7 @@ async fn two_quick_sends_to_one_chat_violate_the_rate_limit() {
     assert_eq!(tg.rate_violations().len(), 1, "a refused send is no violation");
 }
 
-#[tokio::test]
+integration_test!(sends_a_second_apart_do_not_violate_the_rate_limit);
 async fn sends_a_second_apart_do_not_violate_the_rate_limit() {
     let tg = FakeTelegram::start().await;
     tg.enforce_rate_limits(true);
@@ -350,7 +351,7 @@ async fn sends_a_second_apart_do_not_violate_the_rate_limit() {
     assert_eq!(tg.rate_violations(), Vec::<String>::new());
 }
 
-#[tokio::test]
+integration_test!(bursts_violate_the_overall_and_group_limits);
 async fn bursts_violate_the_overall_and_group_limits() {
     let tg = FakeTelegram::start().await;
     for i in 0..21 {
@@ -369,7 +370,7 @@ async fn bursts_violate_the_overall_and_group_limits() {
     assert!(violations[0].contains("31 sends within 1 s"), "{violations:?}");
 }
 
-#[tokio::test]
+integration_test!(teloxide_bot_talks_to_the_fake);
 async fn teloxide_bot_talks_to_the_fake() {
     let tg = FakeTelegram::start().await;
     let bot = bot(&tg);

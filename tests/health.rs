@@ -9,13 +9,14 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::support::TestApp;
+use crate::support::integration_test;
 
 async fn get_health(app: &TestApp) -> (u16, Value) {
     let res = app.http.get(app.url("/health")).send().await.unwrap();
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
-#[tokio::test]
+integration_test!(health_on_sqlite);
 async fn health_on_sqlite() {
     let app = TestApp::sqlite().await;
     let (status, body) = get_health(&app).await;
@@ -28,9 +29,9 @@ async fn health_on_sqlite() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(health_on_postgres_and_redis);
 async fn health_on_postgres_and_redis() {
-    let Some(app) = TestApp::builder().postgres().redis().spawn().await else { return };
+    let app = TestApp::builder().postgres().redis().spawn().await;
     let (status, body) = get_health(&app).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ok");
@@ -40,7 +41,7 @@ async fn health_on_postgres_and_redis() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(health_is_503_when_the_sqlite_database_is_gone);
 async fn health_is_503_when_the_sqlite_database_is_gone() {
     let app = TestApp::sqlite().await;
     app.db().close_by_ref().await.unwrap();
@@ -50,9 +51,9 @@ async fn health_is_503_when_the_sqlite_database_is_gone() {
     assert_eq!(body["database"]["status"], "down");
 }
 
-#[tokio::test]
+integration_test!(health_is_503_when_the_postgres_database_is_dropped);
 async fn health_is_503_when_the_postgres_database_is_dropped() {
-    let Some(app) = TestApp::builder().postgres().spawn().await else { return };
+    let app = TestApp::builder().postgres().spawn().await;
     assert_eq!(get_health(&app).await.0, 200);
     app.db.drop_now().await;
     let (status, body) = get_health(&app).await;
@@ -61,14 +62,14 @@ async fn health_is_503_when_the_postgres_database_is_dropped() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(health_reports_redis_down_without_failing);
 async fn health_reports_redis_down_without_failing() {
     // A port nothing listens on.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let app = TestApp::builder().env("REDIS_URL", &format!("redis://127.0.0.1:{port}")).spawn().await.unwrap();
+    let app = TestApp::builder().env("REDIS_URL", &format!("redis://127.0.0.1:{port}")).spawn().await;
     let (status, body) = get_health(&app).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "degraded");
@@ -117,11 +118,11 @@ async fn slow_redis(delay: Duration, pinged: std::sync::Arc<Notify>) -> u16 {
     port
 }
 
-#[tokio::test]
+integration_test!(graceful_shutdown_lets_an_in_flight_request_finish);
 async fn graceful_shutdown_lets_an_in_flight_request_finish() {
     let pinged = std::sync::Arc::new(Notify::new());
     let port = slow_redis(Duration::from_millis(800), pinged.clone()).await;
-    let mut app = TestApp::builder().env("REDIS_URL", &format!("redis://127.0.0.1:{port}")).spawn().await.unwrap();
+    let mut app = TestApp::builder().env("REDIS_URL", &format!("redis://127.0.0.1:{port}")).spawn().await;
 
     let request = tokio::spawn(app.http.get(app.url("/health")).send());
     // The health check is now waiting on the slow Redis: the request is in flight.

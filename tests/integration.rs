@@ -1,5 +1,6 @@
 //! kktbot's integration tests: the real server on a random port, on SQLite and PostgreSQL (+
-//! Redis), against a fake Telegram Bot API. Support code is in `support/`, then a file per area.
+//! Redis), against a fake Telegram Bot API. Support code is in `support/` (the runner in
+//! `support/harness.rs`), then a file per area.
 
 mod support;
 
@@ -7,6 +8,7 @@ mod api_auth;
 mod api_resources;
 mod cli;
 mod dashboard;
+mod dashboard_files;
 mod dialog_storage;
 mod fake_telegram_selftest;
 mod health;
@@ -17,3 +19,7 @@ mod schema;
 mod sender;
 mod telegram_setup;
 mod webhook;
+
+fn main() -> std::process::ExitCode {
+    support::harness::main()
+}

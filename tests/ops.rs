@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
-use kktbot::entities::{cash_register, client, deadline_type};
+use chrono::Utc;
+use kktbot::entities::client;
 use kktbot::outbox::{self, Outgoing};
-use kktbot::services::deadlines::{self, NewDeadline};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 
+use crate::support::integration_test;
+use crate::support::seed::client_with_deadline;
 use crate::support::{Backend, TestApp, TestDatabase};
 
 const CONTACT: i64 = 5_400_000_001;
@@ -33,49 +34,6 @@ fn sent(app: &TestApp) -> Vec<String> {
     app.tg().calls_to("sendMessage").into_iter().filter(|c| c.ok).map(|c| c.params["text"].to_string()).collect()
 }
 
-/// A client with a fiscal drive deadline `expires`, its contact `CONTACT`.
-async fn seed_deadline(db: &DatabaseConnection, expires: NaiveDate) {
-    let now = Utc::now();
-    let c = client::ActiveModel {
-        name: Set("ООО «Лидер»".into()),
-        inn: Set("7707083893".into()),
-        is_active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
-    let register = cash_register::ActiveModel {
-        client_id: Set(c.id),
-        model: Set("АТОЛ 30Ф".into()),
-        serial_number: Set("SN-LEADER".into()),
-        is_active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
-    kktbot::services::contacts::link(db, c.id, CONTACT, Some("Контакт".into())).await.unwrap();
-    let fn_type =
-        deadline_type::Entity::find().filter(deadline_type::Column::Code.eq("fn")).one(db).await.unwrap().unwrap();
-    deadlines::create(
-        db,
-        NewDeadline {
-            client_id: c.id,
-            cash_register_id: Some(register.id),
-            deadline_type_id: fn_type.id,
-            expiration_date: expires,
-            notes: None,
-        },
-    )
-    .await
-    .unwrap();
-}
-
 async fn instance(db: &TestDatabase) -> TestApp {
     TestApp::builder()
         .same_database_as(db)
@@ -86,18 +44,18 @@ async fn instance(db: &TestDatabase) -> TestApp {
         .env("NOTIFICATION_DAYS", "3")
         .spawn()
         .await
-        .expect("PostgreSQL is there")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+integration_test!(one_leader_sends_once_and_another_takes_over, threads: 4);
 async fn one_leader_sends_once_and_another_takes_over() {
-    let Some(db) = TestDatabase::create(Backend::Postgres).await else { return };
+    let db = TestDatabase::create(Backend::Postgres).await;
     {
         let conn = db.connect().await;
         kktbot::db::migrate_up(&conn).await.unwrap();
         // Due for its 3-day reminder today: the scheduler's catch-up run (check time 00:00)
         // queues it on whichever instance leads.
-        seed_deadline(&conn, Utc::now().date_naive() + chrono::Duration::days(3)).await;
+        client_with_deadline(&conn, "7707083893", &[CONTACT], Utc::now().date_naive() + chrono::Duration::days(3))
+            .await;
         conn.close().await.unwrap();
     }
     let a = instance(&db).await;
@@ -151,7 +109,7 @@ async fn one_leader_sends_once_and_another_takes_over() {
     drop(db);
 }
 
-#[tokio::test]
+integration_test!(sqlite_instance_always_leads);
 async fn sqlite_instance_always_leads() {
     let app = TestApp::sqlite().await;
     assert!(is_leader(&app).await);
@@ -243,10 +201,10 @@ fn kktbot_cmd(args: &[&str], dir: &std::path::Path, database_url: &str) -> std::
         .expect("run kktbot")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+integration_test!(db_copy_from_sqlite_to_postgres_verifies, threads: 2);
 async fn db_copy_from_sqlite_to_postgres_verifies() {
-    let Some(target) = TestDatabase::create(Backend::Postgres).await else { return };
-    let source = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let target = TestDatabase::create(Backend::Postgres).await;
+    let source = TestDatabase::create(Backend::Sqlite).await;
     let src = source.connect().await;
     kktbot::db::migrate_up(&src).await.unwrap();
     let counts = populate_sqlite(&src).await;
@@ -343,10 +301,10 @@ async fn scrape(app: &TestApp, token: &str) -> String {
     res.text().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+integration_test!(metrics_series_move, threads: 2);
 async fn metrics_series_move() {
     const TOKEN: &str = "metrics-token-0123456789";
-    let app = TestApp::builder().telegram().env("METRICS_TOKEN", TOKEN).spawn().await.unwrap();
+    let app = TestApp::builder().telegram().env("METRICS_TOKEN", TOKEN).spawn().await;
     // The token is required.
     let res = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 401);
@@ -417,7 +375,7 @@ fn capture(pipe: impl std::io::Read + Send + 'static) -> std::sync::Arc<std::syn
     buf
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+integration_test!(logs_are_json_with_request_ids_and_no_secrets, threads: 2);
 async fn logs_are_json_with_request_ids_and_no_secrets() {
     use std::process::{Command, Stdio};
     const JWT_SECRET: &str = "jwt-secret-for-the-log-test-0123456789abcdef";

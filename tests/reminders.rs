@@ -5,22 +5,19 @@
 use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
-use kktbot::entities::{cash_register, client, contact, deadline, deadline_type, notification_log};
+use kktbot::entities::{client, contact, deadline, deadline_type, notification_log};
 use kktbot::services::deadlines::{self, NewDeadline};
 use kktbot::services::reminders::{self, RunReport};
 use kktbot::services::telegram_users;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
+use crate::support::seed::{client_with_deadline, date};
 use crate::support::telegram::Fault;
 use crate::support::{Backend, TestApp, count_rows};
 
 const ADMIN: i64 = 900_000_001;
 
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-async fn app(backend: Backend, days: &str) -> Option<TestApp> {
+async fn app(backend: Backend, days: &str) -> TestApp {
     TestApp::builder()
         .backend(backend)
         .telegram()
@@ -32,51 +29,6 @@ async fn app(backend: Backend, days: &str) -> Option<TestApp> {
         .await
 }
 
-/// A client with one cash register and `contacts` contacts, and a fiscal drive deadline.
-async fn seed(db: &DatabaseConnection, inn: &str, contacts: &[i64], expires: NaiveDate) -> deadline::Model {
-    let now = Utc::now();
-    let c = client::ActiveModel {
-        name: Set(format!("ООО «Клиент {inn}»")),
-        inn: Set(inn.into()),
-        is_active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
-    let register = cash_register::ActiveModel {
-        client_id: Set(c.id),
-        model: Set("АТОЛ 30Ф".into()),
-        serial_number: Set(format!("SN-{inn}")),
-        is_active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
-    for telegram_id in contacts {
-        kktbot::services::contacts::link(db, c.id, *telegram_id, Some("Контакт".into())).await.unwrap();
-    }
-    let fn_type =
-        deadline_type::Entity::find().filter(deadline_type::Column::Code.eq("fn")).one(db).await.unwrap().unwrap();
-    deadlines::create(
-        db,
-        NewDeadline {
-            client_id: c.id,
-            cash_register_id: Some(register.id),
-            deadline_type_id: fn_type.id,
-            expiration_date: expires,
-            notes: None,
-        },
-    )
-    .await
-    .unwrap()
-}
-
 async fn run(app: &TestApp, days: &[u32], today: NaiveDate) -> RunReport {
     let notifier = app.state.inbound.as_ref().unwrap().notifier();
     let report = reminders::run(app.db(), notifier.as_ref(), days, today).await.unwrap();
@@ -84,10 +36,11 @@ async fn run(app: &TestApp, days: &[u32], today: NaiveDate) -> RunReport {
     report
 }
 
+backend_test!(thresholds_fire_once);
 async fn thresholds_fire_once(backend: Backend) {
-    let Some(app) = app(backend, "14,7,3").await else { return };
+    let app = app(backend, "14,7,3").await;
     let expires = date("2027-03-01");
-    seed(app.db(), "7707083893", &[5_300_000_001], expires).await;
+    client_with_deadline(app.db(), "7707083893", &[5_300_000_001], expires).await;
     let days = [14, 7, 3];
     let mut expected = Vec::new();
     for (today, fires) in [
@@ -123,19 +76,10 @@ async fn thresholds_fire_once(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn thresholds_fire_once_sqlite() {
-    thresholds_fire_once(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn thresholds_fire_once_postgres() {
-    thresholds_fire_once(Backend::Postgres).await;
-}
-
+backend_test!(a_custom_threshold_list);
 async fn a_custom_threshold_list(backend: Backend) {
-    let Some(app) = app(backend, "30,1").await else { return };
-    seed(app.db(), "7736207543", &[5_300_000_002], date("2027-05-31")).await;
+    let app = app(backend, "30,1").await;
+    client_with_deadline(app.db(), "7736207543", &[5_300_000_002], date("2027-05-31")).await;
     let mut queued = Vec::new();
     for today in ["2027-05-01", "2027-05-02", "2027-05-30", "2027-05-31"] {
         queued.push(run(&app, &[30, 1], date(today)).await.queued);
@@ -144,9 +88,10 @@ async fn a_custom_threshold_list(backend: Backend) {
     app.shutdown().await;
 }
 
+backend_test!(catch_up_sends_only_the_nearest);
 async fn catch_up_sends_only_the_nearest(backend: Backend) {
-    let Some(app) = app(backend, "14,7,3").await else { return };
-    seed(app.db(), "7707083893", &[5_300_000_003], date("2027-03-01")).await;
+    let app = app(backend, "14,7,3").await;
+    client_with_deadline(app.db(), "7707083893", &[5_300_000_003], date("2027-03-01")).await;
     // The server was down from 14 days before until 5 days before.
     let report = run(&app, &[14, 7, 3], date("2027-02-24")).await;
     assert_eq!(report.queued, 1);
@@ -157,18 +102,9 @@ async fn catch_up_sends_only_the_nearest(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn catch_up_sends_only_the_nearest_sqlite() {
-    catch_up_sends_only_the_nearest(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn catch_up_sends_only_the_nearest_postgres() {
-    catch_up_sends_only_the_nearest(Backend::Postgres).await;
-}
-
+backend_test!(concurrent_runs_send_nothing_twice);
 async fn concurrent_runs_send_nothing_twice(backend: Backend) {
-    let Some(app) = app(backend, "14,7,3").await else { return };
+    let app = app(backend, "14,7,3").await;
     let contacts: Vec<i64> = (0..5).map(|i| 5_300_001_000 + i).collect();
     for i in 0..10 {
         let inn = [
@@ -183,7 +119,7 @@ async fn concurrent_runs_send_nothing_twice(backend: Backend) {
             "7812014560",
             "7704217370",
         ][i];
-        seed(app.db(), inn, &contacts, date("2027-03-08")).await;
+        client_with_deadline(app.db(), inn, &contacts, date("2027-03-08")).await;
     }
     let notifier = app.state.inbound.as_ref().unwrap().notifier();
     let runs = (0..4).map(|_| reminders::run(app.db(), notifier.as_ref(), &[14, 7, 3], date("2027-03-01")));
@@ -194,19 +130,16 @@ async fn concurrent_runs_send_nothing_twice(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn concurrent_runs_send_nothing_twice_sqlite() {
-    concurrent_runs_send_nothing_twice(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn concurrent_runs_send_nothing_twice_postgres() {
-    concurrent_runs_send_nothing_twice(Backend::Postgres).await;
-}
-
+backend_test!(blocked_and_silent_contacts_are_skipped);
 async fn blocked_and_silent_contacts_are_skipped(backend: Backend) {
-    let Some(app) = app(backend, "14,7,3").await else { return };
-    let d = seed(app.db(), "7707083893", &[5_300_000_010, 5_300_000_011, 5_300_000_012], date("2027-03-01")).await;
+    let app = app(backend, "14,7,3").await;
+    let d = client_with_deadline(
+        app.db(),
+        "7707083893",
+        &[5_300_000_010, 5_300_000_011, 5_300_000_012],
+        date("2027-03-01"),
+    )
+    .await;
     telegram_users::set_blocked(app.db(), 5_300_000_010, true).await.unwrap();
     let quiet = contact::Entity::find()
         .filter(contact::Column::TelegramId.eq(5_300_000_011_i64))
@@ -227,9 +160,10 @@ async fn blocked_and_silent_contacts_are_skipped(backend: Backend) {
     app.shutdown().await;
 }
 
+backend_test!(renewal_re_arms_the_reminders);
 async fn renewal_re_arms_the_reminders(backend: Backend) {
-    let Some(app) = app(backend, "14,7,3").await else { return };
-    let d = seed(app.db(), "7707083893", &[5_300_000_020], date("2027-03-01")).await;
+    let app = app(backend, "14,7,3").await;
+    let d = client_with_deadline(app.db(), "7707083893", &[5_300_000_020], date("2027-03-01")).await;
     assert_eq!(run(&app, &[14, 7, 3], date("2027-02-26")).await.queued, 1);
     let renewed = deadlines::renew(app.db(), d.id, date("2028-03-01")).await.unwrap();
     assert_eq!(renewed.status, deadline::Status::Active);
@@ -239,10 +173,10 @@ async fn renewal_re_arms_the_reminders(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(failed_sends_are_retried_and_every_attempt_is_logged);
 async fn failed_sends_are_retried_and_every_attempt_is_logged() {
-    let app = app(Backend::Sqlite, "14,7,3").await.unwrap();
-    seed(app.db(), "7707083893", &[5_300_000_030], date("2027-03-01")).await;
+    let app = app(Backend::Sqlite, "14,7,3").await;
+    client_with_deadline(app.db(), "7707083893", &[5_300_000_030], date("2027-03-01")).await;
     // The policy here: 3 attempts; the retry interval is a minute at least, so make the test
     // observe the first failure and the recorded retry, then a permanent failure via 400.
     // Only the reminder's chat fails: the administrators' summary may go first.
@@ -266,16 +200,15 @@ async fn failed_sends_are_retried_and_every_attempt_is_logged() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(a_reminder_failing_every_time_is_given_up_after_three_attempts);
 async fn a_reminder_failing_every_time_is_given_up_after_three_attempts() {
     let app = TestApp::builder()
         .telegram()
         .env("NOTIFICATION_RETRY_ATTEMPTS", "3")
         .env("NOTIFICATION_RETRY_MINUTES", "0.01")
         .spawn()
-        .await
-        .unwrap();
-    seed(app.db(), "7707083893", &[5_300_000_031], date("2027-03-01")).await;
+        .await;
+    client_with_deadline(app.db(), "7707083893", &[5_300_000_031], date("2027-03-01")).await;
     app.tg().fail_next_to("sendMessage", 5_300_000_031, Fault::ServerError, 10);
     run(&app, &[14, 7, 3], date("2027-02-15")).await;
     app.tg().wait_for_any("sendMessage", 3, Duration::from_secs(20)).await;
@@ -295,12 +228,13 @@ async fn a_reminder_failing_every_time_is_given_up_after_three_attempts() {
     app.shutdown().await;
 }
 
+backend_test!(administrators_get_a_summary_with_the_right_figures);
 async fn administrators_get_a_summary_with_the_right_figures(backend: Backend) {
-    let Some(app) = app(backend, "14,7,3").await else { return };
-    seed(app.db(), "7707083893", &[5_300_000_040], date("2027-02-20")).await; // 5 days: due soon, reminded
-    seed(app.db(), "7736207543", &[5_300_000_041], date("2027-02-28")).await; // 13 days: due soon
-    seed(app.db(), "7702070139", &[5_300_000_042], date("2027-02-10")).await; // overdue
-    seed(app.db(), "7728168971", &[5_300_000_043], date("2027-06-01")).await; // far away
+    let app = app(backend, "14,7,3").await;
+    client_with_deadline(app.db(), "7707083893", &[5_300_000_040], date("2027-02-20")).await; // 5 days: due soon, reminded
+    client_with_deadline(app.db(), "7736207543", &[5_300_000_041], date("2027-02-28")).await; // 13 days: due soon
+    client_with_deadline(app.db(), "7702070139", &[5_300_000_042], date("2027-02-10")).await; // overdue
+    client_with_deadline(app.db(), "7728168971", &[5_300_000_043], date("2027-06-01")).await; // far away
     let report = run(&app, &[14, 7, 3], date("2027-02-15")).await;
     assert_eq!((report.queued, report.due_soon, report.overdue, report.expired), (2, 2, 1, 1));
     app.settle().await;
@@ -319,19 +253,20 @@ async fn administrators_get_a_summary_with_the_right_figures(backend: Backend) {
 // ---------------------------------------------------------------- bot commands
 
 use crate::support::updates::{self, User};
+use crate::support::{backend_test, integration_test};
 
 async fn linked_client_app() -> (TestApp, User, User) {
-    let app = app(Backend::Sqlite, "14,7,3").await.unwrap();
+    let app = app(Backend::Sqlite, "14,7,3").await;
     let contact = User::ru(5_300_000_100, "Иван");
     let admin = User::ru(ADMIN, "Ольга");
     (app, contact, admin)
 }
 
-#[tokio::test]
+integration_test!(list_and_today_show_a_contacts_deadlines_soonest_first);
 async fn list_and_today_show_a_contacts_deadlines_soonest_first() {
     let (app, contact, admin) = linked_client_app().await;
     let today = reminders::local_date(Utc::now(), chrono_tz::Europe::Moscow);
-    seed(app.db(), "7707083893", &[contact.id], today + chrono::Duration::days(40)).await;
+    client_with_deadline(app.db(), "7707083893", &[contact.id], today + chrono::Duration::days(40)).await;
     let c = client::Entity::find().one(app.db()).await.unwrap().unwrap();
     let ofd = deadline_type::Entity::find()
         .filter(deadline_type::Column::Code.eq("ofd"))
@@ -377,11 +312,11 @@ async fn list_and_today_show_a_contacts_deadlines_soonest_first() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(long_lists_are_complete_across_messages);
 async fn long_lists_are_complete_across_messages() {
     let (app, contact, _) = linked_client_app().await;
     let today = reminders::local_date(Utc::now(), chrono_tz::Europe::Moscow);
-    seed(app.db(), "7707083893", &[contact.id], today + chrono::Duration::days(400)).await;
+    client_with_deadline(app.db(), "7707083893", &[contact.id], today + chrono::Duration::days(400)).await;
     let c = client::Entity::find().one(app.db()).await.unwrap().unwrap();
     let kind = deadline_type::Entity::find().one(app.db()).await.unwrap().unwrap();
     for days in 0..300 {
@@ -408,11 +343,11 @@ async fn long_lists_are_complete_across_messages() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(search_and_export_for_administrators);
 async fn search_and_export_for_administrators() {
     let (app, contact, admin) = linked_client_app().await;
-    seed(app.db(), "7707083893", &[contact.id], date("2027-03-01")).await;
-    seed(app.db(), "7736207543", &[], date("2027-04-01")).await;
+    client_with_deadline(app.db(), "7707083893", &[contact.id], date("2027-03-01")).await;
+    client_with_deadline(app.db(), "7736207543", &[], date("2027-04-01")).await;
     // A note with the separator and quotes survives the round trip.
     let d = deadline::Entity::find().one(app.db()).await.unwrap().unwrap();
     let mut noted: deadline::ActiveModel = d.into();
@@ -452,12 +387,12 @@ async fn search_and_export_for_administrators() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(notify_run_from_the_command_line);
 async fn notify_run_from_the_command_line() {
-    let test_db = crate::support::TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let test_db = crate::support::TestDatabase::create(Backend::Sqlite).await;
     let db = test_db.connect().await;
     <migration::Migrator as migration::MigratorTrait>::up(&db, None).await.unwrap();
-    seed(&db, "7707083893", &[5_300_000_200], date("2027-03-01")).await;
+    client_with_deadline(&db, "7707083893", &[5_300_000_200], date("2027-03-01")).await;
     let run = |today: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_kktbot"))
             .args(["notify", "run", "--today", today])
@@ -478,55 +413,17 @@ async fn notify_run_from_the_command_line() {
     let _ = db.close().await;
 }
 
-#[tokio::test]
-async fn a_custom_threshold_list_sqlite() {
-    a_custom_threshold_list(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_custom_threshold_list_postgres() {
-    a_custom_threshold_list(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn blocked_and_silent_contacts_are_skipped_sqlite() {
-    blocked_and_silent_contacts_are_skipped(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn blocked_and_silent_contacts_are_skipped_postgres() {
-    blocked_and_silent_contacts_are_skipped(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn renewal_re_arms_the_reminders_sqlite() {
-    renewal_re_arms_the_reminders(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn renewal_re_arms_the_reminders_postgres() {
-    renewal_re_arms_the_reminders(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn administrators_get_a_summary_with_the_right_figures_sqlite() {
-    administrators_get_a_summary_with_the_right_figures(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn administrators_get_a_summary_with_the_right_figures_postgres() {
-    administrators_get_a_summary_with_the_right_figures(Backend::Postgres).await;
-}
-
+backend_test!(the_log_names_client_type_and_contact);
 /// The reminder log as staff read it names the client, the deadline type and the contact, for a
 /// whole page at once.
 async fn the_log_names_client_type_and_contact(backend: Backend) {
     use kktbot::services::listing::ListParams;
     use kktbot::services::reminder_log::{self, ReminderFilter};
 
-    let Some(app) = app(backend, "14,7,3").await else { return };
-    let first = seed(app.db(), "7707083893", &[5_300_000_040], date("2027-03-01")).await;
-    let second = seed(app.db(), "500100732259", &[5_300_000_041, 5_300_000_042], date("2027-03-01")).await;
+    let app = app(backend, "14,7,3").await;
+    let first = client_with_deadline(app.db(), "7707083893", &[5_300_000_040], date("2027-03-01")).await;
+    let second =
+        client_with_deadline(app.db(), "500100732259", &[5_300_000_041, 5_300_000_042], date("2027-03-01")).await;
     assert_eq!(run(&app, &[14, 7, 3], date("2027-02-15")).await.queued, 3);
     let params = ListParams::new(1, 50, Some("id".into()), None);
     let listed = reminder_log::list(app.db(), &params, &ReminderFilter::default()).await.unwrap();
@@ -548,14 +445,4 @@ async fn the_log_names_client_type_and_contact(backend: Backend) {
             .collect();
     assert_eq!(seen, expected);
     app.shutdown().await;
-}
-
-#[tokio::test]
-async fn the_log_names_client_type_and_contact_sqlite() {
-    the_log_names_client_type_and_contact(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn the_log_names_client_type_and_contact_postgres() {
-    the_log_names_client_type_and_contact(Backend::Postgres).await;
 }

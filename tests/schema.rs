@@ -6,6 +6,7 @@ use kktbot::entities::*;
 use migration::{Migrator, MigratorTrait, TABLES};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Set, Statement};
 
+use crate::support::backend_test;
 use crate::support::{Backend, TestDatabase, count_rows};
 
 async fn names(db: &DatabaseConnection, sqlite: &str, postgres: &str) -> Vec<String> {
@@ -37,8 +38,9 @@ async fn indexes(db: &DatabaseConnection) -> Vec<String> {
     .await
 }
 
+backend_test!(up_down_up);
 async fn up_down_up(backend: Backend) {
-    let Some(test_db) = TestDatabase::create(backend).await else { return };
+    let test_db = TestDatabase::create(backend).await;
     let db = test_db.connect().await;
 
     Migrator::up(&db, None).await.unwrap();
@@ -81,16 +83,6 @@ async fn up_down_up(backend: Backend) {
     let _ = db.close().await;
 }
 
-#[tokio::test]
-async fn migrations_up_down_up_sqlite() {
-    up_down_up(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn migrations_up_down_up_postgres() {
-    up_down_up(Backend::Postgres).await;
-}
-
 fn assert_unique_violation<T: std::fmt::Debug>(result: Result<T, DbErr>, what: &str) {
     match result {
         Err(e) => assert!(kktbot::services::is_unique_violation(&e), "{what}: expected a unique violation, got {e}"),
@@ -98,8 +90,9 @@ fn assert_unique_violation<T: std::fmt::Debug>(result: Result<T, DbErr>, what: &
     }
 }
 
+backend_test!(constraints_hold);
 async fn constraints_hold(backend: Backend) {
-    let Some(test_db) = TestDatabase::create(backend).await else { return };
+    let test_db = TestDatabase::create(backend).await;
     let db = test_db.connect().await;
     Migrator::up(&db, None).await.unwrap();
     let now = Utc::now();
@@ -195,14 +188,4 @@ async fn constraints_hold(backend: Backend) {
     .await;
     assert!(orphan.is_err(), "a deadline of a missing client was accepted");
     let _ = db.close().await;
-}
-
-#[tokio::test]
-async fn constraints_hold_sqlite() {
-    constraints_hold(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn constraints_hold_postgres() {
-    constraints_hold(Backend::Postgres).await;
 }

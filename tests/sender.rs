@@ -21,58 +21,16 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::support::telegram::{Call, FakeTelegram, Fault};
-use crate::support::{Backend, TestDatabase};
+use crate::support::{Backend, TestDatabase, backend_test};
 
 const USER: i64 = 5_100_000_001;
 const OTHER_USER: i64 = 5_100_000_002;
 const SUPERGROUP: i64 = -1_001_500_000_000;
 
-/// Runs each scenario on SQLite and on PostgreSQL (skipped without PostgreSQL, outside CI).
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$scenario(crate::support::Backend::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                super::$scenario(crate::support::Backend::Postgres).await
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
-    delivers_each_row_once_with_its_message_id,
-    keeps_chat_order_and_resolves_edits_of_outbox_rows,
-    waits_out_retry_after,
-    retries_server_errors_with_backoff,
-    gives_up_after_max_attempts,
-    records_network_errors_without_the_token,
-    fails_blocked_chats_and_marks_the_user,
-    fails_client_errors_at_once,
-    holds_flood_limits_over_many_chats,
-    delivers_rows_left_from_before_a_restart_once,
-    racing_senders_send_each_row_once,
-    slow_chat_does_not_hold_up_others,
-    a_wake_delivers_promptly,
-    shutdown_releases_rows_waiting_to_be_sent,
-);
-
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 fn config() -> SenderConfig {
     SenderConfig { global_per_second: 30, per_chat_per_second: 1, per_group_per_minute: 20, max_attempts: 3 }
-}
-
-/// A fresh migrated database and a connection to it.
-async fn database(backend: Backend) -> Option<(TestDatabase, DatabaseConnection)> {
-    let database = TestDatabase::create(backend).await?;
-    let db = database.connect().await;
-    kktbot::db::migrate_up(&db).await.expect("migrations apply");
-    Some((database, db))
 }
 
 fn api_for(tg: &FakeTelegram) -> BotApi {
@@ -157,8 +115,9 @@ fn keyboard(data: &str) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Принять", data)]])
 }
 
+backend_test!(delivers_each_row_once_with_its_message_id, threads: 4);
 async fn delivers_each_row_once_with_its_message_id(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     let sender = Running::start(sender(&db, &tg, config()));
     let text = enqueue(&db, Outgoing::with_keyboard(USER, "Заявка №42 принята", keyboard("v1:a:42"))).await;
@@ -210,8 +169,9 @@ async fn delivers_each_row_once_with_its_message_id(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(keeps_chat_order_and_resolves_edits_of_outbox_rows, threads: 4);
 async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     // Everything is committed before the sender starts: only the rules order the calls.
     let first = enqueue(&db, Outgoing::with_keyboard(USER, "Заявка №1", keyboard("v1:ap:1"))).await;
@@ -309,8 +269,9 @@ async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(waits_out_retry_after, threads: 4);
 async fn waits_out_retry_after(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     tg.fail_next("sendMessage", Fault::RetryAfter(2), 1);
     let sender = Running::start(sender(&db, &tg, config()));
@@ -330,8 +291,9 @@ async fn waits_out_retry_after(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(retries_server_errors_with_backoff, threads: 4);
 async fn retries_server_errors_with_backoff(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     tg.fail_next("sendMessage", Fault::ServerError, 1);
     // The default backoff: the first retry comes after 0.5–1 s.
@@ -352,8 +314,9 @@ async fn retries_server_errors_with_backoff(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(gives_up_after_max_attempts, threads: 4);
 async fn gives_up_after_max_attempts(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     tg.fail_next("sendMessage", Fault::ServerError, 3);
     let backoff = Backoff { first: Duration::from_millis(50), cap: Duration::from_millis(200) };
@@ -375,8 +338,9 @@ async fn gives_up_after_max_attempts(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(records_network_errors_without_the_token, threads: 4);
 async fn records_network_errors_without_the_token(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     // A port where nothing listens: every connection is refused.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
@@ -395,8 +359,9 @@ async fn records_network_errors_without_the_token(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(fails_blocked_chats_and_marks_the_user, threads: 4);
 async fn fails_blocked_chats_and_marks_the_user(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     tg.block_chat(USER);
     tg.block_chat(SUPERGROUP);
@@ -418,8 +383,9 @@ async fn fails_blocked_chats_and_marks_the_user(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(fails_client_errors_at_once, threads: 4);
 async fn fails_client_errors_at_once(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     let sender = Running::start(sender(&db, &tg, config()));
     let empty = enqueue(&db, Outgoing::text(USER, "")).await;
@@ -445,8 +411,9 @@ async fn fails_client_errors_at_once(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(holds_flood_limits_over_many_chats, threads: 4);
 async fn holds_flood_limits_over_many_chats(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     let sender = Running::start(sender(&db, &tg, config()));
     let txn = db.begin().await.unwrap();
@@ -475,8 +442,9 @@ async fn holds_flood_limits_over_many_chats(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(delivers_rows_left_from_before_a_restart_once, threads: 4);
 async fn delivers_rows_left_from_before_a_restart_once(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     // Committed while no sender ran (the process died before delivering them).
     let ids = [
@@ -498,8 +466,9 @@ async fn delivers_rows_left_from_before_a_restart_once(backend: Backend) {
     second.stop().await;
 }
 
+backend_test!(racing_senders_send_each_row_once, threads: 4);
 async fn racing_senders_send_each_row_once(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     let txn = db.begin().await.unwrap();
     let mut ids = Vec::new();
@@ -523,8 +492,9 @@ async fn racing_senders_send_each_row_once(backend: Backend) {
     }
 }
 
+backend_test!(slow_chat_does_not_hold_up_others, threads: 4);
 async fn slow_chat_does_not_hold_up_others(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     tg.fail_next("sendMessage", Fault::Slow(Duration::from_secs(3)), 1);
     let sender = Running::start(sender(&db, &tg, config()));
@@ -540,8 +510,9 @@ async fn slow_chat_does_not_hold_up_others(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(a_wake_delivers_promptly, threads: 4);
 async fn a_wake_delivers_promptly(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     // No safety re-check in this test's time: only a wake can make the sender look again.
     let sender = Running::start(sender(&db, &tg, config()).with_idle_recheck(Duration::from_secs(3600)));
@@ -554,8 +525,9 @@ async fn a_wake_delivers_promptly(backend: Backend) {
     sender.stop().await;
 }
 
+backend_test!(shutdown_releases_rows_waiting_to_be_sent, threads: 4);
 async fn shutdown_releases_rows_waiting_to_be_sent(backend: Backend) {
-    let Some((_database, db)) = database(backend).await else { return };
+    let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
     tg.fail_next("sendMessage", Fault::RetryAfter(30), 1);
     let sender = Running::start(sender(&db, &tg, config()));

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::support::telegram::{Call, FakeTelegram, Fault};
 use crate::support::updates::{self, User};
 use crate::support::{Backend, TestApp, TestDatabase, WEBHOOK_SECRET, count_rows};
+use crate::support::{backend_test, integration_test};
 
 const HOOK_URL: &str = "https://bot.example.com/webhook/telegram";
 const SECRET: &str = "cli-webhook_Secret-42";
@@ -56,7 +57,7 @@ fn methods(calls: &[Call]) -> Vec<&str> {
     calls.iter().map(|c| c.method.as_str()).collect()
 }
 
-#[tokio::test]
+integration_test!(webhook_set_sends_exactly_the_registration);
 async fn webhook_set_sends_exactly_the_registration() {
     let tg = FakeTelegram::start().await;
     let vars = [("WEBHOOK_URL", HOOK_URL), ("TELEGRAM_WEBHOOK_SECRET", SECRET)];
@@ -105,7 +106,7 @@ async fn webhook_set_sends_exactly_the_registration() {
 /// Arguments, variables, and the start of the one-line reason.
 type Refusal<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
 
-#[tokio::test]
+integration_test!(webhook_set_refuses_what_telegram_would_refuse_and_sends_nothing);
 async fn webhook_set_refuses_what_telegram_would_refuse_and_sends_nothing() {
     let tg = FakeTelegram::start().await;
     let ok_secret = ("TELEGRAM_WEBHOOK_SECRET", SECRET);
@@ -153,7 +154,7 @@ async fn webhook_set_refuses_what_telegram_would_refuse_and_sends_nothing() {
     assert!(tg.calls().is_empty(), "nothing was sent: {:?}", methods(&tg.calls()));
 }
 
-#[tokio::test]
+integration_test!(webhook_info_and_delete);
 async fn webhook_info_and_delete() {
     let tg = FakeTelegram::start().await;
     let vars = [("WEBHOOK_URL", HOOK_URL), ("TELEGRAM_WEBHOOK_SECRET", SECRET)];
@@ -226,10 +227,10 @@ fn command_names(call: &Call) -> Vec<String> {
     menu_of(call).into_iter().map(|(name, _)| name).collect()
 }
 
-#[tokio::test]
+integration_test!(serve_sets_the_command_menus_at_start);
 async fn serve_sets_the_command_menus_at_start() {
     // A deactivated administrator from before, and two made at start.
-    let database = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let db = database.connect().await;
     kktbot::db::migrate_up(&db).await.unwrap();
     let now = chrono::Utc::now();
@@ -247,8 +248,7 @@ async fn serve_sets_the_command_menus_at_start() {
     .unwrap();
     db.close().await.unwrap();
 
-    let app =
-        TestApp::builder().database(database).telegram().env("ADMIN_TELEGRAM_IDS", "111,222").spawn().await.unwrap();
+    let app = TestApp::builder().database(database).telegram().env("ADMIN_TELEGRAM_IDS", "111,222").spawn().await;
     let tg = app.tg();
     let calls = tg.wait_for("setMyCommands", 6, WAIT).await;
     let deleted = tg.wait_for("deleteMyCommands", 2, WAIT).await;
@@ -290,9 +290,9 @@ async fn serve_sets_the_command_menus_at_start() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(serve_registers_the_webhook_at_start_unless_told_not_to);
 async fn serve_registers_the_webhook_at_start_unless_told_not_to() {
-    let app = TestApp::builder().telegram().env("WEBHOOK_URL", HOOK_URL).spawn().await.unwrap();
+    let app = TestApp::builder().telegram().env("WEBHOOK_URL", HOOK_URL).spawn().await;
     let calls = app.tg().wait_for("setWebhook", 1, WAIT).await;
     assert_eq!(
         calls[0].params,
@@ -308,20 +308,20 @@ async fn serve_registers_the_webhook_at_start_unless_told_not_to() {
     assert_eq!(info["result"]["url"], json!(HOOK_URL));
     app.shutdown().await;
 
-    let app = TestApp::builder().telegram().env("WEBHOOK_URL", HOOK_URL).no_register_webhook().spawn().await.unwrap();
+    let app = TestApp::builder().telegram().env("WEBHOOK_URL", HOOK_URL).no_register_webhook().spawn().await;
     // The menus are set after the registration would have been.
     app.tg().wait_for("setMyCommands", 2, WAIT).await;
     assert!(app.tg().calls_to("setWebhook").is_empty());
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(a_failing_or_slow_telegram_does_not_hold_up_start_or_shutdown);
 async fn a_failing_or_slow_telegram_does_not_hold_up_start_or_shutdown() {
     let tg = FakeTelegram::start().await;
     tg.fail_next("setWebhook", Fault::ServerError, 10);
     tg.fail_next("setMyCommands", Fault::Slow(Duration::from_secs(60)), 1);
     let started = Instant::now();
-    let app = TestApp::builder().fake_telegram(tg).env("WEBHOOK_URL", HOOK_URL).spawn().await.unwrap();
+    let app = TestApp::builder().fake_telegram(tg).env("WEBHOOK_URL", HOOK_URL).spawn().await;
     let health = app.http.get(app.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(10), "start took {:?}", started.elapsed());
@@ -354,6 +354,7 @@ async fn processed(app: &TestApp, update_id: i64) -> bool {
     processed_update::Entity::find_by_id(update_id).one(app.db()).await.unwrap().is_some()
 }
 
+backend_test!(polling_answers_through_get_updates, threads: 4);
 async fn polling_answers_through_get_updates(backend: Backend) {
     let tg = FakeTelegram::start().await;
     // A webhook is set, and an update is waiting: polling removes the webhook and keeps the update.
@@ -362,7 +363,7 @@ async fn polling_answers_through_get_updates(backend: Backend) {
     let early = User::ru(5_300_000_010, "Пётр");
     let early_id = tg.push_update(updates::text(&early, "/help"));
 
-    let Some(app) = TestApp::builder().backend(backend).fake_telegram(tg).polling().spawn().await else { return };
+    let app = TestApp::builder().backend(backend).fake_telegram(tg).polling().spawn().await;
     let tg = app.tg();
     tg.wait_for("sendMessage", 1, WAIT).await;
     assert_eq!(tg.sent_texts_to(early.id).len(), 1);
@@ -394,7 +395,7 @@ async fn polling_answers_through_get_updates(backend: Backend) {
     // Telegram delivers it again after a restart (the offset was never confirmed, say): no second effect.
     let (db, tg) = app.crash().await;
     let tg = tg.unwrap();
-    let app = TestApp::builder().database(db).fake_telegram(tg).polling().spawn().await.unwrap();
+    let app = TestApp::builder().database(db).fake_telegram(tg).polling().spawn().await;
     let tg = app.tg();
     tg.push_update(update);
     let later = User::ru(5_300_000_012, "Олег");
@@ -408,20 +409,11 @@ async fn polling_answers_through_get_updates(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn polling_answers_through_get_updates_sqlite() {
-    polling_answers_through_get_updates(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn polling_answers_through_get_updates_postgres() {
-    polling_answers_through_get_updates(Backend::Postgres).await;
-}
-
+backend_test!(polling_retries_an_update_until_it_is_applied, threads: 4);
 /// A database failure while applying an update: the same update is retried, in order, and
 /// confirmed only once applied.
 async fn polling_retries_an_update_until_it_is_applied(backend: Backend) {
-    let Some(app) = TestApp::builder().backend(backend).telegram().polling().spawn().await else { return };
+    let app = TestApp::builder().backend(backend).telegram().polling().spawn().await;
     let tg = app.tg();
     tg.wait_for_any("getUpdates", 1, WAIT).await;
     let db = app.db();
@@ -449,19 +441,9 @@ async fn polling_retries_an_update_until_it_is_applied(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn polling_retries_an_update_until_it_is_applied_sqlite() {
-    polling_retries_an_update_until_it_is_applied(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn polling_retries_an_update_until_it_is_applied_postgres() {
-    polling_retries_an_update_until_it_is_applied(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+integration_test!(polling_rides_out_conflicts_and_server_errors, threads: 4);
 async fn polling_rides_out_conflicts_and_server_errors() {
-    let app = TestApp::builder().telegram().polling().spawn().await.unwrap();
+    let app = TestApp::builder().telegram().polling().spawn().await;
     let tg = app.tg();
     tg.wait_for_any("getUpdates", 1, WAIT).await;
 
@@ -488,11 +470,11 @@ async fn polling_rides_out_conflicts_and_server_errors() {
     assert!(stopping.elapsed() < Duration::from_secs(5), "polling stops with the server");
 }
 
+integration_test!(serve_polling_runs_without_a_webhook_secret, threads: 2);
 /// `kktbot serve --polling` from the command line: no webhook secret needed; SIGTERM stops it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_polling_runs_without_a_webhook_secret() {
     let tg = FakeTelegram::start().await;
-    let database = TestDatabase::create(Backend::Sqlite).await.unwrap();
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let vars = [("DATABASE_URL", database.url()), ("API_PORT", "0")];
 
     // Without --polling the secret is required.
@@ -533,7 +515,7 @@ async fn serve_polling_runs_without_a_webhook_secret() {
     assert!(status.success(), "{status:?}: {stderr}");
 }
 
-#[tokio::test]
+integration_test!(the_new_commands_and_flags_have_help);
 async fn the_new_commands_and_flags_have_help() {
     let tg = FakeTelegram::start().await;
     let help = text(&kktbot(&tg, &["--help"], &[]).await.stdout);

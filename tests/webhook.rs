@@ -10,10 +10,11 @@ use serde_json::json;
 use crate::support::telegram::Fault;
 use crate::support::updates::{self, User};
 use crate::support::{Backend, TestApp, WEBHOOK_SECRET, count_rows};
+use crate::support::{backend_test, integration_test};
 
-async fn bot_app(backend: Backend) -> Option<TestApp> {
+async fn bot_app(backend: Backend) -> TestApp {
     let builder = TestApp::builder().backend(backend).telegram();
-    let builder = if backend == Backend::Postgres { builder.redis() } else { builder };
+    let builder = if backend.uses_redis() { builder.redis() } else { builder };
     builder.spawn().await
 }
 
@@ -21,8 +22,9 @@ async fn processed(app: &TestApp) -> i64 {
     count_rows(app.db(), "processed_updates").await
 }
 
+backend_test!(a_wrong_or_missing_secret_changes_nothing);
 async fn a_wrong_or_missing_secret_changes_nothing(backend: Backend) {
-    let Some(app) = bot_app(backend).await else { return };
+    let app = bot_app(backend).await;
     let update = updates::text(&User::ru(5_100_000_001, "Иван"), "/start");
     for secret in [None, Some("wrong"), Some("test-webhook-secret_012345678")] {
         let mut req = app.http.post(app.url("/webhook/telegram")).json(&update);
@@ -40,8 +42,9 @@ async fn a_wrong_or_missing_secret_changes_nothing(backend: Backend) {
     app.shutdown().await;
 }
 
+backend_test!(bad_bodies_are_refused_or_acknowledged_without_effect);
 async fn bad_bodies_are_refused_or_acknowledged_without_effect(backend: Backend) {
-    let Some(app) = bot_app(backend).await else { return };
+    let app = bot_app(backend).await;
     let post = |body: Vec<u8>| {
         app.http
             .post(app.url("/webhook/telegram"))
@@ -66,8 +69,9 @@ async fn bad_bodies_are_refused_or_acknowledged_without_effect(backend: Backend)
     app.shutdown().await;
 }
 
+backend_test!(redelivery_has_no_second_effect);
 async fn redelivery_has_no_second_effect(backend: Backend) {
-    let Some(app) = bot_app(backend).await else { return };
+    let app = bot_app(backend).await;
     let user = User::ru(5_100_000_010, "Иван");
     let update = updates::text(&user, "/start");
     app.send_update(&update).await;
@@ -87,19 +91,9 @@ async fn redelivery_has_no_second_effect(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn redelivery_has_no_second_effect_sqlite() {
-    redelivery_has_no_second_effect(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn redelivery_has_no_second_effect_postgres() {
-    redelivery_has_no_second_effect(Backend::Postgres).await;
-}
-
-#[tokio::test]
+integration_test!(a_failing_database_answers_503_and_sends_nothing);
 async fn a_failing_database_answers_503_and_sends_nothing() {
-    let app = bot_app(Backend::Sqlite).await.unwrap();
+    let app = bot_app(Backend::Sqlite).await;
     app.db().close_by_ref().await.unwrap();
     let res = app.post_update(&updates::text(&User::ru(5_100_000_020, "Иван"), "/start")).await;
     assert_eq!(res.status(), 503);
@@ -107,17 +101,18 @@ async fn a_failing_database_answers_503_and_sends_nothing() {
     assert!(app.tg().calls_to("sendMessage").is_empty());
 }
 
-#[tokio::test]
+integration_test!(a_failing_postgres_database_answers_503);
 async fn a_failing_postgres_database_answers_503() {
-    let Some(app) = bot_app(Backend::Postgres).await else { return };
+    let app = bot_app(Backend::Postgres).await;
     app.db.drop_now().await;
     let res = app.post_update(&updates::text(&User::ru(5_100_000_021, "Иван"), "/start")).await;
     assert_eq!(res.status(), 503);
     assert!(app.tg().calls_to("sendMessage").is_empty());
 }
 
+backend_test!(committed_message_survives_a_crash);
 async fn committed_message_survives_a_crash(backend: Backend) {
-    let Some(app) = bot_app(backend).await else { return };
+    let app = bot_app(backend).await;
     let user = User::ru(5_100_000_030, "Иван");
     // Telegram fails the first attempt; the server then dies before the retry.
     app.tg().fail_next("sendMessage", Fault::ServerError, 1);
@@ -129,7 +124,7 @@ async fn committed_message_survives_a_crash(backend: Backend) {
     let fake = fake.unwrap();
     assert!(fake.sent_texts_to(user.id).is_empty());
 
-    let app = TestApp::builder().database(db).fake_telegram(fake).spawn().await.unwrap();
+    let app = TestApp::builder().database(db).fake_telegram(fake).spawn().await;
     app.tg().wait_for("sendMessage", 1, Duration::from_secs(10)).await;
     app.settle().await;
     assert_eq!(app.tg().sent_texts_to(user.id).len(), 1, "delivered once after the restart");
@@ -142,18 +137,9 @@ async fn committed_message_survives_a_crash(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn committed_message_survives_a_crash_sqlite() {
-    committed_message_survives_a_crash(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn committed_message_survives_a_crash_postgres() {
-    committed_message_survives_a_crash(Backend::Postgres).await;
-}
-
+backend_test!(retry_after_is_waited_out);
 async fn retry_after_is_waited_out(backend: Backend) {
-    let Some(app) = bot_app(backend).await else { return };
+    let app = bot_app(backend).await;
     let user = User::ru(5_100_000_040, "Иван");
     app.tg().fail_next("sendMessage", Fault::RetryAfter(2), 1);
     let started = Instant::now();
@@ -164,8 +150,9 @@ async fn retry_after_is_waited_out(backend: Backend) {
     app.shutdown().await;
 }
 
+backend_test!(two_hundred_users_at_once_stay_within_telegram_limits);
 async fn two_hundred_users_at_once_stay_within_telegram_limits(backend: Backend) {
-    let Some(app) = bot_app(backend).await else { return };
+    let app = bot_app(backend).await;
     let users: Vec<User> = (0..200).map(|i| User::ru(5_200_000_000 + i, "Клиент")).collect();
     let bodies: Vec<_> = users.iter().map(|u| updates::text(u, "/help")).collect();
     let posts: Vec<_> = bodies.iter().map(|b| app.post_update(b)).collect();
@@ -180,8 +167,9 @@ async fn two_hundred_users_at_once_stay_within_telegram_limits(backend: Backend)
     app.shutdown().await;
 }
 
+backend_test!(a_blocked_user_is_marked_and_unmarked);
 async fn a_blocked_user_is_marked_and_unmarked(backend: Backend) {
-    let Some(app) = bot_app(backend).await else { return };
+    let app = bot_app(backend).await;
     let user = User::ru(5_100_000_050, "Иван");
     let blocked = |app: &TestApp| {
         let db = app.db().clone();
@@ -208,9 +196,9 @@ async fn a_blocked_user_is_marked_and_unmarked(backend: Backend) {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(processed_update_ids_are_kept_past_telegrams_retention_then_pruned);
 async fn processed_update_ids_are_kept_past_telegrams_retention_then_pruned() {
-    let app = bot_app(Backend::Sqlite).await.unwrap();
+    let app = bot_app(Backend::Sqlite).await;
     app.send_update(&updates::text(&User::ru(5_100_000_060, "Иван"), "/help")).await;
     assert_eq!(kktbot::services::processed_updates::prune(app.db(), chrono::Duration::hours(48)).await.unwrap(), 0);
     let row = processed_update::Entity::find().one(app.db()).await.unwrap().unwrap();
@@ -221,15 +209,12 @@ async fn processed_update_ids_are_kept_past_telegrams_retention_then_pruned() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+integration_test!(redis_stopped_and_started_again_mid_conversation);
 async fn redis_stopped_and_started_again_mid_conversation() {
-    use crate::dialog_storage::{RedisServer, free_port};
-    if !RedisServer::available() {
-        return;
-    }
+    use crate::support::servers::{RedisServer, free_port};
     let port = free_port();
     let mut redis = RedisServer::start(port).await;
-    let app = TestApp::builder().telegram().env("REDIS_URL", &redis.url()).spawn().await.unwrap();
+    let app = TestApp::builder().telegram().env("REDIS_URL", &redis.url()).spawn().await;
     let user = User::ru(5_100_000_070, "Иван");
     app.send_update(&updates::text(&user, "/request")).await;
 
@@ -266,56 +251,7 @@ async fn redis_stopped_and_started_again_mid_conversation() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_wrong_or_missing_secret_changes_nothing_sqlite() {
-    a_wrong_or_missing_secret_changes_nothing(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_wrong_or_missing_secret_changes_nothing_postgres() {
-    a_wrong_or_missing_secret_changes_nothing(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn bad_bodies_are_refused_or_acknowledged_without_effect_sqlite() {
-    bad_bodies_are_refused_or_acknowledged_without_effect(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn bad_bodies_are_refused_or_acknowledged_without_effect_postgres() {
-    bad_bodies_are_refused_or_acknowledged_without_effect(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn retry_after_is_waited_out_sqlite() {
-    retry_after_is_waited_out(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn retry_after_is_waited_out_postgres() {
-    retry_after_is_waited_out(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn two_hundred_users_at_once_stay_within_telegram_limits_sqlite() {
-    two_hundred_users_at_once_stay_within_telegram_limits(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn two_hundred_users_at_once_stay_within_telegram_limits_postgres() {
-    two_hundred_users_at_once_stay_within_telegram_limits(Backend::Postgres).await;
-}
-
-#[tokio::test]
-async fn a_blocked_user_is_marked_and_unmarked_sqlite() {
-    a_blocked_user_is_marked_and_unmarked(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_blocked_user_is_marked_and_unmarked_postgres() {
-    a_blocked_user_is_marked_and_unmarked(Backend::Postgres).await;
-}
-
+backend_test!(recording_an_update_keeps_the_profile_current);
 /// `processed_updates::record`, the first statement of every update: the update_id once, the
 /// sender's profile written only when it changed, and their administrator status.
 async fn recording_an_update_keeps_the_profile_current(backend: Backend) {
@@ -325,7 +261,7 @@ async fn recording_an_update_keeps_the_profile_current(backend: Backend) {
     use migration::{Migrator, MigratorTrait};
     use sea_orm::TransactionTrait;
 
-    let Some(database) = crate::support::TestDatabase::create(backend).await else { return };
+    let database = crate::support::TestDatabase::create(backend).await;
     let db = database.connect().await;
     Migrator::up(&db, None).await.unwrap();
     let recorded = |update_id: i64, profile: Option<Profile>| {
@@ -405,14 +341,4 @@ async fn recording_an_update_keeps_the_profile_current(backend: Backend) {
     assert_eq!(recorded(8, None).await, Arrival::Duplicate);
     assert_eq!(count_rows(&db, "processed_updates").await, 8);
     assert_eq!(count_rows(&db, "telegram_users").await, 2);
-}
-
-#[tokio::test]
-async fn recording_an_update_keeps_the_profile_current_sqlite() {
-    recording_an_update_keeps_the_profile_current(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn recording_an_update_keeps_the_profile_current_postgres() {
-    recording_an_update_keeps_the_profile_current(Backend::Postgres).await;
 }

@@ -2,13 +2,21 @@
 //! (a temporary SQLite file, or a PostgreSQL database created for the test and dropped after),
 //! optionally Redis with a unique key prefix, and a fake Telegram Bot API.
 //!
-//! PostgreSQL and Redis tests need those services. Without them a test prints `SKIPPED: …` and
-//! returns; with `CI=true` a missing service fails the test instead.
+//! A test that needs a service this machine lacks is reported as ignored, with the reason, by the
+//! runner in `harness.rs`; with `CI=true` it fails instead.
 
 #![allow(dead_code)] // each test module uses a different part of the support code
 
+pub mod backends;
+pub mod chat;
+pub mod harness;
+pub mod seed;
+pub mod servers;
 pub mod telegram;
 pub mod updates;
+
+pub use backends::{Backend, TestDatabase, TestRedis, count_rows};
+pub(crate) use harness::{backend_test, integration_test};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,173 +24,9 @@ use std::net::SocketAddr;
 use kktbot::app::{Application, ServeOptions};
 use kktbot::config::Config;
 use kktbot::http::AppState;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::DatabaseConnection;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Says a service is missing: a skip on a developer's machine, a failure in CI.
-fn service_missing(what: &str, err: impl std::fmt::Display) {
-    if in_ci() {
-        panic!("{what} is required in CI but not reachable: {err}");
-    }
-    eprintln!("SKIPPED: {what} not reachable ({err}); start it to run this test");
-}
-
-fn unique_suffix() -> String {
-    format!("{}_{:08x}", std::process::id(), rand::random::<u32>())
-}
-
-/// A database that exists for one test.
-pub enum TestDatabase {
-    Sqlite {
-        _dir: tempfile::TempDir,
-        url: String,
-    },
-    Postgres {
-        admin_url: String,
-        name: String,
-        url: String,
-    },
-    /// Handed over to another server (after a crash).
-    Detached,
-}
-
-impl TestDatabase {
-    /// A fresh empty database, or `None` (after printing SKIPPED) when PostgreSQL is missing.
-    pub async fn create(backend: Backend) -> Option<Self> {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temporary directory");
-                let url = format!("sqlite://{}/kktbot.db?mode=rwc", dir.path().display());
-                Some(TestDatabase::Sqlite { _dir: dir, url })
-            }
-            Backend::Postgres => {
-                let admin_url =
-                    std::env::var("KKTBOT_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
-                let admin = match Database::connect(&admin_url).await {
-                    Ok(db) => db,
-                    Err(e) => {
-                        service_missing("PostgreSQL", e);
-                        return None;
-                    }
-                };
-                let name = format!("kktbot_test_{}", unique_suffix());
-                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
-                let _ = admin.close().await;
-                let mut url = url::Url::parse(&admin_url).expect("postgres url");
-                url.set_path(&name);
-                Some(TestDatabase::Postgres { admin_url, name, url: url.to_string() })
-            }
-        }
-    }
-
-    pub fn url(&self) -> &str {
-        match self {
-            TestDatabase::Sqlite { url, .. } | TestDatabase::Postgres { url, .. } => url,
-            TestDatabase::Detached => panic!("the database was handed over"),
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            TestDatabase::Sqlite { .. } => Backend::Sqlite,
-            TestDatabase::Postgres { .. } => Backend::Postgres,
-            TestDatabase::Detached => panic!("the database was handed over"),
-        }
-    }
-
-    pub async fn connect(&self) -> DatabaseConnection {
-        kktbot::db::connect(&kktbot::config::DatabaseUrl::new(self.url())).await.expect("connect to test database")
-    }
-
-    /// Drops a PostgreSQL test database now (terminating its connections).
-    pub async fn drop_now(&self) {
-        if let TestDatabase::Postgres { admin_url, name, .. } = self {
-            drop_postgres(admin_url, name).await;
-        }
-    }
-}
-
-async fn drop_postgres(admin_url: &str, name: &str) {
-    if let Ok(admin) = Database::connect(admin_url).await {
-        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        let _ = admin.close().await;
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let TestDatabase::Postgres { admin_url, name, .. } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs outside any runtime guarantee: use a thread with its own runtime.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(drop_postgres(&admin_url, &name));
-            })
-            .join();
-        }
-    }
-}
-
-/// A Redis key prefix that exists for one test; its keys are deleted afterwards.
-pub struct TestRedis {
-    pub url: String,
-    pub prefix: String,
-}
-
-impl TestRedis {
-    pub async fn create() -> Option<Self> {
-        let url = std::env::var("KKTBOT_TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.into());
-        let reachable = async {
-            let client = redis::Client::open(url.as_str())?;
-            let mut conn = client.get_multiplexed_async_connection().await?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await
-        };
-        match tokio::time::timeout(std::time::Duration::from_secs(3), reachable).await {
-            Ok(Ok(_)) => Some(TestRedis { url, prefix: format!("kktbot_test_{}:", unique_suffix()) }),
-            Ok(Err(e)) => {
-                service_missing("Redis", e);
-                None
-            }
-            Err(_) => {
-                service_missing("Redis", "timed out");
-                None
-            }
-        }
-    }
-
-    /// Keys currently stored under this test's prefix.
-    pub fn keys(&self) -> Vec<String> {
-        let client = redis::Client::open(self.url.as_str()).expect("redis url");
-        let mut conn = client.get_connection().expect("redis connection");
-        redis::cmd("KEYS").arg(format!("{}*", self.prefix)).query(&mut conn).unwrap_or_default()
-    }
-}
-
-impl Drop for TestRedis {
-    fn drop(&mut self) {
-        let keys = self.keys();
-        if !keys.is_empty()
-            && let Ok(client) = redis::Client::open(self.url.as_str())
-            && let Ok(mut conn) = client.get_connection()
-        {
-            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
-        }
-    }
-}
 
 /// How to start a test server.
 pub struct TestAppBuilder {
@@ -274,9 +118,8 @@ impl TestAppBuilder {
         self
     }
 
-    /// Starts the server, or returns `None` (after printing SKIPPED) when a service it needs is
-    /// missing outside CI.
-    pub async fn spawn(self) -> Option<TestApp> {
+    /// Starts the server; skips the test when a service it needs is not reachable.
+    pub async fn spawn(self) -> TestApp {
         let (db, db_url) = match (self.database, self.shared_url) {
             (_, Some(url)) => (TestDatabase::Detached, url),
             (Some(db), None) => {
@@ -284,12 +127,12 @@ impl TestAppBuilder {
                 (db, url)
             }
             (None, None) => {
-                let db = TestDatabase::create(self.backend).await?;
+                let db = TestDatabase::create(self.backend).await;
                 let url = db.url().to_string();
                 (db, url)
             }
         };
-        let redis = if self.redis { Some(TestRedis::create().await?) } else { None };
+        let redis = if self.redis { Some(TestRedis::create().await) } else { None };
         let telegram = match (self.fake, self.telegram) {
             (Some(fake), _) => Some(fake),
             (None, true) => Some(telegram::FakeTelegram::start().await),
@@ -326,7 +169,7 @@ impl TestAppBuilder {
         let handle = tokio::spawn(app.run(async {
             let _ = rx.await;
         }));
-        Some(TestApp {
+        TestApp {
             addr,
             state,
             initial_admin,
@@ -336,7 +179,7 @@ impl TestAppBuilder {
             handle: Some(handle),
             db,
             redis,
-        })
+        }
     }
 }
 
@@ -384,7 +227,7 @@ impl TestApp {
 
     /// A server on a fresh SQLite database with default settings.
     pub async fn sqlite() -> TestApp {
-        Self::builder().spawn().await.expect("SQLite needs no service")
+        Self::builder().spawn().await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -455,15 +298,4 @@ impl TestApp {
             handle.await.expect("server task").expect("server ran cleanly");
         }
     }
-}
-
-/// Counts rows of a table with a raw query (any backend).
-pub async fn count_rows(db: &DatabaseConnection, table: &str) -> i64 {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
-        .await
-        .expect("count query")
-        .expect("one row");
-    row.try_get::<i64>("", "n").expect("count value")
 }
