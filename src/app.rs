@@ -172,7 +172,15 @@ impl Application {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             None => rand::random::<[u8; 32]>().to_vec(),
         };
-        let jwt = Arc::new(http::api::jwt::JwtKeys::new(&jwt_secret, config.jwt.expiration_hours));
+        if config.jwt.previous_secret.is_some() && config.jwt.secret.is_none() {
+            tracing::warn!("JWT_SECRET_KEY_PREVIOUS is set without JWT_SECRET_KEY: it is ignored");
+        }
+        let previous = config.jwt.previous_secret.as_ref().filter(|_| config.jwt.secret.is_some());
+        let jwt = Arc::new(http::api::jwt::JwtKeys::new(
+            &jwt_secret,
+            previous.map(|s| s.expose().as_bytes()),
+            config.jwt.expiration_hours,
+        ));
         let state = AppState {
             db,
             redis,

@@ -1,4 +1,4 @@
-//! The command line: `kktbot serve` (the default), `migrate`, `check-config`, `user create`,
+//! The command line: `kktbot serve` (the default), `migrate`, `check-config`, `user create|reset-password`,
 //! `admin add`, `webhook set|info|delete`. Every command exits non-zero with a one-line reason on failure.
 
 use std::io::BufRead;
@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::entities::user::Role;
 use crate::outbox::RetryPolicy;
 use crate::services::reminders;
-use crate::services::{administrators, users};
+use crate::services::{administrators, passwords, users};
 use crate::telegram::api::{ApiError, BotApi};
 use crate::telegram::setup::{self, WebhookRegistration};
 
@@ -159,6 +159,12 @@ enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Reset a dashboard account's password to a one-time password, printed once; the user must
+    /// choose a new one at the next sign-in, and every session of theirs ends now.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -328,7 +334,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
                 (line.trim_end_matches(['\r', '\n']).to_string(), false)
             } else {
-                (users::generate_password(), true)
+                (passwords::generate_password(), true)
             };
             let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
             let role = match role {
@@ -342,6 +348,17 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             if generated {
                 println!("password: {password}\nThis password is shown only once.");
             }
+            Ok(())
+        }
+        Command::User(UserCommand::ResetPassword { email }) => {
+            let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
+            let user = passwords::find_by_email(&db, &email).await.map_err(describe)?;
+            let (user, password) = passwords::reset_password(&db, None, user.id).await.map_err(describe)?;
+            println!(
+                "reset the password of {}; every session of theirs has ended\none-time password: {password}\n\
+                 It is shown only once; it must be changed at the next sign-in.",
+                user.email
+            );
             Ok(())
         }
         Command::Webhook(cmd) => webhook(cmd, &config).await,

@@ -76,6 +76,8 @@ pub struct SenderConfig {
 pub struct JwtConfig {
     /// Absent: a random key is made at every start (tokens die with the process).
     pub secret: Option<Secret>,
+    /// The key before the last rotation: tokens it signed are accepted until they expire.
+    pub previous_secret: Option<Secret>,
     pub expiration_hours: u32,
 }
 
@@ -255,6 +257,13 @@ impl Config {
                 Err(format!("is {} bytes; at least 32 are required", v.len()))
             }
         });
+        let jwt_previous = p.optional("JWT_SECRET_KEY_PREVIOUS", |v| {
+            if v.len() >= 32 {
+                Ok(Secret::new(v))
+            } else {
+                Err(format!("is {} bytes; at least 32 are required", v.len()))
+            }
+        });
         let jwt_hours = p.with_default("JWT_EXPIRATION_HOURS", "24", |v| match v.parse::<u32>() {
             Ok(h) if (1..=8760).contains(&h) => Ok(h),
             _ => Err("must be a whole number of hours from 1 to 8760".into()),
@@ -335,7 +344,7 @@ impl Config {
             redis_url,
             redis_key_prefix,
             listen: SocketAddr::new(host, port),
-            jwt: JwtConfig { secret: jwt_secret, expiration_hours: jwt_hours },
+            jwt: JwtConfig { secret: jwt_secret, previous_secret: jwt_previous, expiration_hours: jwt_hours },
             cors_origins,
             api_rate_limit_per_minute,
             login_rate_limit_per_minute,
@@ -355,12 +364,17 @@ impl Config {
 
     /// Every secret value in the configuration, for log redaction.
     pub fn secrets(&self) -> Vec<String> {
-        let mut out: Vec<String> =
-            [&self.telegram.bot_token, &self.telegram.webhook_secret, &self.jwt.secret, &self.metrics_token]
-                .into_iter()
-                .flatten()
-                .map(|s| s.expose().to_string())
-                .collect();
+        let mut out: Vec<String> = [
+            &self.telegram.bot_token,
+            &self.telegram.webhook_secret,
+            &self.jwt.secret,
+            &self.jwt.previous_secret,
+            &self.metrics_token,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| s.expose().to_string())
+        .collect();
         for url in std::iter::once(&self.database_url).chain(self.redis_url.as_ref()) {
             if let Some(password) = Url::parse(url.expose()).ok().and_then(|u| u.password().map(str::to_string)) {
                 out.push(password);
@@ -582,15 +596,18 @@ mod tests {
             ("TELEGRAM_BOT_TOKEN", "123456:AAAbbbCCCdddEEEfffGGGhhh"),
             ("TELEGRAM_WEBHOOK_SECRET", "webhook-secret-value"),
             ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef-jwt"),
+            ("JWT_SECRET_KEY_PREVIOUS", "previous-key-previous-key-previous-key"),
             ("DATABASE_URL", "postgres://kkt:dbpassw0rd@localhost/kkt"),
             ("REDIS_URL", "redis://:redispassw0rd@localhost:6379/0"),
         ])
         .unwrap();
         let debug = format!("{c:?}");
-        for secret in ["AAAbbbCCC", "webhook-secret-value", "0123456789abcdef", "dbpassw0rd", "redispassw0rd"] {
+        for secret in
+            ["AAAbbbCCC", "webhook-secret-value", "0123456789abcdef", "previous-key", "dbpassw0rd", "redispassw0rd"]
+        {
             assert!(!debug.contains(secret), "{secret} leaked in {debug}");
         }
-        assert_eq!(c.secrets().len(), 5);
+        assert_eq!(c.secrets().len(), 6);
     }
 
     #[test]

@@ -174,7 +174,8 @@ async fn cookie_authenticated_changes_need_the_csrf_header() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 204);
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("kktbot_session=ey"), "a fresh session cookie");
     assert_eq!(login(&app, &email, &password).await.status(), 401, "the old password is gone");
     assert_eq!(login(&app, &email, "a-brand-new-password").await.status(), 200);
     app.shutdown().await;

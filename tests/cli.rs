@@ -42,6 +42,7 @@ async fn help_lists_every_command_and_each_has_help() {
         &["migrate", "down", "--help"],
         &["check-config", "--help"],
         &["user", "create", "--help"],
+        &["user", "reset-password", "--help"],
         &["admin", "add", "--help"],
     ] {
         let out = kktbot(args, &[], None);
@@ -107,7 +108,7 @@ async fn user_create_stores_an_argon2_hash_never_the_password() {
     assert_eq!(row.role, user::Role::Operator);
     assert!(row.password_hash.starts_with("$argon2id$"), "{}", row.password_hash);
     assert!(!row.password_hash.contains(password));
-    assert!(kktbot::services::users::verify_password(password.into(), row.password_hash.clone()).await);
+    assert!(kktbot::services::passwords::verify_password(password.into(), row.password_hash.clone()).await);
 
     // The same email again is refused with a one-line reason and a non-zero exit code.
     let again = kktbot(
@@ -128,6 +129,36 @@ async fn user_create_stores_an_argon2_hash_never_the_password() {
     let generated = kktbot(&["user", "create", "--email", "admin2@example.com", "--role", "admin"], &vars, None);
     assert!(generated.status.success());
     assert!(text(&generated.stdout).contains("password: "));
+    let _ = db.close().await;
+}
+
+integration_test!(user_reset_password_prints_a_one_time_password_that_must_be_changed);
+async fn user_reset_password_prints_a_one_time_password_that_must_be_changed() {
+    let test_db = TestDatabase::create(Backend::Sqlite).await;
+    let vars = [("DATABASE_URL", test_db.url())];
+    assert!(kktbot(&["migrate", "up"], &vars, None).status.success());
+    let created =
+        kktbot(&["user", "create", "--email", "ops@example.com", "--password-stdin"], &vars, Some("old-password-1\n"));
+    assert!(created.status.success(), "{}", text(&created.stderr));
+
+    let out = kktbot(&["user", "reset-password", "--email", "OPS@example.com"], &vars, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("one-time password: "))
+        .unwrap_or_else(|| panic!("the password is printed: {stdout}"))
+        .to_string();
+    let db = test_db.connect().await;
+    let row = user::Entity::find().filter(user::Column::Email.eq("ops@example.com")).one(&db).await.unwrap().unwrap();
+    assert!(row.must_change_password, "it must be changed at the next sign-in");
+    assert_eq!(row.token_version, 1, "every session ended");
+    assert!(kktbot::services::passwords::verify_password(password, row.password_hash.clone()).await);
+    assert!(!kktbot::services::passwords::verify_password("old-password-1".into(), row.password_hash).await);
+
+    let unknown = kktbot(&["user", "reset-password", "--email", "nobody@example.com"], &vars, None);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(text(&unknown.stderr).trim(), "kktbot: user not found");
     let _ = db.close().await;
 }
 
@@ -176,7 +207,7 @@ async fn first_start_creates_one_administrator_and_admin_ids_are_synced() {
     let row = user::Entity::find().one(app.db()).await.unwrap().unwrap();
     assert_eq!(row.email, email);
     assert_eq!(row.role, user::Role::Admin);
-    assert!(kktbot::services::users::verify_password(password, row.password_hash).await);
+    assert!(kktbot::services::passwords::verify_password(password, row.password_hash).await);
     assert_eq!(administrator::Entity::find().all(app.db()).await.unwrap().len(), 2);
 
     // A second start on the same database creates nobody.

@@ -17,6 +17,7 @@ mod reminders;
 mod requests;
 mod schema;
 mod sender;
+mod staff;
 mod telegram_setup;
 mod webhook;
 

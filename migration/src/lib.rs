@@ -8,6 +8,7 @@ mod m20261122_000001_schema;
 mod m20261122_000002_reference_data;
 mod m20261122_000003_outbox_retry_policy;
 mod m20261122_000004_outbox_scan_indexes;
+mod m20261201_000040_user_sessions;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_reference_data::Migration),
             Box::new(m20261122_000003_outbox_retry_policy::Migration),
             Box::new(m20261122_000004_outbox_scan_indexes::Migration),
+            Box::new(m20261201_000040_user_sessions::Migration),
         ]
     }
 }

@@ -13,6 +13,11 @@ pub struct Model {
     pub name: Option<String>,
     pub role: Role,
     pub is_active: bool,
+    /// Raised by a password reset, a password change or a deactivation: tokens carrying an
+    /// older version are refused.
+    pub token_version: i32,
+    /// Set by an administrator's reset: the user must choose a new password before anything else.
+    pub must_change_password: bool,
     pub last_login_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -4,6 +4,7 @@
 pub mod api;
 mod dashboard;
 mod health;
+pub mod login_guard;
 mod metrics;
 pub mod security;
 

@@ -140,39 +140,6 @@ async fn general_limit(State(limiter): State<Arc<Limiter<IpAddr>>>, req: Request
     }
 }
 
-/// Login attempts per client IP and per account; the login handler gets it as an extension.
-pub struct LoginLimiter {
-    by_ip: Limiter<IpAddr>,
-    by_account: Limiter<String>,
-}
-
-impl LoginLimiter {
-    pub fn per_minute(n: u32) -> Self {
-        Self { by_ip: Limiter::per_minute(n), by_account: Limiter::per_minute(n) }
-    }
-
-    /// How long to wait when this IP or this account has tried too often.
-    pub fn check(&self, ip: IpAddr, account: &str) -> Result<(), RateLimited> {
-        let by_ip = self.by_ip.check(&ip);
-        let by_account = self.by_account.check(&account.trim().to_lowercase());
-        match (by_ip, by_account) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(a), Err(b)) => Err(RateLimited(a.max(b))),
-            (Err(wait), _) | (_, Err(wait)) => Err(RateLimited(wait)),
-        }
-    }
-}
-
-/// Over a rate limit: answered 429 with `Retry-After` in the JSON error shape.
-#[derive(Clone, Copy, Debug)]
-pub struct RateLimited(pub Duration);
-
-impl IntoResponse for RateLimited {
-    fn into_response(self) -> Response {
-        too_many(self.0)
-    }
-}
-
 /// A body announced larger than the limit is refused before it is read (413 in the JSON
 /// shape); a chunked one is cut by `DefaultBodyLimit` when an extractor reads it.
 async fn announced_body_limit(req: Request, next: Next) -> Response {
@@ -207,7 +174,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// Wraps the whole application in the protection layers (outermost last).
 pub fn protect<S: Clone + Send + Sync + 'static>(app: Router<S>, config: &Config) -> Router<S> {
     let general = Arc::new(Limiter::<IpAddr>::per_minute(config.api_rate_limit_per_minute));
-    let login = Arc::new(LoginLimiter::per_minute(config.login_rate_limit_per_minute));
+    let login = Arc::new(super::login_guard::LoginGuard::per_minute(config.login_rate_limit_per_minute));
     let trusted = Arc::new(config.trusted_proxies.clone());
     app.layer(middleware::from_fn_with_state(general, general_limit))
         .layer(axum::Extension(login))

@@ -12,6 +12,7 @@ pub mod inn;
 pub mod invites;
 pub mod listing;
 pub mod ofd_providers;
+pub mod passwords;
 pub mod processed_updates;
 pub mod reminder_log;
 pub mod reminders;

@@ -1,19 +1,20 @@
-//! Dashboard accounts: creation with an argon2id password hash, and the first administrator.
+//! Dashboard accounts: creation, lists, changes, deactivation and the first administrator.
+//! Passwords and sign-in are [`super::passwords`].
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::Utc;
-use rand::distr::{Alphanumeric, SampleString};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
     QueryFilter, QueryOrder, Set,
 };
 
-use crate::entities::user::{self, Role};
+use super::passwords::{MIN_PASSWORD_LEN, generate_password, hash_password};
+use crate::entities::user;
 use crate::error::{Error, FieldError, Result};
 
-pub const MIN_PASSWORD_LEN: usize = 10;
+/// The rows this service hands out, under the names its callers use.
+pub use crate::entities::user::{Model as User, Role};
+
 /// The account made on a first start with no dashboard user.
 pub const INITIAL_ADMIN_EMAIL: &str = "admin@kktbot.local";
 
@@ -22,29 +23,6 @@ pub struct NewUser {
     pub password: String,
     pub name: Option<String>,
     pub role: Role,
-}
-
-/// Hashes a password with argon2id (a fresh random salt, the crate's recommended parameters).
-pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::invalid("password", format!("cannot be hashed: {e}")))
-    })
-    .await
-    .expect("password hashing task panicked")
-}
-
-/// Checks a password against a stored argon2 hash.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .unwrap_or(false)
 }
 
 fn validate(new: &NewUser) -> Result<()> {
@@ -95,6 +73,8 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
         name: Set(clean_name(new.name)),
         role: Set(new.role),
         is_active: Set(true),
+        token_version: Set(0),
+        must_change_password: Set(false),
         last_login_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -109,45 +89,10 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
     })
 }
 
-/// An argon2id hash of nothing anyone knows, verified against when an email is unknown so that
-/// an unknown email takes as long to refuse as a wrong password.
-async fn dummy_hash() -> String {
-    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    HASH.get_or_init(|| async { hash_password(generate_password()).await.unwrap_or_default() }).await.clone()
-}
-
-/// The active user with this email and password, with `last_login_at` updated; `None` for an
-/// unknown email, a wrong password or a deactivated account alike (and in about the same time).
-pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str) -> Result<Option<user::Model>> {
-    let found = user::Entity::find().filter(user::Column::Email.eq(email.trim().to_lowercase())).one(db).await?;
-    let hash = match &found {
-        Some(u) => u.password_hash.clone(),
-        None => dummy_hash().await,
-    };
-    let verified = verify_password(password.to_string(), hash).await;
-    let Some(found) = found.filter(|u| verified && u.is_active) else { return Ok(None) };
-    let now = Utc::now();
-    let mut row = found.into_active_model();
-    row.last_login_at = Set(Some(now));
-    Ok(Some(row.update(db).await?))
-}
-
-/// Changes a user's password after checking the current one (422 on `current_password` when
-/// it is wrong, on `new_password` when it is too short).
-pub async fn change_password(db: &impl ConnectionTrait, id: i32, current: &str, new: &str) -> Result<()> {
-    let found = get(db, id).await?;
-    if !verify_password(current.to_string(), found.password_hash.clone()).await {
-        return Err(Error::invalid("current_password", "is wrong"));
-    }
-    if new.chars().count() < MIN_PASSWORD_LEN {
-        return Err(Error::invalid("new_password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
-    }
-    let hash = hash_password(new.to_string()).await?;
-    let mut row = found.into_active_model();
-    row.password_hash = Set(hash);
-    row.updated_at = Set(Utc::now());
-    row.update(db).await?;
-    Ok(())
+/// The user a token of `version` speaks for: active, and no reset, password change or
+/// deactivation since the token was issued.
+pub async fn session(db: &impl ConnectionTrait, id: i32, version: i32) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find_by_id(id).one(db).await?.filter(|u| u.is_active && u.token_version == version))
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<user::Model> {
@@ -253,7 +198,7 @@ pub async fn update(db: &impl ConnectionTrait, actor_id: i32, id: i32, changes: 
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    let mut row = found.into_active_model();
+    let mut row = found.clone().into_active_model();
     if let Some(name) = changes.name {
         row.name = Set(clean_name(name));
     }
@@ -261,6 +206,10 @@ pub async fn update(db: &impl ConnectionTrait, actor_id: i32, id: i32, changes: 
         row.role = Set(role);
     }
     if let Some(active) = changes.is_active {
+        if found.is_active && !active {
+            // Every session ends with the deactivation, and stays ended after a reactivation.
+            row.token_version = Set(found.token_version.wrapping_add(1));
+        }
         row.is_active = Set(active);
     }
     row.updated_at = Set(Utc::now());
@@ -297,23 +246,9 @@ pub async fn ensure_initial_admin(db: &impl ConnectionTrait) -> Result<Option<(S
     }
 }
 
-/// A random 20-character password.
-pub fn generate_password() -> String {
-    Alphanumeric.sample_string(&mut rand::rng(), 20)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn hashes_are_argon2id_and_verify() {
-        let hash = hash_password("correct horse battery".into()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(verify_password("correct horse battery".into(), hash.clone()).await);
-        assert!(!verify_password("wrong".into(), hash).await);
-        assert!(!verify_password("x".into(), "not a hash".into()).await);
-    }
 
     #[test]
     fn validation_names_each_field() {

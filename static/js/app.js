@@ -3,6 +3,7 @@
 import { api, onBusy, onUnauthorized, post } from './api.js';
 import { clear, h } from './dom.js';
 import { getLang, setLang, t } from './i18n.js';
+import { passwordPage } from './account.js';
 import * as pages from './pages.js';
 import { errorState, loadingState } from './ui.js';
 
@@ -49,7 +50,7 @@ function renderChrome() {
     nav.append(h('a', { href, id: `nav-${key}`, class: active ? 'active' : null, 'aria-current': active ? 'page' : null }, t(key)));
   }
   userBox.append(
-    h('span', { class: 'user-email', id: 'user-email' }, me.email || ''),
+    h('a', { class: 'user-email', id: 'user-email', href: '#/password', title: t('change_password') }, me.email || ''),
     h('button', { type: 'button', class: 'btn btn-ghost', id: 'logout', onclick: logout }, t('logout')),
   );
 }
@@ -93,6 +94,17 @@ function route() {
   }
   if (parts[0] === 'login') {
     location.hash = '#/';
+    return;
+  }
+  if (me.must_change_password || parts[0] === 'password') {
+    // After an administrator's reset nothing else works until a new password is chosen.
+    show(
+      passwordPage(me, (user) => {
+        me = user || { ...me, must_change_password: false };
+        if (location.hash === '#/password') location.hash = '#/';
+        else route();
+      }),
+    );
     return;
   }
   const [section, arg] = parts;

@@ -1,5 +1,7 @@
 // Every text of the dashboard, Russian first. t('key', {n: 3}) fills {n}.
 
+import { STAFF } from './i18n-staff.js';
+
 const DICT = {
   ru: {
     app_title: 'kktbot — панель',
@@ -356,6 +358,7 @@ const DICT = {
     you: '(you)',
   },
 };
+for (const l of ['ru', 'en']) Object.assign(DICT[l], STAFF[l]);
 
 let lang = 'ru';
 try {

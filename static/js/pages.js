@@ -1,5 +1,6 @@
 // The pages. Each returns a node (or fills `main`); all data reaches the page as text.
 
+import { resetPassword } from './account.js';
 import { get, patch, post, put } from './api.js';
 import { weeksChart } from './chart.js';
 import { daysLeft, fmtDate, h, pick, urgency } from './dom.js';
@@ -608,8 +609,19 @@ export function usersPage(me) {
       { key: 'role', label: t('role'), sort: 'role', render: (u) => badge('role_', u.role, tMaybe) },
       { key: 'is_active', label: t('active'), render: (u) => (u.is_active === false ? t('no') : t('yes')) },
       { key: 'last_login_at', label: t('last_login'), sort: 'last_login_at', render: (u) => d(u.last_login_at) },
-      { key: 'actions', label: t('actions'), render: (u) => h('button', { type: 'button', class: 'btn btn-small', onclick: () => userDialog(u, () => list.reload()) }, t('edit')) },
+      {
+        key: 'actions',
+        label: t('actions'),
+        render: (u) =>
+          h(
+            'div',
+            { class: 'row-actions' },
+            h('button', { type: 'button', class: 'btn btn-small', onclick: () => userDialog(u, () => list.reload()) }, t('edit')),
+            me && me.id === u.id ? null : h('button', { type: 'button', class: 'btn btn-small btn-reset', 'data-action': 'reset-password', onclick: () => resetPassword(u, () => list.reload()) }, t('reset_password')),
+          ),
+      },
     ],
+    rowAttrs: (u) => ({ 'data-user-id': u.id, 'data-email': u.email }),
     filters: [{ name: 'q', label: t('search'), type: 'search' }],
   });
   return h('section', { class: 'page page-users' }, pageHead(t('users_title'), h('button', { type: 'button', class: 'btn btn-primary', id: 'new-user', onclick: () => userDialog(null, () => list.reload()) }, t('new_user'))), list.root);

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
@@ -13,12 +13,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::api::extract::ApiJson;
-use crate::http::api::jwt::{CurrentUser, JwtKeys, SESSION_COOKIE};
+use crate::http::api::jwt::{self, DEVICE_COOKIE, DEVICE_LIFETIME, JwtKeys, SESSION_COOKIE, Session};
 use crate::http::api::openapi::ErrorBody;
 use crate::http::api::users::UserView;
-use crate::http::security::{ClientInfo, LoginLimiter};
+use crate::http::login_guard::{LoginGuard, normalise};
+use crate::http::security::ClientInfo;
 use crate::http::{ApiError, AppState};
-use crate::services::users;
+use crate::services::passwords::{self, Login};
+use crate::services::users::{self, User};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
@@ -37,7 +39,7 @@ pub struct LoginResponse {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
-    /// At least 10 characters.
+    /// At least 10 characters, different from the current password.
     pub new_password: String,
 }
 
@@ -49,88 +51,137 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
 }
 
-fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&cookie).expect("a JWT is a valid header value")
+    let cookie = format!("{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn client(info: Option<Extension<ClientInfo>>) -> ClientInfo {
     info.map_or(ClientInfo { ip: std::net::Ipv4Addr::UNSPECIFIED.into(), https: false }, |Extension(c)| c)
 }
 
-/// Signs in with email and password: the token, and the same token in an HttpOnly cookie.
-/// An unknown email, a wrong password and a deactivated account get the same 401.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses(
-        (status = 200, body = LoginResponse,
-            headers(("Set-Cookie" = String, description = "kktbot_session=<jwt>; HttpOnly; SameSite=Strict; Path=/; Max-Age=…"))),
-        (status = 401, description = "Wrong email or password", body = ErrorBody),
-        (status = 422, body = ErrorBody),
-        (status = 429, description = "Too many attempts (per IP and per account); see Retry-After", body = ErrorBody),
-    ))]
-async fn login(
-    State(db): State<DatabaseConnection>,
-    State(keys): State<Arc<JwtKeys>>,
-    limiter: Option<Extension<Arc<LoginLimiter>>>,
-    info: Option<Extension<ClientInfo>>,
-    ApiJson(body): ApiJson<LoginRequest>,
-) -> Result<Response, Response> {
-    let info = client(info);
-    if let Some(Extension(limiter)) = &limiter {
-        limiter.check(info.ip, &body.email).map_err(IntoResponse::into_response)?;
-    }
-    let user = users::authenticate(&db, &body.email, &body.password)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password").into_response()
-        })?;
-    let token = keys.issue(&user).map_err(IntoResponse::into_response)?;
-    let cookie = session_cookie(&token, keys.lifetime.num_seconds(), info.https);
+/// The answer of a sign-in or a password change: a fresh token, in the body and the cookie.
+fn signed_in(keys: &JwtKeys, user: User, https: bool) -> Result<Response, ApiError> {
+    let token = keys.issue(&user)?;
+    let session = cookie(SESSION_COOKIE, &token, "/", keys.lifetime.num_seconds(), https);
     let mut res = ApiJson(LoginResponse { token, user: user.into() }).into_response();
-    res.headers_mut().insert(header::SET_COOKIE, cookie);
+    res.headers_mut().append(header::SET_COOKIE, session);
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
 
+/// Signs in with email and password: the token, and the same token in an HttpOnly cookie.
+/// An unknown email, a wrong password and a deactivated account get the same 401. A user whose
+/// password was reset signs in with the one-time password and must change it first
+/// (`user.must_change_password`).
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse,
+            headers(("Set-Cookie" = String, description = "kktbot_session=<jwt>; HttpOnly; SameSite=Strict; Path=/; Max-Age=…, \
+                and kktbot_device (Path=/api/auth), which tells later sign-ins from this browser apart from strangers'"))),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "Too many attempts from this IP, or too many failures for this account from \
+            browsers that never signed in to it; see Retry-After", body = ErrorBody),
+    ))]
+async fn login(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<Arc<JwtKeys>>,
+    guard: Option<Extension<Arc<LoginGuard>>>,
+    info: Option<Extension<ClientInfo>>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Response, Response> {
+    let info = client(info);
+    let account = normalise(&body.email);
+    let device = jwt::cookie(&headers, DEVICE_COOKIE).and_then(|t| keys.device_of(t, &account));
+    if let Some(Extension(guard)) = &guard
+        && let Err(refused) = guard.admit(info.ip, &account, device.as_deref())
+    {
+        tracing::info!(ip = %info.ip, limit = refused.as_str(), "login refused: too many attempts");
+        metrics::counter!("kktbot_logins_total", "outcome" => "throttled").increment(1);
+        return Err(refused.into_response());
+    }
+    let outcome = passwords::authenticate(&db, &body.email, &body.password)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    match outcome {
+        Login::Success(user) => {
+            if let Some(Extension(guard)) = &guard {
+                guard.succeeded(device.as_deref());
+            }
+            metrics::counter!("kktbot_logins_total", "outcome" => "success").increment(1);
+            let browser = device.unwrap_or_else(passwords::generate_password);
+            let device_token = keys.issue_device(&account, &browser).map_err(IntoResponse::into_response)?;
+            let mut res = signed_in(&keys, user, info.https).map_err(IntoResponse::into_response)?;
+            let device_cookie =
+                cookie(DEVICE_COOKIE, &device_token, "/api/auth", DEVICE_LIFETIME.num_seconds(), info.https);
+            res.headers_mut().append(header::SET_COOKIE, device_cookie);
+            Ok(res)
+        }
+        Login::Failed { reason, .. } => {
+            if let Some(Extension(guard)) = &guard {
+                guard.failed(&account, device.as_deref());
+            }
+            let email: String = account.chars().take(254).collect();
+            tracing::info!(%email, ip = %info.ip, reason = reason.as_str(), "login failed");
+            metrics::counter!("kktbot_logins_total", "outcome" => reason.as_str()).increment(1);
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password")
+                .into_response())
+        }
+    }
+}
+
 /// Signs out of the dashboard: clears the session cookie (a bearer token stays valid until it
-/// expires; deactivate the user to stop it at once).
+/// expires; a password change or a deactivation ends it at once).
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "The cookie is cleared")))]
 async fn logout(info: Option<Extension<ClientInfo>>) -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(header::SET_COOKIE, session_cookie("", 0, client(info).https));
+    res.headers_mut().insert(header::SET_COOKIE, cookie(SESSION_COOKIE, "", "/", 0, client(info).https));
     res
 }
 
-/// The signed-in user.
+/// The signed-in user (also while a password change is pending).
 #[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
-async fn me(user: CurrentUser, State(db): State<DatabaseConnection>) -> Result<ApiJson<UserView>, ApiError> {
+async fn me(Session(user): Session, State(db): State<DatabaseConnection>) -> Result<ApiJson<UserView>, ApiError> {
     Ok(ApiJson(users::get(&db, user.id).await?.into()))
 }
 
-/// Changes the signed-in user's password.
+/// Changes the signed-in user's password (the current one is required). Every session of the
+/// user ends, this one included: the answer carries a fresh token (and cookie) for this one.
 #[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordChange,
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 204, description = "Changed"),
+        (status = 200, description = "Changed; a new token for this session", body = LoginResponse),
         (status = 401, body = ErrorBody),
-        (status = 422, description = "Wrong current password or too short a new one", body = ErrorBody),
+        (status = 422, description = "Wrong current password, or a new one too short or the same", body = ErrorBody),
         (status = 429, body = ErrorBody),
     ))]
 async fn change_password(
-    user: CurrentUser,
+    Session(user): Session,
     State(db): State<DatabaseConnection>,
-    limiter: Option<Extension<Arc<LoginLimiter>>>,
+    State(keys): State<Arc<JwtKeys>>,
+    guard: Option<Extension<Arc<LoginGuard>>>,
     info: Option<Extension<ClientInfo>>,
     ApiJson(body): ApiJson<PasswordChange>,
-) -> Result<StatusCode, Response> {
-    if let Some(Extension(limiter)) = &limiter {
-        limiter.check(client(info).ip, &user.email).map_err(IntoResponse::into_response)?;
+) -> Result<Response, Response> {
+    let info = client(info);
+    if let Some(Extension(guard)) = &guard {
+        guard.admit_change(info.ip, user.id).map_err(IntoResponse::into_response)?;
     }
-    users::change_password(&db, user.id, &body.current_password, &body.new_password)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
-    Ok(StatusCode::NO_CONTENT)
+    let changed = passwords::change_password(&db, user.id, &body.current_password, &body.new_password).await;
+    let changed = match changed {
+        Ok(changed) => changed,
+        Err(e) => {
+            let wrong_current =
+                matches!(&e, crate::error::Error::Validation(f) if f.iter().any(|f| f.field == "current_password"));
+            if wrong_current && let Some(Extension(guard)) = &guard {
+                guard.change_failed(user.id);
+            }
+            return Err(ApiError::from(e).into_response());
+        }
+    };
+    signed_in(&keys, changed, info.https).map_err(IntoResponse::into_response)
 }

@@ -50,6 +50,8 @@ pub struct UserView {
     pub name: Option<String>,
     pub role: ApiRole,
     pub is_active: bool,
+    /// The password was reset: the user must choose a new one before anything else.
+    pub must_change_password: bool,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -63,6 +65,7 @@ impl From<user::Model> for UserView {
             name: u.name,
             role: u.role.into(),
             is_active: u.is_active,
+            must_change_password: u.must_change_password,
             last_login_at: u.last_login_at,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -107,8 +110,19 @@ pub struct UpdateUser {
     pub is_active: Option<bool>,
 }
 
+/// A reset password: shown once, never stored in the clear.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordReset {
+    pub user: UserView,
+    /// The one-time password to hand to the user; they must change it at their next sign-in.
+    pub password: String,
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(get_user, update_user, delete_user))
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(reset_password))
 }
 
 /// Lists dashboard accounts.
@@ -202,4 +216,22 @@ async fn delete_user(
 ) -> Result<StatusCode, ApiError> {
     service::deactivate(&db, admin.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Resets another user's password to a one-time password, shown in this answer only. The user
+/// must choose a new password at their next sign-in; every session of theirs ends now.
+#[utoipa::path(post, path = "/users/{id}/reset-password", tag = "users",
+    params(("id" = i32, Path, description = "User id")), security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = PasswordReset, headers(("Cache-Control" = String, description = "no-store"))),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "Your own password (change it instead)", body = ErrorBody),
+    ))]
+async fn reset_password(
+    RequireAdmin(admin): RequireAdmin,
+    State(db): State<DatabaseConnection>,
+    Path(id): Path<i32>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let (user, password) = crate::services::passwords::reset_password(&db, Some(admin.id), id).await?;
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], ApiJson(PasswordReset { user: user.into(), password })))
 }
