@@ -194,12 +194,20 @@ mod tests {
             assert!(guard.admit(ip(n), "Owner@Example.com", None).is_ok());
             guard.failed("owner@example.com ", None);
         }
-        assert!(matches!(guard.admit(ip(9), "owner@example.com", None), Err(Refused::Account(_))));
-        assert!(guard.admit(ip(9), "owner@example.com", Some("device-1")).is_ok(), "the owner's browser");
+        assert!(matches!(guard.admit(ip(7), "owner@example.com", None), Err(Refused::Account(_))));
+        assert!(guard.admit(ip(8), "owner@example.com", Some("device-1")).is_ok(), "the owner's browser");
         for _ in 0..3 {
             guard.failed("owner@example.com", Some("device-1"));
         }
         assert!(matches!(guard.admit(ip(9), "owner@example.com", Some("device-1")), Err(Refused::Device(_))));
-        assert!(guard.admit(ip(9), "owner@example.com", Some("device-2")).is_ok(), "each browser apart");
+        assert!(guard.admit(ip(10), "owner@example.com", Some("device-2")).is_ok(), "each browser apart");
+        for _ in 0..2 {
+            assert!(guard.admit(ip(11), "other@example.com", None).is_ok());
+        }
+        assert!(matches!(guard.admit(ip(11), "other@example.com", None), Ok(())));
+        assert!(
+            matches!(guard.admit(ip(11), "other@example.com", None), Err(Refused::Ip(_))),
+            "every attempt counts per IP"
+        );
     }
 }
