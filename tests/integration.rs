@@ -6,6 +6,7 @@ mod support;
 
 mod api_auth;
 mod api_resources;
+mod bad_input;
 mod cli;
 mod dashboard;
 mod dashboard_files;

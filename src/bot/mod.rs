@@ -30,6 +30,10 @@ pub enum BotError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Domain(#[from] crate::error::Error),
+    /// A handler still holds the update's context after the handler tree is done, so its
+    /// transaction cannot be committed (a bug of the handler, not of the update).
+    #[error("a handler kept a reference to the update's context")]
+    ContextKept,
 }
 
 pub type HandlerResult = Result<(), BotError>;

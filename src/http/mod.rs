@@ -57,6 +57,9 @@ pub fn router(state: AppState) -> Router {
     let app = app.layer(axum::middleware::from_fn(metrics::track));
     crate::ops::metrics::install();
     security::protect(app, &state.config)
+        // The last line: a panic while answering is a 500 in the JSON error shape, logged, instead
+        // of a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(crate::api_error::panicked))
         // Every log line of a request carries its id (`x-request-id`, made when absent, echoed back).
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -116,14 +116,20 @@ impl Inbound {
         let ctx = Arc::new(Ctx::new(txn, &shared, profile, chat_id, lang, admin));
         let result =
             self.handler.dispatch(dptree::deps![update, ctx.clone(), BotUsername(self.username.clone())]).await;
-        match result {
-            ControlFlow::Break(Err(e)) => {
-                drop(Arc::into_inner(ctx));
-                return Err(e);
+        // An update no branch takes (an edited message, a channel post, …) comes back with the
+        // dependencies it was given, the context among them: dropped here, before the context is
+        // taken back.
+        let handled = match result {
+            ControlFlow::Break(handled) => handled,
+            ControlFlow::Continue(deps) => {
+                drop(deps);
+                Ok(())
             }
-            ControlFlow::Break(Ok(())) | ControlFlow::Continue(_) => {}
-        }
-        let ctx = Arc::into_inner(ctx).expect("handlers keep no reference to the context");
+        };
+        handled?;
+        let Some(ctx) = Arc::into_inner(ctx) else {
+            return Err(BotError::ContextKept);
+        };
         let change = ctx.dialog_change().await;
         if let Some(change) = &change {
             write_dialog(self.store.as_ref(), ctx.chat_id, change.after.as_ref()).await?;

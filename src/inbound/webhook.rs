@@ -90,7 +90,7 @@ pub async fn webhook(
         Err(BotError::Domain(crate::error::Error::Database(e))) => {
             retry_later(update_id, kind, &format!("database: {e}"))
         }
-        Err(BotError::Domain(e)) => {
+        Err(e @ (BotError::Domain(_) | BotError::ContextKept)) => {
             // A rule of the domain refused the update: applying it again cannot succeed.
             tracing::warn!(update_id, kind, error = %e, "update refused; acknowledged without effect");
             metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => "refused").increment(1);

@@ -8,7 +8,7 @@
 //! `http_request_duration_seconds{method,route}`, `updates_total{kind,outcome}` (webhook),
 //! `outbox_pending`, `outbox_sent_total`, `outbox_retried_total`, `outbox_failed_total` (sender),
 //! `reminders_queued_total`, `reminders_failed_total` (scheduler), `logins_total{outcome}`
-//! (dashboard sign-ins), `db_up`,
+//! (dashboard sign-ins), `http_panics_total` (requests whose handler panicked), `db_up`,
 //! `db_ping_seconds`, `db_pool_connections{state}`, `redis_up`, `leader`,
 //! `process_resident_memory_bytes`, `process_cpu_seconds_total`.
 

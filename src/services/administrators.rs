@@ -154,9 +154,10 @@ pub async fn list(db: &impl ConnectionTrait, params: &ListAdministrators) -> Res
     };
     let order = if desc { Order::Desc } else { Order::Asc };
     query = query.order_by(column, order.clone()).order_by(administrator::Column::Id, order);
-    let paginator = query.paginate(db, params.per_page);
+    let (index, size) = super::listing::page_index(params.page, params.per_page)?;
+    let paginator = query.paginate(db, size);
     let total = paginator.num_items().await?;
-    let items = paginator.fetch_page(params.page.saturating_sub(1)).await?;
+    let items = paginator.fetch_page(index).await?;
     Ok((items, total))
 }
 

@@ -160,6 +160,9 @@ use sea_orm::PaginatorTrait;
 
 use super::listing::{self, ListParams, Listed};
 
+/// The widest `expiring_within` window, in days (ten years).
+pub const MAX_EXPIRING_WITHIN: u32 = 3660;
+
 /// Filters of the deadline list. Dates are compared with `today` (the reminder time zone's).
 #[derive(Clone, Debug, Default)]
 pub struct DeadlineFilter {
@@ -198,10 +201,16 @@ pub async fn list(
         query = query.filter(deadline::Column::DeadlineTypeId.eq(id));
     }
     if let Some(days) = filter.expiring_within {
+        if days > MAX_EXPIRING_WITHIN {
+            return Err(Error::invalid("expiring_within", format!("must be from 0 to {MAX_EXPIRING_WITHIN} days")));
+        }
+        let last = today
+            .checked_add_days(chrono::Days::new(u64::from(days)))
+            .ok_or_else(|| Error::invalid("expiring_within", "reaches past the last date kktbot stores"))?;
         query = query
             .filter(deadline::Column::Status.is_in(OPEN))
             .filter(deadline::Column::ExpirationDate.gte(today))
-            .filter(deadline::Column::ExpirationDate.lte(today + chrono::Duration::days(i64::from(days))));
+            .filter(deadline::Column::ExpirationDate.lte(last));
     }
     match filter.overdue {
         Some(true) => {

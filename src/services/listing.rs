@@ -76,6 +76,25 @@ pub fn contains<C: ColumnTrait>(column: C, text: &str) -> Condition {
         .add(Expr::expr(Func::lower(Expr::col(column.as_column_ref()))).like(pattern(&text.to_lowercase())))
 }
 
+/// Highest page number a list is asked for.
+pub const MAX_PAGE: u64 = 1_000_000;
+/// Largest page size.
+pub const MAX_PER_PAGE: u64 = 100;
+
+/// The page index (from 0) and size a paginator is given for `page` (from 1) and `per_page`,
+/// or 422 when they are out of bounds: the offset they make must stay far inside what SQL takes.
+pub fn page_index(page: u64, per_page: u64) -> Result<(u64, u64)> {
+    let mut errors = Vec::new();
+    if !(1..=MAX_PAGE).contains(&page) {
+        errors.push(crate::error::FieldError::new("page", format!("must be from 1 to {MAX_PAGE}")));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        errors.push(crate::error::FieldError::new("per_page", format!("must be from 1 to {MAX_PER_PAGE}")));
+    }
+    check(errors)?;
+    Ok((page - 1, per_page))
+}
+
 /// Fetches one page (`page` from 1) and the total.
 pub async fn fetch<E, C>(db: &C, select: Select<E>, page: u64, per_page: u64) -> Result<Listed<E::Model>>
 where
@@ -83,9 +102,10 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
-    let paginator = select.paginate(db, Ord::max(per_page, 1));
+    let (index, size) = page_index(page, per_page)?;
+    let paginator = select.paginate(db, size);
     let total = paginator.num_items().await?;
-    let items = paginator.fetch_page(page.saturating_sub(1)).await?;
+    let items = paginator.fetch_page(index).await?;
     Ok(Listed { items, total })
 }
 

@@ -100,7 +100,7 @@ fn visitor_from(row: &QueryResult, profile: &Profile) -> Result<Option<Visitor>>
 async fn read_visitor(db: &impl ConnectionTrait, profile: &Profile) -> Result<Visitor> {
     let stmt = Statement::from_sql_and_values(db.get_database_backend(), READ_VISITOR, [profile.telegram_id.into()]);
     let row = db.query_one_raw(stmt).await?.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()))?;
-    Ok(visitor_from(&row, profile)?.expect("the row has the user it was filtered by"))
+    visitor_from(&row, profile)?.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()).into())
 }
 
 /// What an upsert of a profile writes when the user exists and something of it changed (or

@@ -67,7 +67,7 @@ pub async fn views(db: &impl ConnectionTrait, requests: Vec<client_request::Mode
 /// One request with its type and client name.
 pub async fn view(db: &impl ConnectionTrait, request: client_request::Model) -> Result<RequestView> {
     let mut views = views(db, vec![request]).await?;
-    Ok(views.pop().expect("one view per request"))
+    views.pop().ok_or(Error::NotFound("request"))
 }
 
 #[derive(Clone, Debug, Default)]

@@ -70,14 +70,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Largest page a list answers.
-pub const MAX_PER_PAGE: u64 = 100;
-
 /// `page` (from 1) and `per_page` (1–100, default 20) of a list.
 #[derive(Clone, Copy, Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Page number, from 1.
+    /// Page number, from 1 to 1,000,000.
     pub page: Option<u64>,
     /// Items per page, 1–100 (default 20).
     pub per_page: Option<u64>,
@@ -86,16 +83,9 @@ pub struct PageParams {
 impl PageParams {
     /// The page and page size, or 422 naming the parameter out of bounds.
     pub fn validate(&self) -> Result<(u64, u64), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let per_page = self.per_page.unwrap_or(20);
-        let mut errors = Vec::new();
-        if page == 0 {
-            errors.push(FieldError::new("page", "must be 1 or more"));
-        }
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            errors.push(FieldError::new("per_page", format!("must be from 1 to {MAX_PER_PAGE}")));
-        }
-        if errors.is_empty() { Ok((page, per_page)) } else { Err(Error::Validation(errors).into()) }
+        let (page, per_page) = (self.page.unwrap_or(1), self.per_page.unwrap_or(20));
+        crate::services::listing::page_index(page, per_page)?;
+        Ok((page, per_page))
     }
 }
 
