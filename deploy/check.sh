@@ -7,7 +7,7 @@
 #   4. nginx -t on the site and on the pre-certificate site, rendered by the set-up's own
 #      function, with a self-signed certificate made now, in a minimal nginx.conf of our own
 #   5. the site served for real on loopback ports: redirect, ACME path, headers, TLS 1.2/1.3,
-#      webhook and /metrics access rules, body size limits, static files, proxy headers
+#      webhook and /metrics access rules, body size limits, the dashboard passed through, proxy headers
 #   6. deploy/test-backup-restore.sh: backup → restore round trip on PostgreSQL
 # Missing tools (shellcheck, nginx, systemd-analyze, openssl, curl, the PostgreSQL client) are
 # installed with apt-get when running as root. Exits non-zero at the first failure.
@@ -110,7 +110,7 @@ fi
 # --- 4. nginx -t ------------------------------------------------------------------------------
 domain=check.example.org
 ngx=$tmp/nginx
-mkdir -p "$ngx/live/$domain" "$ngx/logs" "$ngx/temp" "$ngx/www/.well-known/acme-challenge" "$ngx/opt/static"
+mkdir -p "$ngx/live/$domain" "$ngx/logs" "$ngx/temp" "$ngx/www/.well-known/acme-challenge"
 log "self-signed certificate for $domain (openssl)"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$domain" -addext "subjectAltName=DNS:$domain" \
   -keyout "$ngx/live/$domain/privkey.pem" -out "$ngx/live/$domain/fullchain.pem" 2>/dev/null
@@ -154,11 +154,10 @@ done
 log "nginx -t: both sites are valid"
 
 # --- 5. the site, served --------------------------------------------------------------------
-# The same rendered site on loopback ports, its webroot and static root moved into the temp
+# The same rendered site on loopback ports, its webroot moved into the temp
 # directory, and a second server standing in for kktbot: it echoes the proxy headers.
 chmod 755 "$tmp"
 echo 'challenge-token-ok' >"$ngx/www/.well-known/acme-challenge/token123"
-echo 'body { color: #123; }' >"$ngx/opt/static/app.css"
 # port_free PORT: nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 started=0
@@ -169,12 +168,18 @@ for attempt in 1 2 3 4 5; do
   if ! { port_free "$http_port" && port_free "$https_port" && port_free "$app_port"; }; then continue; fi
   sed -e "s#listen 80;#listen 127.0.0.1:$http_port;#" -e "s#listen 443 ssl http2;#listen 127.0.0.1:$https_port ssl http2;#" \
     -e '/listen \[::\]/d' -e "s#server 127.0.0.1:8000;#server 127.0.0.1:$app_port;#" \
-    -e "s#root /var/www/letsencrypt;#root $ngx/www;#" -e "s#root /opt/kktbot;#root $ngx/opt;#" \
+    -e "s#root /var/www/letsencrypt;#root $ngx/www;#" \
     "$ngx/kktbot.conf" >"$ngx/served.conf"
   app_server="    server {
         listen 127.0.0.1:$app_port;
         client_max_body_size 0;
+        location = /compressed.js {
+            add_header Content-Encoding br;
+            add_header Cache-Control \"public, max-age=3600\";
+            return 200 \"brotli-bytes\\n\";
+        }
         location / {
+            default_type text/plain;
             return 200 \"app uri=\$request_uri proto=\$http_x_forwarded_proto xff=\$http_x_forwarded_for host=\$http_host rid=\$http_x_request_id\\n\";
         }
     }"
@@ -227,13 +232,20 @@ head -c 5000000 /dev/zero >"$tmp/5m"
 expect "API accepts a 5 MB body" "$(status -X POST --data-binary @"$tmp/5m" "$https/api/upload")" '^200$'
 head -c 11000000 /dev/zero >"$tmp/11m"
 expect "API refuses an 11 MB body" "$(status -X POST --data-binary @"$tmp/11m" "$https/api/upload")" '^413$'
-headers=$(c -D - -o "$tmp/body" -H 'Accept-Encoding: identity' "$https/static/app.css")
-expect "static file served from disk" "$(cat "$tmp/body")" '^body \{ color: #123; \}$'
-expect "static file cached 7 days" "$headers" $'\n[Cc]ache-[Cc]ontrol: max-age=604800\r'
-expect "static file keeps the security headers" "$headers" $'\n[Xx]-[Ff]rame-[Oo]ptions: DENY\r'
+# The dashboard is the application's, with its own caching and compression: nginx neither serves
+# files itself nor compresses (the stand-in answers with a br-encoded body of its own).
+expect "the dashboard comes from the application" "$(c "$https/js/app.js")" '^app uri=/js/app\.js '
+expect "nothing is served from disk under /static/" "$(c "$https/static/app.css")" '^app uri=/static/app\.css '
+headers=$(c -D - -o "$tmp/body" -H 'Accept-Encoding: gzip, br' "$https/compressed.js")
+expect "a compressed answer passes through as sent" "$(cat "$tmp/body")" '^brotli-bytes$'
+expect "its Content-Encoding is the application's" "$headers" $'\n[Cc]ontent-[Ee]ncoding: br\r'
+expect "its caching headers are the application's" "$headers" $'\n[Cc]ache-[Cc]ontrol: public, max-age=3600\r'
+expect "it keeps the security headers" "$headers" $'\n[Xx]-[Ff]rame-[Oo]ptions: DENY\r'
 big=$(head -c 3000 /dev/zero | tr '\0' x)
-printf '{"a":"%s"}\n' "$big" >"$ngx/opt/static/data.json"
-expect "gzip" "$(c -D - -o /dev/null -H 'Accept-Encoding: gzip' "$https/static/data.json")" $'\n[Cc]ontent-[Ee]ncoding: gzip\r'
+headers=$(c -D - -o "$tmp/body" -H 'Accept-Encoding: gzip' "$https/big?$big")
+expect "a 3 kB text answer arrives whole" "$(wc -c <"$tmp/body")" '^ *3[0-9]{3}$'
+[[ $headers != *[Cc]ontent-[Ee]ncoding* ]] || fail "nginx compressed an answer of the application"
+log "  ok: nginx adds no compression of its own"
 kill "$nginx_pid"
 nginx_pid=""
 log "the site behaves as configured"

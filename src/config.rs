@@ -118,8 +118,10 @@ pub struct Config {
     pub login_rate_limit_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
     pub trusted_proxies: Vec<IpNet>,
-    /// The dashboard's static files (`STATIC_DIR`), relative to the working directory unless absolute.
-    pub static_dir: std::path::PathBuf,
+    /// A directory to serve the dashboard from instead of the files compiled into the binary
+    /// (`STATIC_DIR`, for working on the dashboard), relative to the working directory unless
+    /// absolute; `None`: the compiled-in files.
+    pub static_dir: Option<std::path::PathBuf>,
     pub notifications: NotificationConfig,
     pub log: LogConfig,
     /// Bearer token `/metrics` requires (`METRICS_TOKEN`); absent: the endpoint is open.
@@ -273,7 +275,7 @@ impl Config {
         let api_rate_limit = p.with_default("API_RATE_LIMIT_PER_MINUTE", "100", positive);
         let login_rate_limit = p.with_default("LOGIN_RATE_LIMIT_PER_MINUTE", "5", positive);
         let trusted_proxies = p.with_default("TRUSTED_PROXIES", "", parse_networks);
-        let static_dir = std::path::PathBuf::from(p.value("STATIC_DIR").unwrap_or_else(|| "static".to_string()));
+        let static_dir = p.value("STATIC_DIR").map(std::path::PathBuf::from);
         let check_time = p.with_default("NOTIFICATION_CHECK_TIME", "09:00", |v| {
             NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| "must be a time of day as HH:MM, e.g. 09:00".to_string())
         });
@@ -542,7 +544,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8000");
         assert_eq!(c.jwt.expiration_hours, 24);
         assert!(c.cors_origins.is_empty());
-        assert_eq!(c.static_dir, std::path::PathBuf::from("static"));
+        assert_eq!(c.static_dir, None, "the dashboard compiled into the binary");
         assert_eq!((c.api_rate_limit_per_minute, c.login_rate_limit_per_minute), (100, 5));
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.notifications.check_time, NaiveTime::from_hms_opt(9, 0, 0).unwrap());

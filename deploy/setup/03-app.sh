@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Phase 3 — application: the kktbot system user, its directories, the configuration file,
-# the binary (and static files), and the database schema (kktbot migrate up).
+# the binary (which carries the dashboard), and the database schema (kktbot migrate up).
 set -euo pipefail
 SCRIPT_NAME=03-app
 # shellcheck source=lib.sh
@@ -8,11 +8,10 @@ SCRIPT_NAME=03-app
 
 usage() {
   cat <<EOF
-Usage: sudo $0 [--static DIR] [--domain DOMAIN] [--admin-email EMAIL] PATH/TO/kktbot
+Usage: sudo $0 [--domain DOMAIN] [--admin-email EMAIL] PATH/TO/kktbot
 
-  PATH/TO/kktbot   the release binary to install (cargo build --release: target/release/kktbot)
-  --static DIR     static files to serve from $KKTBOT_HOME/static (default: the repository's
-                   static/ directory when present)
+  PATH/TO/kktbot   the release binary to install (cargo build --release: target/release/kktbot);
+                   the dashboard is compiled into it
   --domain DOMAIN  puts https://DOMAIN/webhook/telegram into WEBHOOK_URL (or DOMAIN=...)
   --admin-email EMAIL
                    creates that dashboard administrator (kktbot user create; the password is
@@ -21,24 +20,23 @@ Usage: sudo $0 [--static DIR] [--domain DOMAIN] [--admin-email EMAIL] PATH/TO/kk
 
 Does, each step only when needed:
   - system user and group $KKTBOT_USER (no login shell, home $KKTBOT_STATE)
-  - $KKTBOT_HOME (root, 755): the binary and static/; $KKTBOT_STATE ($KKTBOT_USER, 700)
+  - $KKTBOT_HOME (root, 755): the binary; $KKTBOT_STATE ($KKTBOT_USER, 700)
   - $KKTBOT_ENV_FILE (root, 600) from .env.production.example; placeholders of
     TELEGRAM_WEBHOOK_SECRET and JWT_SECRET_KEY are replaced with random values
-  - installs the binary as $KKTBOT_HOME/kktbot (atomically; left alone when identical)
+  - installs the binary as $KKTBOT_HOME/kktbot (atomically; left alone when identical);
+    removes $KKTBOT_HOME/static and STATIC_DIR=$KKTBOT_HOME/static left by earlier versions
   - kktbot check-config and kktbot migrate up, as $KKTBOT_USER with the env file's settings
   - with --admin-email: kktbot user create --email EMAIL --role admin
-  - restarts kktbot.service when it is running and the binary changed
+  - restarts kktbot.service when it is running and the binary (or STATIC_DIR) changed
 Safe to run again; run it again with a new binary to upgrade.
 EOF
 }
 
-static_dir=""
 binary=""
 DOMAIN=${DOMAIN:-}
 ADMIN_EMAIL=${ADMIN_EMAIL:-}
 while [ $# -gt 0 ]; do
   case $1 in
-    --static) static_dir=${2:?--static needs a directory}; shift ;;
     --domain) DOMAIN=${2:?--domain needs a domain}; shift ;;
     --admin-email) ADMIN_EMAIL=${2:?--admin-email needs an address}; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -51,7 +49,6 @@ done
 require_root
 if [ ! -f "$binary" ] || [ ! -x "$binary" ]; then die "$binary is not an executable file"; fi
 [ -z "$DOMAIN" ] || valid_domain "$DOMAIN" || die "not a domain name: $DOMAIN"
-if [ -z "$static_dir" ] && [ -d "$REPO_DIR/static" ]; then static_dir=$REPO_DIR/static; fi
 
 # --- user and directories -----------------------------------------------------------------
 if id -u "$KKTBOT_USER" >/dev/null 2>&1; then
@@ -85,32 +82,28 @@ if [ -n "$DOMAIN" ]; then
   fi
 fi
 
-# --- binary and static files --------------------------------------------------------------
-binary_changed=0
+# --- binary ---------------------------------------------------------------------------------
+restart_needed=0
 if [ -f "$KKTBOT_HOME/kktbot" ] && cmp -s "$binary" "$KKTBOT_HOME/kktbot"; then
   log "$KKTBOT_HOME/kktbot is already this binary"
 else
   log "installing $binary as $KKTBOT_HOME/kktbot"
   install -o root -g root -m 755 "$binary" "$KKTBOT_HOME/kktbot.new"
   mv -f "$KKTBOT_HOME/kktbot.new" "$KKTBOT_HOME/kktbot"
-  binary_changed=1
+  restart_needed=1
 fi
 log "version: $("$KKTBOT_HOME/kktbot" --version)"
 
-if [ -n "$static_dir" ]; then
-  [ -d "$static_dir" ] || die "$static_dir is not a directory"
-  log "installing static files from $static_dir into $KKTBOT_HOME/static"
-  rm -rf "$KKTBOT_HOME/static.new"
-  mkdir "$KKTBOT_HOME/static.new"
-  cp -r "$static_dir/." "$KKTBOT_HOME/static.new/"
-  chown -R root:root "$KKTBOT_HOME/static.new"
-  chmod -R u=rwX,go=rX "$KKTBOT_HOME/static.new"
-  rm -rf "$KKTBOT_HOME/static.old"
-  [ -d "$KKTBOT_HOME/static" ] && mv "$KKTBOT_HOME/static" "$KKTBOT_HOME/static.old"
-  mv "$KKTBOT_HOME/static.new" "$KKTBOT_HOME/static"
-  rm -rf "$KKTBOT_HOME/static.old"
-else
-  install -d -o root -g root -m 755 "$KKTBOT_HOME/static"
+# The dashboard is in the binary: earlier versions installed a copy of it, and pointed
+# STATIC_DIR there, which would now serve that old copy instead.
+if [ "$(env_get "$KKTBOT_ENV_FILE" STATIC_DIR)" = "$KKTBOT_HOME/static" ]; then
+  log "removing STATIC_DIR=$KKTBOT_HOME/static from $KKTBOT_ENV_FILE (the dashboard is in the binary)"
+  env_unset "$KKTBOT_ENV_FILE" STATIC_DIR
+  restart_needed=1
+fi
+if [ -d "$KKTBOT_HOME/static" ]; then
+  log "removing $KKTBOT_HOME/static (the dashboard is in the binary)"
+  rm -rf "$KKTBOT_HOME/static"
 fi
 
 # --- configuration check and migrations ---------------------------------------------------
@@ -145,8 +138,8 @@ if [ -n "$placeholders" ]; then
   warn "still placeholders in $KKTBOT_ENV_FILE: $placeholders— edit it (sudoedit $KKTBOT_ENV_FILE) before 04-service.sh"
 fi
 
-if [ "$binary_changed" = 1 ] && systemctl is-active --quiet kktbot.service 2>/dev/null; then
-  log "restarting kktbot.service for the new binary"
+if [ "$restart_needed" = 1 ] && systemctl is-active --quiet kktbot.service 2>/dev/null; then
+  log "restarting kktbot.service for the new binary or settings"
   systemctl restart kktbot.service
 fi
 log "done: $KKTBOT_HOME/kktbot installed, schema up to date"

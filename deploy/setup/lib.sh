@@ -5,7 +5,7 @@
 
 # Where things live on the server (the systemd unit and the nginx site use the same paths).
 KKTBOT_USER=kktbot
-KKTBOT_HOME=/opt/kktbot                  # binary and static files, owned by root
+KKTBOT_HOME=/opt/kktbot                  # the binary, owned by root
 KKTBOT_STATE=/var/lib/kktbot             # the service's working directory (StateDirectory=)
 KKTBOT_ETC=/etc/kktbot                   # configuration, root only
 KKTBOT_ENV_FILE=${KKTBOT_ENV_FILE:-/etc/kktbot/kktbot.env}
@@ -61,6 +61,15 @@ env_set() {
     { print }
     END { if (!done) print name "=" value }
   ' "$file" >"$tmp"
+  cat "$tmp" >"$file"
+  rm -f "$tmp"
+}
+
+# env_unset FILE NAME: removes the NAME=... line, if any.
+env_unset() {
+  local file=$1 name=$2 tmp
+  tmp=$(mktemp "$file.XXXXXX")
+  ENV_NAME=$name awk 'index($0, ENVIRON["ENV_NAME"] "=") != 1 { print }' "$file" >"$tmp"
   cat "$tmp" >"$file"
   rm -f "$tmp"
 }

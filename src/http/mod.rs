@@ -43,6 +43,7 @@ pub struct AppState {
 
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
+    let files = dashboard::Files::new(state.config.static_dir.as_deref());
     let app = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::endpoint))
@@ -50,9 +51,9 @@ pub fn router(state: AppState) -> Router {
         // `/api/…` with its OpenAPI document (10 MiB bodies).
         .merge(security::api_layers(api::openapi::split().0))
         .fallback(crate::api_error::not_found)
-        // The dashboard (static/) replaces that fallback; it still answers the JSON 404 for unknown
-        // /api/* paths, other methods and missing files.
-        .fallback(dashboard::serve);
+        // The dashboard replaces that fallback; it still answers the JSON 404 for unknown /api/*
+        // paths, other methods and missing files.
+        .fallback(move |request| dashboard::serve(files, request));
     // CORS, timeout, compression, security headers, rate limits (src/http/security.rs).
     let app = app.layer(axum::middleware::from_fn(metrics::track));
     crate::ops::metrics::install();
