@@ -35,6 +35,7 @@ lang-set = Done: the bot will write to you in English.
 unknown-input = I did not understand that. /request — file a request, /help — all commands.
 unknown-command = There is no such command. /help — all commands.
 dialog-expired = This conversation has expired. Please start again: /request.
+update-failed = Something went wrong with that message and it was not applied. Please try again in other words, or /help — all commands.
 callback-outdated = This button is outdated.
 not-admin = This command is for administrators only.
 

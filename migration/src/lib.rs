@@ -8,6 +8,7 @@ mod m20261122_000001_schema;
 mod m20261122_000002_reference_data;
 mod m20261122_000003_outbox_retry_policy;
 mod m20261122_000004_outbox_scan_indexes;
+mod m20261201_000030_failed_updates;
 mod m20261201_000040_user_sessions;
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_outbox_retry_policy::Migration),
             Box::new(m20261122_000004_outbox_scan_indexes::Migration),
             Box::new(m20261201_000040_user_sessions::Migration),
+            Box::new(m20261201_000030_failed_updates::Migration),
         ]
     }
 }
@@ -44,4 +46,5 @@ pub const TABLES: &[&str] = &[
     "invites",
     "notification_logs",
     "processed_updates",
+    "failed_updates",
 ];

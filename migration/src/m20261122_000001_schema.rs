@@ -377,8 +377,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Tables of later migrations are dropped by their own `down` first.
         for table in crate::TABLES.iter().rev() {
-            m.drop_table(Table::drop().table(*table).to_owned()).await?;
+            m.drop_table(Table::drop().table(*table).if_exists().to_owned()).await?;
         }
         Ok(())
     }

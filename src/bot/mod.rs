@@ -36,6 +36,21 @@ pub enum BotError {
     ContextKept,
 }
 
+impl BotError {
+    /// Whether applying the update again later can succeed: the database or the dialog store
+    /// could not be reached or lost a race. Anything else is about the update itself, and would
+    /// fail the same way every time it is delivered.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BotError::Database(e) | BotError::Domain(crate::error::Error::Database(e)) => {
+                crate::services::is_transient(e)
+            }
+            BotError::Store(StoreError::Unavailable(_)) => true,
+            BotError::Store(StoreError::Encode(_)) | BotError::Domain(_) | BotError::ContextKept => false,
+        }
+    }
+}
+
 pub type HandlerResult = Result<(), BotError>;
 
 /// The handler tree: which handler an update goes to.

@@ -7,6 +7,7 @@ pub mod client_request;
 pub mod contact;
 pub mod deadline;
 pub mod deadline_type;
+pub mod failed_update;
 pub mod invite;
 pub mod notification_log;
 pub mod ofd_provider;

@@ -7,6 +7,7 @@
 //! ([`crate::bot::schema`]) with a [`Ctx`]; the dialog state is stored and the transaction
 //! committed before the transport acknowledges the update.
 
+pub mod parse;
 pub mod polling;
 pub mod webhook;
 
@@ -24,8 +25,10 @@ use crate::bot::storage::{self, DialogStore, StoreError};
 use crate::bot::texts::{Lang, Texts};
 use crate::bot::{BotError, BotUsername};
 use crate::db::WriteGate;
+use crate::outbox::{self, Outgoing};
+use crate::services::failed_updates;
 use crate::services::processed_updates::{self, Arrival, Visitor};
-use crate::services::telegram_users::Profile;
+use crate::services::telegram_users::{self, Profile};
 
 /// What became of an update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +37,20 @@ pub enum Outcome {
     Applied,
     /// This update_id was processed before: nothing was done again.
     Duplicate,
+    /// It failed because of its own content: recorded as processed with its error (a dead
+    /// letter, [`crate::services::failed_updates`]) and the user told, nothing else done.
+    Failed,
+}
+
+impl Outcome {
+    /// Its name in logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Failed => "failed",
+        }
+    }
 }
 
 /// The inbound pipeline: handler tree, texts, dialog store and database.
@@ -58,7 +75,8 @@ fn origin(update: &Update) -> Option<(Profile, i64)> {
         last_name: user.last_name.clone(),
         username: user.username.clone(),
         language_code: user.language_code.clone(),
-    };
+    }
+    .storable();
     Some((profile, chat_id))
 }
 
@@ -93,11 +111,28 @@ impl Inbound {
 
     /// Applies one update exactly once: its update_id is recorded in the same transaction as
     /// its effects, and a redelivered update_id does nothing. Returns only after the commit.
-    pub async fn process(&self, update: Update) -> Result<Outcome, BotError> {
+    ///
+    /// An error is returned only when trying again later can succeed ([`BotError::is_transient`]).
+    /// An update that fails because of what it holds is recorded as processed with its error and
+    /// `body` (the update as received) instead, and its sender told something went wrong.
+    pub async fn process(&self, update: Update, body: &[u8]) -> Result<Outcome, BotError> {
         let kind = kind_name(&update);
+        let update_id = i64::from(update.id.0);
+        let origin = origin(&update);
+        match self.apply(update, kind, origin.clone()).await {
+            Err(e) if !e.is_transient() => self.dead_letter(update_id, kind, origin, &e, body).await,
+            result => result,
+        }
+    }
+
+    async fn apply(
+        &self,
+        update: Update,
+        kind: &'static str,
+        origin: Option<(Profile, i64)>,
+    ) -> Result<Outcome, BotError> {
         let _turn = self.writes.turn().await;
         let txn = self.db.begin().await?;
-        let origin = origin(&update);
         let profile = origin.as_ref().map(|(profile, _)| profile);
         let visitor = match processed_updates::record(&txn, update.id.0 as i64, kind, profile).await? {
             Arrival::Duplicate => {
@@ -143,6 +178,45 @@ impl Inbound {
         }
         (self.on_commit)();
         Ok(Outcome::Applied)
+    }
+}
+
+impl Inbound {
+    /// Records an update that failed because of its content, and queues the sender a message
+    /// saying so, in one transaction.
+    async fn dead_letter(
+        &self,
+        update_id: i64,
+        kind: &'static str,
+        origin: Option<(Profile, i64)>,
+        error: &BotError,
+        body: &[u8],
+    ) -> Result<Outcome, BotError> {
+        tracing::warn!(update_id, kind, error = %error, "update failed because of its content; kept as a dead letter");
+        let _turn = self.writes.turn().await;
+        let txn = self.db.begin().await?;
+        let error = error.to_string();
+        let failure = failed_updates::Failure {
+            update_id,
+            kind,
+            telegram_id: origin.as_ref().map(|(profile, _)| profile.telegram_id),
+            chat_id: origin.as_ref().map(|(_, chat_id)| *chat_id),
+            error: &error,
+            body,
+        };
+        if !failed_updates::record(&txn, &failure).await? {
+            txn.rollback().await?;
+            return Ok(Outcome::Duplicate);
+        }
+        if let Some((profile, chat_id)) = &origin {
+            let chosen = telegram_users::find(&txn, profile.telegram_id).await?.and_then(|u| u.language);
+            let lang = Lang::for_user(chosen.as_deref(), profile.language_code.as_deref());
+            outbox::enqueue(&txn, Outgoing::text(*chat_id, self.texts.get(lang, "update-failed", &[]))).await?;
+        }
+        txn.commit().await?;
+        (self.on_commit)();
+        metrics::counter!("kktbot_failed_updates_total", "kind" => kind).increment(1);
+        Ok(Outcome::Failed)
     }
 }
 

@@ -5,9 +5,9 @@
 //! Exactly once, as with the webhook: an update is confirmed to Telegram (the next `getUpdates`
 //! asks for offsets past it) only after `process` has committed it or found it already
 //! processed. A transient failure (database, dialog store) retries the same update after a
-//! backoff, so updates are applied in the order Telegram sent them; an update that a domain rule
-//! refuses, or that is not an update kktbot understands, is skipped, as the webhook answers such
-//! ones 200.
+//! backoff, so updates are applied in the order Telegram sent them; an update that fails because
+//! of its content (kept as a dead letter by `process`), or that is not an update kktbot
+//! understands, is skipped, as the webhook answers such ones 200.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,10 +17,9 @@ use std::time::Duration;
 use futures::FutureExt;
 use serde::Serialize;
 use serde_json::Value;
-use teloxide::types::{Update, UpdateKind};
+use teloxide::types::UpdateKind;
 
-use super::{Inbound, Outcome, kind_name};
-use crate::bot::BotError;
+use super::{Inbound, kind_name};
 use crate::telegram::api::{ApiError, BotApi};
 use crate::telegram::sender::Backoff;
 use crate::telegram::setup::{self, ALLOWED_UPDATES};
@@ -186,8 +185,9 @@ impl Poller {
     async fn apply(&self, raw: Value, update_id: i64, stop: &mut Stop<'_>) -> bool {
         // From text, not from the `Value`: teloxide reads an update's kind with borrowed keys,
         // which a `Value` cannot lend (every update would read as an unknown kind).
-        let update: Update = match serde_json::from_str(&raw.to_string()) {
-            Ok(update) => update,
+        let text = raw.to_string();
+        let (update, body) = match super::parse::update(text.as_bytes()) {
+            Ok(parsed) => parsed,
             Err(e) => {
                 tracing::warn!(update_id, error = %e, "getUpdates returned something that is not an update; skipped");
                 metrics::counter!("kktbot_updates_total", "kind" => "invalid", "outcome" => "ignored").increment(1);
@@ -202,20 +202,18 @@ impl Poller {
         let kind = kind_name(&update);
         let mut failures = 0;
         loop {
-            let error = match self.inbound.process(update.clone()).await {
+            let error = match self.inbound.process(update.clone(), &body).await {
                 Ok(outcome) => {
-                    let outcome = match outcome {
-                        Outcome::Applied => "applied",
-                        Outcome::Duplicate => "duplicate",
-                    };
+                    let outcome = outcome.name();
                     tracing::debug!(update_id, kind, outcome, "update processed");
                     metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => outcome).increment(1);
                     return true;
                 }
                 Err(e) => e,
             };
-            if !is_transient(&error) {
-                tracing::warn!(update_id, kind, error = %error, "update refused; skipped without effect");
+            if !error.is_transient() {
+                // Not even its dead letter could be stored: applying it again cannot help.
+                tracing::error!(update_id, kind, error = %error, "update failed and not recorded; skipped");
                 metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => "refused").increment(1);
                 return true;
             }
@@ -247,11 +245,6 @@ impl Poller {
             _ => self.options.backoff.delay(failures),
         }
     }
-}
-
-/// Whether applying the update again later can succeed: the database or the dialog store failed.
-fn is_transient(error: &BotError) -> bool {
-    matches!(error, BotError::Database(_) | BotError::Store(_) | BotError::Domain(crate::error::Error::Database(_)))
 }
 
 fn log_poll_failure(error: &ApiError, wait: Duration) {

@@ -1,8 +1,8 @@
 //! `POST /webhook/telegram`: the secret header is checked (constant time) before the body is
 //! read; the update is applied by [`Inbound::process`] and answered 200 only after its effects are
-//! committed. A failure that Telegram should retry (database, dialog store) answers 503 with
-//! `Retry-After`; an update that cannot be applied at all is answered 200 so Telegram does not
-//! send it forever.
+//! committed. A failure that Telegram should retry (database or dialog store unreachable) answers
+//! 503 with `Retry-After`; an update that fails because of its content is kept as a dead letter
+//! and answered 200, so Telegram does not send it forever.
 
 use std::sync::Arc;
 
@@ -11,12 +11,10 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
-use teloxide::types::{Update, UpdateKind};
+use teloxide::types::UpdateKind;
 
-use super::{Inbound, Outcome, kind_name};
+use super::{Inbound, kind_name};
 use crate::api_error::ApiError;
-use crate::bot::BotError;
-use crate::bot::storage::StoreError;
 use crate::config::Config;
 
 /// Largest update body accepted.
@@ -51,8 +49,8 @@ pub async fn webhook(
     // Parsed straight from the bytes: teloxide's Update does not deserialize from a
     // serde_json::Value. A syntax error means the body is not JSON; a data error means JSON
     // that is not an update.
-    let update: Update = match serde_json::from_slice(&body) {
-        Ok(update) => update,
+    let (update, body) = match super::parse::update(&body) {
+        Ok(parsed) => parsed,
         Err(e) if e.is_data() => {
             tracing::warn!(error = %e, "webhook body is not an update; acknowledged without effect");
             metrics::counter!("kktbot_updates_total", "kind" => "invalid", "outcome" => "ignored").increment(1);
@@ -70,29 +68,17 @@ pub async fn webhook(
     }
     let kind = kind_name(&update);
     let update_id = update.id.0;
-    match inbound.process(update).await {
+    match inbound.process(update, &body).await {
         Ok(outcome) => {
-            let outcome = match outcome {
-                Outcome::Applied => "applied",
-                Outcome::Duplicate => "duplicate",
-            };
+            let outcome = outcome.name();
             tracing::debug!(update_id, kind, outcome, "update processed");
             metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => outcome).increment(1);
             StatusCode::OK.into_response()
         }
-        Err(BotError::Database(e)) => retry_later(update_id, kind, &format!("database: {e}")),
-        Err(BotError::Store(e @ StoreError::Unavailable(_))) => retry_later(update_id, kind, &e.to_string()),
-        Err(BotError::Store(e @ StoreError::Encode(_))) => {
-            // A dialog state that cannot be stored will not store on a second delivery either.
-            tracing::error!(update_id, kind, error = %e, "dialog state not stored; acknowledged without effect");
-            StatusCode::OK.into_response()
-        }
-        Err(BotError::Domain(crate::error::Error::Database(e))) => {
-            retry_later(update_id, kind, &format!("database: {e}"))
-        }
-        Err(e @ (BotError::Domain(_) | BotError::ContextKept)) => {
-            // A rule of the domain refused the update: applying it again cannot succeed.
-            tracing::warn!(update_id, kind, error = %e, "update refused; acknowledged without effect");
+        Err(e) if e.is_transient() => retry_later(update_id, kind, &e.to_string()),
+        Err(e) => {
+            // Not even its dead letter could be stored: delivering it again cannot help.
+            tracing::error!(update_id, kind, error = %e, "update failed and not recorded; acknowledged without effect");
             metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => "refused").increment(1);
             StatusCode::OK.into_response()
         }

@@ -193,6 +193,15 @@ const RECORD_PG: &str = concat!(
      LEFT JOIN administrators a ON a.telegram_id = $4 AND a.is_active"
 );
 
+/// Records `update_id` as processed without anything else (an update given up on); false when
+/// it was recorded before.
+pub async fn mark(db: &impl ConnectionTrait, update_id: i64, kind: &str) -> Result<bool> {
+    let backend = db.get_database_backend();
+    let stmt =
+        Statement::from_sql_and_values(backend, INSERT_UPDATE, [update_id.into(), kind.into(), Utc::now().into()]);
+    Ok(db.execute_raw(stmt).await?.rows_affected() > 0)
+}
+
 /// Deletes the ids processed more than `retention` ago; returns how many.
 pub async fn prune(db: &impl ConnectionTrait, retention: chrono::Duration) -> Result<u64> {
     let cutoff = Utc::now() - retention;

@@ -17,7 +17,21 @@ pub struct Profile {
     pub language_code: Option<String>,
 }
 
+/// The longest `language_code` stored (the column's width). Telegram sends IETF language tags
+/// such as `en` or `pt-br`; a longer one is cut, which still starts with its language.
+pub const LANGUAGE_CODE_MAX: usize = 16;
+
 impl Profile {
+    /// The profile as it is stored: a `language_code` past [`LANGUAGE_CODE_MAX`] characters cut.
+    pub fn storable(mut self) -> Self {
+        if let Some(code) = &mut self.language_code
+            && let Some((end, _)) = code.char_indices().nth(LANGUAGE_CODE_MAX)
+        {
+            code.truncate(end);
+        }
+        self
+    }
+
     /// "First Last" as Telegram shows it.
     pub fn display_name(&self) -> String {
         let name =
@@ -57,4 +71,17 @@ pub async fn set_blocked(db: &impl ConnectionTrait, telegram_id: i64, blocked: b
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_language_code_is_cut_to_the_column() {
+        let profile = |code: &str| Profile { language_code: Some(code.into()), ..Profile::default() }.storable();
+        assert_eq!(profile("en-GB-x-abcdefghijk").language_code.as_deref(), Some("en-GB-x-abcdefgh"));
+        assert_eq!(profile("ру-ЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖ").language_code.unwrap().chars().count(), LANGUAGE_CODE_MAX);
+        assert_eq!(profile("pt-br").language_code.as_deref(), Some("pt-br"));
+    }
 }

@@ -4,6 +4,7 @@ import { api, onBusy, onUnauthorized, post } from './api.js';
 import { clear, h } from './dom.js';
 import { getLang, setLang, t } from './i18n.js';
 import { passwordPage } from './account.js';
+import { failedUpdatesPage } from './failed.js';
 import * as pages from './pages.js';
 import { errorState, loadingState } from './ui.js';
 
@@ -23,6 +24,7 @@ const NAV = [
   ['#/notifications', 'nav_notifications'],
   ['#/users', 'nav_users', 'admin'],
   ['#/administrators', 'nav_admins', 'admin'],
+  ['#/failed-updates', 'nav_failed', 'admin'],
 ];
 
 const isAdmin = () => me && me.role === 'admin';
@@ -130,6 +132,9 @@ function route() {
       break;
     case 'administrators':
       node = isAdmin() ? pages.adminsPage() : forbidden();
+      break;
+    case 'failed-updates':
+      node = isAdmin() ? failedUpdatesPage() : forbidden();
       break;
     default:
       node = h('section', { class: 'page' }, h('h1', { tabindex: '-1' }, t('not_found')));

@@ -1,5 +1,6 @@
 // Every text of the dashboard, Russian first. t('key', {n: 3}) fills {n}.
 
+import { FAILED_TEXTS } from './failed.js';
 import { STAFF } from './i18n-staff.js';
 
 const DICT = {
@@ -358,7 +359,7 @@ const DICT = {
     you: '(you)',
   },
 };
-for (const l of ['ru', 'en']) Object.assign(DICT[l], STAFF[l]);
+for (const l of ['ru', 'en']) Object.assign(DICT[l], STAFF[l], FAILED_TEXTS[l]);
 
 let lang = 'ru';
 try {

@@ -2,6 +2,7 @@
 //! page numbers and day counts), and what the server answers instead.
 
 mod panics;
+mod poison;
 
 use serde_json::Value;
 

@@ -13,6 +13,7 @@ pub mod deadline_types;
 pub mod deadlines;
 pub mod export;
 pub mod extract;
+pub mod failed_updates;
 pub mod invites;
 pub mod jwt;
 pub mod notifications;
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(deadline_types::router())
         .merge(deadlines::router())
         .merge(export::router())
+        .merge(failed_updates::router())
         .merge(invites::router())
         .merge(notifications::router())
         .merge(ofd_providers::router())
