@@ -12,8 +12,11 @@ pub fn connect(url: &DatabaseUrl) -> redis::RedisResult<ConnectionManager> {
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_secs(2)))
-        .set_number_of_retries(2)
-        .set_max_delay(Duration::from_millis(500));
+        // One connection attempt per reconnect, no retries with backoff: while Redis is down
+        // every call fails at once (the update is refused with 503 and delivered again) instead
+        // of waiting out the retries, which on SQLite, where updates are applied one at a time,
+        // would queue every update behind them. The next call after a failed attempt tries again.
+        .set_number_of_retries(0);
     ConnectionManager::new_lazy_with_config(client, config)
 }
 

@@ -88,6 +88,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs on the database at `url`, which the test owns (a private server it stops and starts).
+    pub fn database_url(mut self, backend: Backend, url: &str) -> Self {
+        self.backend = backend;
+        self.shared_url = Some(url.to_string());
+        self
+    }
+
     /// Runs the daily reminder scheduler (off by default: tests run reminder runs themselves).
     pub fn scheduler(mut self) -> Self {
         self.scheduler = true;

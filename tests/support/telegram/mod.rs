@@ -16,7 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Map, Value, json};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 use url::form_urlencoded;
 
@@ -153,7 +153,8 @@ pub enum Fault {
 pub struct FakeTelegram {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    server: JoinHandle<()>,
+    /// The serving task and what ends it gracefully; `None` while offline.
+    server: Mutex<Option<(JoinHandle<()>, oneshot::Sender<()>)>>,
 }
 
 impl FakeTelegram {
@@ -163,15 +164,28 @@ impl FakeTelegram {
         let addr = listener.local_addr().expect("local address of the fake Telegram server");
         let shared =
             Arc::new(Shared { state: Mutex::default(), recorded: watch::Sender::new(0), new_update: Notify::new() });
-        let app = Router::new()
-            .route("/{bot}/{method}", any(handle))
-            .fallback(|| async { ApiError::not_found() })
-            .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .with_state(Arc::clone(&shared));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("fake Telegram server failed");
-        });
+        let server = Mutex::new(Some(serve(listener, Arc::clone(&shared))));
         Self { shared, addr, server }
+    }
+
+    /// Takes the fake off the network, as when Telegram cannot be reached: open connections are
+    /// closed (a request in flight gets at most 5 s to finish) and the port refuses connections
+    /// until [`Self::come_back`].
+    pub async fn go_offline(&self) {
+        let Some((server, stop)) = self.server.lock().unwrap_or_else(PoisonError::into_inner).take() else { return };
+        let _ = stop.send(());
+        let abort = server.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), server).await.is_err() {
+            abort.abort();
+        }
+    }
+
+    /// Serves again on the same port after [`Self::go_offline`], with everything recorded so far.
+    pub async fn come_back(&self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.expect("bind the fake's port again");
+        let mut server = self.server.lock().unwrap_or_else(PoisonError::into_inner);
+        assert!(server.is_none(), "the fake is online");
+        *server = Some(serve(listener, Arc::clone(&self.shared)));
     }
 
     /// Base URL to give the app as its Telegram API URL, like `http://127.0.0.1:PORT`.
@@ -339,8 +353,27 @@ impl FakeTelegram {
 
 impl Drop for FakeTelegram {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some((server, _)) = self.server.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            server.abort();
+        }
     }
+}
+
+/// Serves the fake's routes on `listener` until the returned sender is used (or the task aborted).
+fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> (JoinHandle<()>, oneshot::Sender<()>) {
+    let app = Router::new()
+        .route("/{bot}/{method}", any(handle))
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(shared);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        axum::serve(listener, app).with_graceful_shutdown(stopped).await.expect("fake Telegram server failed");
+    });
+    (server, stop)
 }
 
 /// State shared between the handle and the server task.
