@@ -1,6 +1,7 @@
 //! The outgoing-message sender against the fake Bot API, on SQLite and PostgreSQL: delivery and
 //! message ids, FIFO per chat with edits of outbox rows, 429 / 5xx / 403 / 400 handling, flood
-//! limits over many chats, rows left from before a restart, racing senders and the wake path.
+//! limits over many chats, rows left from before a restart, claims owned by the sender's term
+//! (fenced, and taken over at once after a crash) and the wake path.
 //!
 //! Each test builds a `Sender` over a fresh migrated database and runs it in a task; it waits on
 //! the fake's `wait_for` and on `SenderHandle::settled` (and polls a row only for a state neither
@@ -9,11 +10,12 @@
 use std::time::Duration;
 
 use kktbot::config::{Secret, SenderConfig};
+use kktbot::db::WriteGate;
 use kktbot::entities::outgoing_message::{self, Status};
-use kktbot::outbox::{self, MessageRef, Outgoing};
+use kktbot::outbox::{self, MessageRef, Outcome, Outgoing, Store};
 use kktbot::services::telegram_users;
 use kktbot::telegram::api::BotApi;
-use kktbot::telegram::sender::{Backoff, Sender, SenderHandle};
+use kktbot::telegram::sender::{Backoff, LEASE, Sender, SenderHandle};
 use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use serde_json::json;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
@@ -61,6 +63,14 @@ impl Running {
     /// Waits until the sender has looked at the outbox and has nothing in flight.
     async fn settled(&self) {
         tokio::time::timeout(SETTLE_TIMEOUT, self.handle.settled()).await.expect("the sender settles");
+    }
+
+    /// Ends the sender the way a killed process ends: at once, nothing released or recorded.
+    async fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
     }
 
     /// Stops the sender gracefully (calls in flight finish and are recorded).
@@ -466,30 +476,108 @@ async fn delivers_rows_left_from_before_a_restart_once(backend: Backend) {
     second.stop().await;
 }
 
-backend_test!(racing_senders_send_each_row_once, threads: 4);
-async fn racing_senders_send_each_row_once(backend: Backend) {
+backend_test!(only_the_latest_senders_term_claims_rows, threads: 4);
+async fn only_the_latest_senders_term_claims_rows(backend: Backend) {
     let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
+    // Three senders, each begun its term before any row is queued: the last one's is current.
+    let mut senders = Vec::new();
+    for _ in 0..3 {
+        let sender = Running::start(sender(&db, &tg, config()));
+        sender.settled().await;
+        senders.push(sender);
+    }
     let txn = db.begin().await.unwrap();
     let mut ids = Vec::new();
     for i in 0..40 {
         ids.push(outbox::enqueue(&txn, Outgoing::text(7_000_000_000 + i, format!("гонка {i}"))).await.unwrap());
     }
     txn.commit().await.unwrap();
-    let senders: Vec<Running> = (0..3).map(|_| Running::start(sender(&db, &tg, config()))).collect();
+    for sender in &senders {
+        sender.handle.wake();
+    }
 
     tg.wait_for("sendMessage", ids.len(), Duration::from_secs(15)).await;
     for sender in &senders {
         sender.settled().await;
     }
     assert_eq!(tg.calls_to("sendMessage").len(), ids.len(), "no row is sent twice");
+    let mut owners = Vec::new();
     for id in ids {
         let row = row(&db, id).await;
         assert_eq!((row.status, row.attempts), (Status::Sent, 1), "{row:?}");
+        owners.push(row.claimed_by.expect("the term that sent it"));
     }
+    owners.dedup();
+    assert_eq!(owners.len(), 1, "senders of earlier terms claimed rows: {owners:?}");
     for sender in senders {
         sender.stop().await;
     }
+}
+
+backend_test!(a_claim_belongs_to_its_term, threads: 4);
+async fn a_claim_belongs_to_its_term(backend: Backend) {
+    let (_database, db) = TestDatabase::migrated(backend).await;
+    let writes = WriteGate::for_database(&db);
+    let (ended, _) = Store::begin_term(db.clone(), writes.clone()).await.unwrap();
+    let id = enqueue(&db, Outgoing::text(USER, "чья заявка")).await;
+    let (current, taken) = Store::begin_term(db.clone(), writes.clone()).await.unwrap();
+    assert!(current.term() > ended.term());
+    assert_eq!(taken, 0, "nothing was claimed");
+
+    let due = row(&db, id).await;
+    assert!(!ended.claim(&due, LEASE).await.unwrap(), "a term that has ended claims nothing");
+    assert!(current.claim(&due, LEASE).await.unwrap());
+    let claimed = row(&db, id).await;
+    assert_eq!((claimed.claimed_by, claimed.attempts), (Some(current.term()), 1));
+    assert!(claimed.next_attempt_at > chrono::Utc::now() + chrono::TimeDelta::seconds(60), "{claimed:?}");
+
+    // The next term takes the claim over: due at once, the attempt still counted.
+    let (next, taken) = Store::begin_term(db.clone(), writes).await.unwrap();
+    assert_eq!(taken, 1);
+    let taken_over = row(&db, id).await;
+    assert_eq!((taken_over.status, taken_over.claimed_by, taken_over.attempts), (Status::Pending, None, 1));
+    assert!(taken_over.next_attempt_at <= chrono::Utc::now(), "{taken_over:?}");
+    // The outcome of the claim taken over is not written.
+    let sent = Outcome::Sent { message_id: Some(1), note: None };
+    assert!(!current.record(&due, 1, &sent).await.unwrap());
+    assert!(next.claim(&taken_over, LEASE).await.unwrap());
+    assert!(next.record(&due, 2, &sent).await.unwrap());
+    assert_eq!(row(&db, id).await.status, Status::Sent);
+}
+
+backend_test!(a_restarted_sender_takes_over_the_claims_of_a_killed_one_at_once, threads: 4);
+async fn a_restarted_sender_takes_over_the_claims_of_a_killed_one_at_once(backend: Backend) {
+    let (_database, db) = TestDatabase::migrated(backend).await;
+    let tg = FakeTelegram::start().await;
+    tg.fail_next("sendMessage", Fault::RetryAfter(30), 1);
+    let killed = Running::start(sender(&db, &tg, config()));
+    let flooded = enqueue(&db, Outgoing::text(USER, "первое")).await;
+    killed.handle.wake();
+    row_when(&db, flooded, |row| row.last_error.is_some()).await;
+    // All sending is paused for 30 s: this one is claimed and waits when the process dies.
+    let claimed = enqueue(&db, Outgoing::text(OTHER_USER, "второе")).await;
+    killed.handle.wake();
+    row_when(&db, claimed, |row| row.attempts == 1).await;
+    killed.kill().await;
+    let left = row(&db, claimed).await;
+    assert!(left.claimed_by.is_some(), "{left:?}");
+    assert!(left.next_attempt_at > chrono::Utc::now() + chrono::TimeDelta::seconds(60), "leased: {left:?}");
+
+    let restarted = std::time::Instant::now();
+    let restart = Running::start(sender(&db, &tg, config()));
+    let sent = tg.wait_for("sendMessage", 1, Duration::from_secs(3)).await;
+    assert!(restarted.elapsed() < Duration::from_secs(3), "{:?}", restarted.elapsed());
+    assert_eq!(sent[0].params["chat_id"], json!(OTHER_USER));
+    restart.settled().await;
+    let delivered = row(&db, claimed).await;
+    assert_eq!((delivered.status, delivered.attempts), (Status::Sent, 2), "{delivered:?}");
+    // A row waiting for its retry has no owner: it keeps its time.
+    let flooded = row(&db, flooded).await;
+    assert_eq!((flooded.status, flooded.claimed_by), (Status::Pending, None));
+    assert!(flooded.next_attempt_at > chrono::Utc::now() + chrono::TimeDelta::seconds(20), "{flooded:?}");
+    assert_eq!(tg.calls_to("sendMessage").len(), 2, "the 429, then the row taken over");
+    restart.stop().await;
 }
 
 backend_test!(slow_chat_does_not_hold_up_others, threads: 4);
@@ -543,7 +631,11 @@ async fn shutdown_releases_rows_waiting_to_be_sent(backend: Backend) {
     sender.stop().await;
     assert!(stopping.elapsed() < Duration::from_secs(5), "the stop did not wait out the pause");
     let released = row(&db, waiting).await;
-    assert_eq!((released.status, released.attempts), (Status::Pending, 0), "released, the attempt not counted");
+    assert_eq!(
+        (released.status, released.attempts, released.claimed_by),
+        (Status::Pending, 0, None),
+        "released, the attempt not counted"
+    );
     assert!(released.next_attempt_at <= chrono::Utc::now(), "due again at once: {released:?}");
     let flooded = row(&db, flooded).await;
     assert_eq!((flooded.status, flooded.attempts), (Status::Pending, 0));

@@ -8,6 +8,7 @@ mod m20261122_000001_schema;
 mod m20261122_000002_reference_data;
 mod m20261122_000003_outbox_retry_policy;
 mod m20261122_000004_outbox_scan_indexes;
+mod m20261201_000010_outbox_claim_owner;
 mod m20261201_000030_failed_updates;
 mod m20261201_000040_user_sessions;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_outbox_scan_indexes::Migration),
             Box::new(m20261201_000040_user_sessions::Migration),
             Box::new(m20261201_000030_failed_updates::Migration),
+            Box::new(m20261201_000010_outbox_claim_owner::Migration),
         ]
     }
 }
@@ -47,4 +49,5 @@ pub const TABLES: &[&str] = &[
     "notification_logs",
     "processed_updates",
     "failed_updates",
+    "outbox_sender",
 ];

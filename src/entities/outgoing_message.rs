@@ -21,6 +21,8 @@ pub struct Model {
     pub max_attempts: Option<i32>,
     /// This message's own fixed delay between attempts (the sender's backoff when absent).
     pub retry_delay_seconds: Option<i32>,
+    /// The sender's term that holds this row for an attempt (`outbox::store`); empty when none.
+    pub claimed_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]

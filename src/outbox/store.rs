@@ -1,17 +1,28 @@
 //! The sender's side of the outbox: which rows are due (scans), taking a row for an attempt
 //! (claims and leases), and what became of it (outcomes), plus the backlog count.
 //!
+//! A claim belongs to its owner, the sender's *term*: a sender starting ([`Store::begin_term`])
+//! raises the term in `outbox_sender` and, in the same transaction, takes over every row claimed
+//! in an earlier term — its owner is gone (killed, or no longer the leader) — so those rows are
+//! due again at once instead of when their lease runs out. Claims are fenced by the term: a
+//! claim made for a term that is no longer the current one matches no row (on PostgreSQL it
+//! reads the term row `FOR SHARE`, so a claim racing a new term either commits before the new
+//! term takes over, and is taken over, or sees the new term and fails). Only one sender runs at
+//! a time (the leader, `ops::leader`), so a new term means the old owner has stopped or is
+//! stopping; a call it had already made may be sent once more by the new term.
+//!
 //! Every write is a conditional UPDATE on the state the caller read (`status = 'pending' AND
-//! attempts = <read>`), so two senders racing for a row never both succeed, and a row is never
-//! marked twice. On SQLite the writes take their turn in the process's [`WriteGate`].
+//! attempts = <read>`, and for outcomes `claimed_by = <term>`), so two senders racing for a row
+//! never both succeed, and a row is never marked twice. On SQLite the writes take their turn in
+//! the process's [`WriteGate`].
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Statement, TransactionTrait,
 };
 
 use crate::db::WriteGate;
@@ -96,17 +107,50 @@ pub struct Due {
     pub next_due: Option<DateTime<Utc>>,
 }
 
-/// The outbox as the sender reads and writes it. Cheap to clone.
+/// The outbox as one sender's term reads and writes it. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
     writes: WriteGate,
+    term: i64,
 }
 
 impl Store {
-    /// The outbox of `db`; on SQLite its writes queue in `writes`.
-    pub fn new(db: DatabaseConnection, writes: WriteGate) -> Self {
-        Self { db, writes }
+    /// Begins a new sender term on the outbox of `db` (on SQLite its writes queue in `writes`)
+    /// and takes over the rows claimed in earlier terms: they are released, due now, with the
+    /// attempt they were claimed for still counted. Returns the term's store and how many rows
+    /// it took over.
+    pub async fn begin_term(db: DatabaseConnection, writes: WriteGate) -> Result<(Self, u64), DbErr> {
+        let backend = db.get_database_backend();
+        let now = Utc::now();
+        let _turn = writes.turn().await;
+        let txn = db.begin().await?;
+        let raised = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "UPDATE outbox_sender SET term = term + 1, term_started_at = $1 WHERE id = 1 RETURNING term",
+                [now.into()],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the outbox_sender row".into()))?;
+        let term: i64 = raised.try_get("", "term")?;
+        let taken = Entity::update_many()
+            .col_expr(Column::ClaimedBy, Expr::value(Option::<i64>::None))
+            .col_expr(Column::NextAttemptAt, Expr::value(now))
+            .filter(Column::Status.eq(Status::Pending))
+            .filter(Column::ClaimedBy.is_not_null())
+            .filter(Column::ClaimedBy.ne(term))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        txn.commit().await?;
+        drop(_turn);
+        Ok((Self { db, writes, term }, taken))
+    }
+
+    /// This store's term.
+    pub fn term(&self) -> i64 {
+        self.term
     }
 
     /// What may go now: at most `limit` answers and `limit` chat heads, oldest first. Every
@@ -137,21 +181,30 @@ impl Store {
         Entity::find_by_id(id).one(&self.db).await
     }
 
-    /// Claims the row for one attempt: counts it and leases the row for `lease`, only if it is
-    /// still pending, due and unchanged since it was read. `false`: another sender has it.
+    /// Claims the row for one attempt by this term: counts it and leases the row for `lease`,
+    /// only if it is still pending, due and unchanged since it was read, and this term is still
+    /// the current one. `false`: another sender has it, or a newer term began.
     pub async fn claim(&self, row: &Model, lease: Duration) -> Result<bool, DbErr> {
         let _turn = self.writes.turn().await;
         let now = Utc::now();
         let claimed = Entity::update_many()
             .col_expr(Column::Attempts, Expr::value(row.attempts + 1))
             .col_expr(Column::NextAttemptAt, Expr::value(now + delta(lease)))
+            .col_expr(Column::ClaimedBy, Expr::value(Some(self.term)))
             .filter(Column::Id.eq(row.id))
             .filter(Column::Status.eq(Status::Pending))
             .filter(Column::Attempts.eq(row.attempts))
             .filter(Column::NextAttemptAt.lte(now))
+            .filter(self.current_term())
             .exec(&self.db)
             .await?;
         Ok(claimed.rows_affected == 1)
+    }
+
+    /// The condition that this store's term is the current one (see the module documentation).
+    fn current_term(&self) -> sea_orm::sea_query::SimpleExpr {
+        let lock = if self.db.get_database_backend() == DbBackend::Postgres { " FOR SHARE" } else { "" };
+        Expr::cust(format!("(SELECT term FROM outbox_sender WHERE id = 1{lock}) = {}", self.term))
     }
 
     /// Moves a claimed row's lease `lease` ahead; `false` if the row is no longer the claimer's.
@@ -162,19 +215,22 @@ impl Store {
             .filter(Column::Id.eq(row.id))
             .filter(Column::Status.eq(Status::Pending))
             .filter(Column::Attempts.eq(attempts))
+            .filter(Column::ClaimedBy.eq(self.term))
             .exec(&self.db)
             .await?;
         Ok(renewed.rows_affected == 1)
     }
 
-    /// Writes an outcome if the row is still pending with `attempts` as expected; `false` if it
-    /// changed meanwhile. A failure because the user blocked the bot marks them; a reminder's
-    /// log row follows its message.
+    /// Writes the outcome of this term's claim if the row is still pending, claimed by this term
+    /// with `attempts` as expected; `false` if it changed meanwhile (taken over by a newer term).
+    /// A failure because the user blocked the bot marks them; a reminder's log row follows its
+    /// message.
     pub async fn record(&self, row: &Model, attempts: i32, outcome: &Outcome) -> crate::error::Result<bool> {
         let update = Entity::update_many()
             .filter(Column::Id.eq(row.id))
             .filter(Column::Status.eq(Status::Pending))
-            .filter(Column::Attempts.eq(attempts));
+            .filter(Column::Attempts.eq(attempts))
+            .filter(Column::ClaimedBy.eq(self.term));
         let update = match outcome {
             Outcome::Sent { message_id, note } => update
                 .col_expr(Column::Status, Expr::value(Status::Sent))
@@ -184,13 +240,15 @@ impl Store {
             Outcome::Retry { at, attempts, error } => update
                 .col_expr(Column::Attempts, Expr::value(*attempts))
                 .col_expr(Column::NextAttemptAt, Expr::value(*at))
+                .col_expr(Column::ClaimedBy, Expr::value(Option::<i64>::None))
                 .col_expr(Column::LastError, Expr::value(Some(truncate(error)))),
             Outcome::Failed { error, .. } => update
                 .col_expr(Column::Status, Expr::value(Status::Failed))
                 .col_expr(Column::LastError, Expr::value(Some(truncate(error)))),
             Outcome::Release { attempts } => update
                 .col_expr(Column::Attempts, Expr::value(*attempts))
-                .col_expr(Column::NextAttemptAt, Expr::value(Utc::now())),
+                .col_expr(Column::NextAttemptAt, Expr::value(Utc::now()))
+                .col_expr(Column::ClaimedBy, Expr::value(Option::<i64>::None)),
         };
         let _turn = self.writes.turn().await;
         let txn = self.db.begin().await?;
@@ -256,7 +314,7 @@ fn delta(duration: Duration) -> TimeDelta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm::Database;
 
     /// On SQLite each scan walks its partial index in id order and stops at the limit: no full
     /// read of the due rows, no sort.

@@ -13,14 +13,19 @@
 //!   backoff with jitter, up to `max_attempts`; then the row is `failed`.
 //! - **403** fails the row and marks a private chat's user as having blocked the bot; other 4xx
 //!   fail the row at once. "Message is not modified" counts as delivered.
-//! - **At most once per attempt**: before it waits for the limits and makes its HTTP call, a task
-//!   *claims* the row with a conditional UPDATE (`status = 'pending' AND attempts = <read> AND
-//!   next_attempt_at <= now`) that counts the attempt and moves `next_attempt_at` a [`LEASE`]
-//!   ahead; a racing loop's claim then matches no row and it does not send. The outcome is
-//!   written with the same kind of conditional UPDATE (`attempts = <claimed>`), so a row is never
-//!   marked twice. If the process dies between claim and outcome, the row is due again when its
-//!   lease ends; at shutdown a claimed row not yet sent is released at once. The call leaves right
-//!   when the limiter allows it, with no database round trip in between.
+//! - **At most once per attempt**: before it prepares the call, waits for the limits and makes
+//!   its HTTP call, a task *claims* the row with a conditional UPDATE (`status = 'pending' AND
+//!   attempts = <read> AND next_attempt_at <= now`, and the sender's term still current) that
+//!   counts the attempt, records the term as the row's owner and moves `next_attempt_at` a
+//!   [`LEASE`] ahead; a racing claim then matches no row and it does not send. The outcome is
+//!   written with the same kind of conditional UPDATE (`attempts = <claimed> AND claimed_by =
+//!   <term>`), so a row is never marked twice. The call leaves right when the limiter allows it,
+//!   with no database round trip in between.
+//! - **Takeover**: each run of the sender is a new term (`outbox::store`); it starts by taking
+//!   over the rows claimed in earlier terms (a process killed between claim and outcome, or an
+//!   instance that lost the leadership), which are then due at once. The lease only matters for
+//!   a row whose outcome this term could not write. At shutdown a claimed row not yet sent is
+//!   released at once.
 //! - No database transaction is open across an HTTP call.
 
 use std::collections::{HashMap, HashSet};
@@ -187,8 +192,22 @@ impl Sender {
     /// committed earlier (before a restart) are picked up at once.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let Sender { db, writes, api, config, handle, backoff, idle_recheck, max_in_flight } = self;
+        tokio::pin!(shutdown);
+        let store = loop {
+            match Store::begin_term(db.clone(), writes.clone()).await {
+                Ok((store, taken)) => {
+                    tracing::info!(term = store.term(), taken_over = taken, "outbox sender term begun");
+                    break store;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot begin a sender term; trying again shortly"),
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(SCAN_RETRY) => {}
+            }
+        };
         let worker = Arc::new(Worker {
-            store: Store::new(db, writes),
+            store,
             api,
             limits: Limits::new(&config),
             retry: RetryRules { max_attempts: config.max_attempts, backoff },
@@ -197,7 +216,6 @@ impl Sender {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Tasks { set: JoinSet::new(), slots: HashMap::new(), busy: HashSet::new() };
         let mut chats_forgotten = Instant::now();
-        tokio::pin!(shutdown);
         tracing::info!(?config, "outgoing-message sender started");
         loop {
             handle.scan_started();
@@ -339,31 +357,11 @@ impl Worker {
     /// One attempt at one row.
     async fn deliver(self: Arc<Self>, row: Model, mut stopped: watch::Receiver<bool>) {
         let mut unclaimed = Unclaimed(Some(&self.unclaimed));
-        let call = match prepare(&self.store, &row).await {
-            Ok(Prepared::Call(call)) => call,
-            Ok(Prepared::Wait(reference)) => {
-                let outcome = Outcome::Retry {
-                    at: Utc::now() + delta(REFERENCE_RECHECK),
-                    attempts: row.attempts,
-                    error: format!("waiting for outbox row {reference}, the message to edit, to be sent"),
-                };
-                self.record(&row, row.attempts, outcome).await;
-                return;
-            }
-            Ok(Prepared::Fail(error)) => {
-                self.record(&row, row.attempts, Outcome::Failed { error, block_user: false }).await;
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot prepare an outbox row; it stays pending");
-                return;
-            }
-        };
         if *stopped.borrow() {
             return;
         }
-        // Claim first, then wait for the limits, then send at once: a database round trip
-        // between the limiter and the call would let calls bunch up on the wire.
+        // Claim first, then prepare and wait for the limits, then send at once: a database round
+        // trip between the limiter and the call would let calls bunch up on the wire.
         let claimed = self.store.claim(&row, LEASE).await;
         unclaimed.done();
         match claimed {
@@ -378,6 +376,27 @@ impl Worker {
             }
         }
         let attempt = row.attempts + 1;
+        let call = match prepare(&self.store, &row).await {
+            Ok(Prepared::Call(call)) => call,
+            Ok(Prepared::Wait(reference)) => {
+                let outcome = Outcome::Retry {
+                    at: Utc::now() + delta(REFERENCE_RECHECK),
+                    attempts: row.attempts,
+                    error: format!("waiting for outbox row {reference}, the message to edit, to be sent"),
+                };
+                self.record(&row, attempt, outcome).await;
+                return;
+            }
+            Ok(Prepared::Fail(error)) => {
+                self.record(&row, attempt, Outcome::Failed { error, block_user: false }).await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prepare an outbox row; it stays pending");
+                self.record(&row, attempt, Outcome::Release { attempts: row.attempts }).await;
+                return;
+            }
+        };
         let mut leased_at = Instant::now();
         loop {
             let stop = tokio::select! {
@@ -405,7 +424,6 @@ impl Worker {
                 }
             }
         }
-        let attempt = row.attempts + 1;
         let target = call.target;
         let outcome = match call.execute(&self.api).await {
             Ok(message_id) => Outcome::Sent { message_id: message_id.or(target).map(i64::from), note: None },
