@@ -56,8 +56,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(move |request| dashboard::serve(files, request));
     // CORS, timeout, compression, security headers, rate limits (src/http/security.rs).
     let app = app.layer(axum::middleware::from_fn(metrics::track));
+    // Every error answer in the JSON shape: axum's rejections here, before compression; the
+    // protection layers' own answers (a timeout) outside them.
+    let app = app.layer(axum::middleware::map_response(crate::api_error::json_shape));
     crate::ops::metrics::install();
     security::protect(app, &state.config)
+        .layer(axum::middleware::map_response(crate::api_error::json_shape))
         // The last line: a panic while answering is a 500 in the JSON error shape, logged, instead
         // of a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(crate::api_error::panicked))

@@ -1,6 +1,7 @@
 //! Bad input never looks like an outage: input that used to panic (updates no handler takes, huge
 //! page numbers and day counts), and what the server answers instead.
 
+mod bounds;
 mod panics;
 mod poison;
 

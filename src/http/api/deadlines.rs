@@ -156,7 +156,8 @@ pub struct DeadlineListQuery {
     pub status: Option<String>,
     /// Deadline type id.
     pub type_id: Option<i32>,
-    /// Open deadlines expiring from today to today + N days.
+    /// Open deadlines expiring from today to today + N days (at most 3660).
+    #[param(maximum = 3660)]
     pub expiring_within: Option<u32>,
     /// `true`: open deadlines already past.
     pub overdue: Option<bool>,

@@ -1,5 +1,6 @@
 //! Request extractors that answer in the one JSON error shape: a body or query that does not
-//! parse is 400 (or 415/413), one that parses but is invalid is 422 with per-field details.
+//! parse is 400 (or 415/413), one that parses but is invalid is 422 with per-field details, and
+//! so is text holding U+0000, which no database stores.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -20,10 +21,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        refuse_nul(&value)?;
+        serde_json::from_value(value).map(ApiJson).map_err(|e| {
+            // serde names the field in its message ("missing field `email`", "unknown field `x`").
+            let message = e.to_string();
+            let field = message.split('`').nth(1).unwrap_or("body").to_string();
+            ApiError::from(Error::Validation(vec![FieldError::new(field, message)]))
+        })
     }
 }
 
@@ -33,14 +41,42 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
+/// No database stores U+0000 in text (PostgreSQL refuses it): 422 naming each field that holds it.
+pub fn refuse_nul(value: &serde_json::Value) -> Result<(), ApiError> {
+    let mut fields = Vec::new();
+    nul_fields(value, "", &mut fields);
+    if fields.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Validation(fields.into_iter().map(|f| FieldError::new(f, "must not contain U+0000")).collect()).into())
+}
+
+/// The paths (`name`, `items.0.text`) of the strings in `value` that hold U+0000, keys included.
+fn nul_fields(value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => {
+            out.push(if path.is_empty() { "body".into() } else { path.into() })
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nul_fields(item, &join(&i.to_string()), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                if key.contains('\0') {
+                    out.push(join(&key.replace('\0', "\u{FFFD}")));
+                }
+                nul_fields(item, &join(key), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::JsonDataError(e) => {
-            // serde names the field in its message ("missing field `email`", "… at line 1 column 9").
-            let message = e.body_text();
-            let field = message.split('`').nth(1).unwrap_or("body").to_string();
-            ApiError::from(Error::Validation(vec![FieldError::new(field, message)]))
-        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -60,6 +96,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default().as_bytes();
+        let errors: Vec<FieldError> = url::form_urlencoded::parse(query)
+            .filter(|(key, value)| key.contains('\0') || value.contains('\0'))
+            .map(|(key, _)| FieldError::new(key.replace('\0', "\u{FFFD}"), "must not contain U+0000"))
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors).into());
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(e)) => {

@@ -7,6 +7,7 @@ use axum::Extension;
 use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -79,7 +80,70 @@ pub fn split() -> (axum::Router<AppState>, Document) {
     let (router, mut doc) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api", super::router()).split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    complete(&mut doc);
     (router.layer(Extension(Arc::new(doc.clone()))), doc)
+}
+
+/// Adds to every operation the answers any route may give besides its own — 400 for a path,
+/// query or body that does not parse, 401 without a session, 404 for an id that is not there,
+/// 413/415 for a body too large or not JSON, 422 for invalid parameters, 429 past the rate
+/// limit, 500 for a bug, 503 while the database is unreachable, all in the error shape — and
+/// the bounds of the paging parameters every list shares.
+fn complete(doc: &mut Document) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+        ResponseBuilder::new().description(description).content("application/json", content).build().into()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations =
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten();
+        for op in operations {
+            let mut add = |status: &str, description: &str| {
+                op.responses.responses.entry(status.to_string()).or_insert_with(|| error(description));
+            };
+            let has_body = op.request_body.is_some();
+            let has_query = op.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query);
+            let signed_in = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            add("400", "The path, query or body does not parse");
+            add("429", "Too many requests; retry after the Retry-After header's seconds");
+            add("500", "Internal error");
+            add("503", "The database is unavailable; retry later");
+            if signed_in {
+                add("401", "Not signed in");
+            }
+            if path.contains('{') {
+                add("404", "Not found");
+            }
+            if has_body {
+                add("413", "The body is too large");
+                add("415", "The body is not JSON (Content-Type: application/json)");
+            }
+            if has_body || has_query {
+                add("422", "Invalid fields or parameters");
+            }
+            for param in op.parameters.iter_mut().flatten() {
+                bound_paging(param);
+            }
+        }
+    }
+}
+
+/// `page` and `per_page` take what [`crate::services::listing::page_index`] accepts.
+fn bound_paging(param: &mut utoipa::openapi::path::Parameter) {
+    use crate::services::listing::{MAX_PAGE, MAX_PER_PAGE};
+    use utoipa::openapi::{RefOr, Schema, schema::SchemaType};
+    let max = match param.name.as_str() {
+        "page" => MAX_PAGE,
+        "per_page" => MAX_PER_PAGE,
+        _ => return,
+    };
+    if let Some(RefOr::T(Schema::Object(object))) = &mut param.schema
+        && matches!(object.schema_type, SchemaType::Type(_) | SchemaType::Array(_))
+    {
+        object.minimum = Some(utoipa::Number::UInt(1));
+        object.maximum = Some(utoipa::Number::UInt(max as usize));
+    }
 }
 
 /// The document, as `GET /api/openapi.json` serves it.
@@ -113,5 +177,38 @@ mod tests {
         assert!(components.security_schemes.contains_key("cookie"));
         assert!(components.schemas.contains_key("ErrorBody"));
         assert!(parsed.paths.paths.contains_key("/api/openapi.json"));
+    }
+
+    #[test]
+    fn every_operation_lists_the_shared_answers_and_lists_their_bounds() {
+        let json = serde_json::to_value(document()).unwrap();
+        let mut lists = 0;
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                for status in ["400", "429", "500", "503"] {
+                    assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+                }
+                if path.contains('{') {
+                    assert!(responses.contains_key("404"), "{method} {path} lacks 404");
+                }
+                if op.get("requestBody").is_some() {
+                    for status in ["413", "415", "422"] {
+                        assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+                    }
+                }
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    let max = match param["name"].as_str() {
+                        Some("page") => 1_000_000,
+                        Some("per_page") => 100,
+                        _ => continue,
+                    };
+                    lists += 1;
+                    assert_eq!(param["schema"]["minimum"], 1, "{path} {param}");
+                    assert_eq!(param["schema"]["maximum"], max, "{path} {param}");
+                }
+            }
+        }
+        assert!(lists >= 16, "page and per_page of every list: {lists}");
     }
 }

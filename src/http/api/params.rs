@@ -1,7 +1,7 @@
 //! What the API's lists share: `page`/`per_page`/`sort`/`q` checked into the services' list
 //! parameters, `from`/`to` dates, the page answered, and "today" (what days left count from).
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 
 use super::extract::{Page, PageParams};
 use crate::config::Config;
@@ -31,12 +31,17 @@ pub fn list_params(
     Ok(ListParams::new(page, per_page, sort, q))
 }
 
-/// A `YYYY-MM-DD` date, or a field error.
+/// The years a date given to the API may fall in: cash registers, fiscal drives and their
+/// deadlines are of this era, and a four-digit year is what `format: date` (RFC 3339) allows.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2999;
+
+/// A `YYYY-MM-DD` date of a year in [`YEARS`], or a field error.
 pub fn parse_date(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<NaiveDate> {
     match NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d") {
-        Ok(date) => Some(date),
-        Err(_) => {
-            errors.push(FieldError::new(field, "must be a date as YYYY-MM-DD"));
+        Ok(date) if YEARS.contains(&date.year()) => Some(date),
+        _ => {
+            let message = format!("must be a date as YYYY-MM-DD from {} to {}", YEARS.start(), YEARS.end());
+            errors.push(FieldError::new(field, message));
             None
         }
     }

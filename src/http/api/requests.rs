@@ -334,7 +334,10 @@ async fn reject(
     let input: RejectInput = if body.iter().all(u8::is_ascii_whitespace) {
         RejectInput::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::from(Error::invalid("reason", e.to_string())))?
+        let invalid = |e: serde_json::Error| ApiError::from(Error::invalid("reason", e.to_string()));
+        let value: serde_json::Value = serde_json::from_slice(&body).map_err(invalid)?;
+        super::extract::refuse_nul(&value)?;
+        serde_json::from_value(value).map_err(invalid)?
     };
     decide(user, db, inbound, sender, id, Decision::Reject { reason: input.reason }).await
 }
