@@ -117,7 +117,9 @@ async fn myrequests_shows_status_and_reason_and_cancels_a_pending_request() {
 
     send(&app, &updates::text(&ivan, "/myrequests")).await;
     let list = last_message(&app, ivan.id);
-    let date = |r: &client_request::Model| r.created_at.format("%d.%m.%Y").to_string();
+    let date = |r: &client_request::Model| {
+        r.created_at.with_timezone(&chrono_tz::Europe::Moscow).format("%d.%m.%Y").to_string()
+    };
     assert_eq!(
         text(&list),
         format!(
