@@ -74,7 +74,7 @@ async fn main() {
     for i in 0..iterations {
         db.execute_unprepared("DELETE FROM notification_logs; DELETE FROM outgoing_messages;").await.expect("reset");
         let started = Instant::now();
-        let report = reminders::run(&db, &notifier, &[14, 7, 3], today).await.expect("run");
+        let report = reminders::run(&db, &notifier, &[14, 7, 3], today, None).await.expect("run");
         let took = started.elapsed();
         assert_eq!(report.queued, due, "every due deadline's contact gets one reminder");
         println!("run {}: {:.0} ms, {} reminders queued", i + 1, took.as_secs_f64() * 1000.0, report.queued);

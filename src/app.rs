@@ -18,7 +18,7 @@ use crate::inbound::Inbound;
 use crate::inbound::polling::{Poller, PollingOptions};
 use crate::outbox::RetryPolicy;
 use crate::scheduler::Scheduler;
-use crate::services::{administrators, processed_updates, users};
+use crate::services::{administrators, audit, processed_updates, users};
 use crate::telegram::api::BotApi;
 use crate::telegram::sender::{Sender, SenderHandle};
 use crate::telegram::setup::{self, WebhookRegistration};
@@ -238,6 +238,8 @@ impl Application {
             }
         }
         background.spawn(prune_processed_updates(self.state.db.clone(), stopped()));
+        let audit_retention = chrono::Duration::days(i64::from(self.state.config.audit_retention_days));
+        background.spawn(prune_audit_log(self.state.db.clone(), audit_retention, stopped()));
         // Under systemd (Type=notify): ready once migrated and bound; a no-op elsewhere.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -308,6 +310,22 @@ async fn prune_processed_updates(db: DatabaseConnection, stop: impl Future<Outpu
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "pruned processed update ids"),
             Err(e) => tracing::warn!(error = %e, "pruning processed update ids failed"),
+        }
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+        }
+    }
+}
+
+/// Deletes audit log records past their retention (`AUDIT_RETENTION_DAYS`), hourly.
+async fn prune_audit_log(db: DatabaseConnection, retention: chrono::Duration, stop: impl Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        match audit::prune(&db, retention).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned audit log records"),
+            Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),
         }
         tokio::select! {
             () = &mut stop => return,

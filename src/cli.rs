@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use migration::{Migrator, MigratorTrait};
+use sea_orm::TransactionTrait;
 use sea_orm_migration::migrator::MigrationStatus;
 
 use crate::app::{Application, ServeOptions};
@@ -14,7 +15,7 @@ use crate::config::Config;
 use crate::entities::user::Role;
 use crate::outbox::RetryPolicy;
 use crate::services::reminders;
-use crate::services::{administrators, passwords, users};
+use crate::services::{administrators, audit, passwords, users};
 use crate::telegram::api::{ApiError, BotApi};
 use crate::telegram::setup::{self, WebhookRegistration};
 
@@ -287,7 +288,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let retry = RetryPolicy { max_attempts: n.retry_attempts, delay: n.retry_interval };
             let notifier = TelegramNotifier::new(texts, n.timezone).with_reminder_retry(retry);
             println!("reminder run for {today} (thresholds {:?} days)…", n.days);
-            let report = reminders::run(&db, &notifier, &n.days, today).await.map_err(describe)?;
+            let report =
+                reminders::run(&db, &notifier, &n.days, today, Some(&audit::Actor::cli())).await.map_err(describe)?;
             println!(
                 "done: {} reminder(s) queued, {} deadline(s) marked expired, {} due within {} days, {} overdue",
                 report.queued,
@@ -341,9 +343,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 RoleArg::Admin => Role::Admin,
                 RoleArg::Operator => Role::Operator,
             };
-            let user = users::create(&db, users::NewUser { email, password: password.clone(), name, role })
+            let txn = db.begin().await.map_err(|e| format!("database: {e}"))?;
+            let user = users::create(&txn, users::NewUser { email, password: password.clone(), name, role })
                 .await
                 .map_err(describe)?;
+            let entry = audit::Entry::created("user.created", "user", user.id, &user);
+            audit::commit(txn, &audit::Actor::cli(), entry).await.map_err(describe)?;
             println!("created {} ({:?}, id {})", user.email, user.role, user.id);
             if generated {
                 println!("password: {password}\nThis password is shown only once.");
@@ -353,7 +358,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::User(UserCommand::ResetPassword { email }) => {
             let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
             let user = passwords::find_by_email(&db, &email).await.map_err(describe)?;
-            let (user, password) = passwords::reset_password(&db, None, user.id).await.map_err(describe)?;
+            let txn = db.begin().await.map_err(|e| format!("database: {e}"))?;
+            let (user, password) = passwords::reset_password(&txn, None, user.id).await.map_err(describe)?;
+            audit::commit(txn, &audit::Actor::cli(), audit::Entry::new("password.reset", "user", user.id))
+                .await
+                .map_err(describe)?;
             println!(
                 "reset the password of {}; every session of theirs has ended\none-time password: {password}\n\
                  It is shown only once; it must be changed at the next sign-in.",
@@ -364,7 +373,22 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Webhook(cmd) => webhook(cmd, &config).await,
         Command::Admin(AdminCommand::Add { telegram_id, name }) => {
             let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
-            let admin = administrators::add(&db, telegram_id, name).await.map_err(describe)?;
+            let txn = db.begin().await.map_err(|e| format!("database: {e}"))?;
+            let all = administrators::all(&txn).await.map_err(describe)?;
+            let before = all.into_iter().find(|a| a.telegram_id == telegram_id);
+            let admin = administrators::add(&txn, telegram_id, name).await.map_err(describe)?;
+            let entry = match &before {
+                None => Some(audit::Entry::created("administrator.created", "administrator", admin.id, &admin)),
+                Some(b) if b.is_active != admin.is_active || b.name != admin.name => {
+                    Some(audit::Entry::changed("administrator.updated", "administrator", admin.id, b, &admin))
+                }
+                // Already an active administrator by that name: nothing changed, nothing to record.
+                Some(_) => None,
+            };
+            match entry {
+                Some(entry) => audit::commit(txn, &audit::Actor::cli(), entry).await.map_err(describe)?,
+                None => txn.commit().await.map_err(|e| format!("database: {e}"))?,
+            }
             println!("Telegram user {} is an active administrator", admin.telegram_id);
             Ok(())
         }

@@ -126,6 +126,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Bearer token `/metrics` requires (`METRICS_TOKEN`); absent: the endpoint is open.
     pub metrics_token: Option<Secret>,
+    /// Days an audit log record is kept (`AUDIT_RETENTION_DAYS`).
+    pub audit_retention_days: u32,
 }
 
 /// A connection URL whose password is hidden when printed.
@@ -275,6 +277,7 @@ impl Config {
         let api_rate_limit = p.with_default("API_RATE_LIMIT_PER_MINUTE", "100", positive);
         let login_rate_limit = p.with_default("LOGIN_RATE_LIMIT_PER_MINUTE", "5", positive);
         let trusted_proxies = p.with_default("TRUSTED_PROXIES", "", parse_networks);
+        let audit_retention_days = p.with_default("AUDIT_RETENTION_DAYS", "365", positive);
         let static_dir = p.value("STATIC_DIR").map(std::path::PathBuf::from);
         let check_time = p.with_default("NOTIFICATION_CHECK_TIME", "09:00", |v| {
             NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| "must be a time of day as HH:MM, e.g. 09:00".to_string())
@@ -325,7 +328,9 @@ impl Config {
         else {
             unreachable!("a missing value always records an error")
         };
-        let (Some(retry_attempts), Some(retry_minutes)) = (retry_attempts, retry_minutes) else {
+        let (Some(retry_attempts), Some(retry_minutes), Some(audit_retention_days)) =
+            (retry_attempts, retry_minutes, audit_retention_days)
+        else {
             unreachable!("a missing value always records an error")
         };
         let (Some(cors_origins), Some(check_time), Some(timezone), Some(days), Some(level), Some(format)) =
@@ -353,6 +358,7 @@ impl Config {
             trusted_proxies,
             static_dir,
             metrics_token,
+            audit_retention_days,
             notifications: NotificationConfig {
                 check_time,
                 timezone,

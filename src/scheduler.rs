@@ -43,7 +43,7 @@ pub struct Scheduler {
 impl Scheduler {
     async fn run_once(&self) {
         let today = reminders::local_date(Utc::now(), self.config.timezone);
-        match reminders::run(&self.db, self.messages.as_ref(), &self.config.days, today).await {
+        match reminders::run(&self.db, self.messages.as_ref(), &self.config.days, today, None).await {
             Ok(report) => {
                 tracing::info!(date = %report.date, queued = report.queued, expired = report.expired, "reminder run done");
                 metrics::counter!("kktbot_reminders_queued_total").increment(report.queued);

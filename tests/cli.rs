@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use kktbot::entities::{administrator, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use kktbot::entities::{administrator, audit_log, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::support::integration_test;
 use crate::support::{Backend, TestDatabase};
@@ -155,6 +155,10 @@ async fn user_reset_password_prints_a_one_time_password_that_must_be_changed() {
     assert_eq!(row.token_version, 1, "every session ended");
     assert!(kktbot::services::passwords::verify_password(password, row.password_hash.clone()).await);
     assert!(!kktbot::services::passwords::verify_password("old-password-1".into(), row.password_hash).await);
+    let records = audit_log::Entity::find().order_by_asc(audit_log::Column::Id).all(&db).await.unwrap();
+    let done: Vec<_> = records.iter().map(|r| (r.actor_kind.as_str(), r.source.as_str(), r.action.as_str())).collect();
+    assert_eq!(done, [("cli", "cli", "user.created"), ("cli", "cli", "password.reset")], "both are in the audit log");
+    assert!(records.iter().all(|r| r.entity_id == Some(row.id.to_string())));
 
     let unknown = kktbot(&["user", "reset-password", "--email", "nobody@example.com"], &vars, None);
     assert_eq!(unknown.status.code(), Some(1));
@@ -180,6 +184,9 @@ async fn admin_add_makes_an_active_administrator_idempotently() {
     assert_eq!(admins[0].telegram_id, 5_123_456_789);
     assert_eq!(admins[0].name.as_deref(), Some("Иван"));
     assert!(kktbot::services::administrators::is_active(&db, 5_123_456_789).await.unwrap());
+    let records = audit_log::Entity::find().all(&db).await.unwrap();
+    assert_eq!(records.len(), 1, "the second, idempotent add changed nothing and is not recorded");
+    assert_eq!((records[0].actor_kind.as_str(), records[0].action.as_str()), ("cli", "administrator.created"));
     let _ = db.close().await;
 }
 

@@ -31,7 +31,7 @@ async fn app(backend: Backend, days: &str) -> TestApp {
 
 async fn run(app: &TestApp, days: &[u32], today: NaiveDate) -> RunReport {
     let notifier = app.state.inbound.as_ref().unwrap().notifier();
-    let report = reminders::run(app.db(), notifier.as_ref(), days, today).await.unwrap();
+    let report = reminders::run(app.db(), notifier.as_ref(), days, today, None).await.unwrap();
     app.state.sender.as_ref().unwrap().wake();
     report
 }
@@ -122,7 +122,7 @@ async fn concurrent_runs_send_nothing_twice(backend: Backend) {
         client_with_deadline(app.db(), inn, &contacts, date("2027-03-08")).await;
     }
     let notifier = app.state.inbound.as_ref().unwrap().notifier();
-    let runs = (0..4).map(|_| reminders::run(app.db(), notifier.as_ref(), &[14, 7, 3], date("2027-03-01")));
+    let runs = (0..4).map(|_| reminders::run(app.db(), notifier.as_ref(), &[14, 7, 3], date("2027-03-01"), None));
     let reports = futures::future::join_all(runs).await;
     let queued: u64 = reports.into_iter().map(|r| r.unwrap().queued).sum();
     assert_eq!(queued, 50, "10 deadlines × 5 contacts, once in all");

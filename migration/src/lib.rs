@@ -11,6 +11,7 @@ mod m20261122_000004_outbox_scan_indexes;
 mod m20261201_000010_outbox_claim_owner;
 mod m20261201_000030_failed_updates;
 mod m20261201_000040_user_sessions;
+mod m20261201_000041_audit_log;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000040_user_sessions::Migration),
             Box::new(m20261201_000030_failed_updates::Migration),
             Box::new(m20261201_000010_outbox_claim_owner::Migration),
+            Box::new(m20261201_000041_audit_log::Migration),
         ]
     }
 }
@@ -50,4 +52,5 @@ pub const TABLES: &[&str] = &[
     "processed_updates",
     "failed_updates",
     "outbox_sender",
+    "audit_log",
 ];

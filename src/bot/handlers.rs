@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::outbox::{self, Outgoing};
 use crate::services::deadlines::{self, DeadlineView};
 use crate::services::requests::{self, Channel, Decided, Decision, Filed, NewServiceRequest};
-use crate::services::{clients, contacts, export, inn, invites, telegram_users};
+use crate::services::{audit, clients, contacts, export, inn, invites, telegram_users};
 
 const MY_REQUESTS_SHOWN: u64 = 10;
 const PENDING_SHOWN: u64 = 20;
@@ -174,12 +174,15 @@ async fn search(ctx: &Ctx, query: &str) -> HandlerResult {
 }
 
 async fn export(ctx: &Ctx) -> HandlerResult {
-    if ctx.admin.is_none() {
+    let Some(requests::Actor::Administrator { id, name, .. }) = &ctx.admin else {
         return ctx.reply(ctx.t("not-admin", &[])).await.map(drop);
-    }
+    };
     let today = today_local(ctx);
     let views = deadlines::all(&ctx.txn).await?;
     let content = export::deadlines_csv(&views, today);
+    let details = serde_json::json!({"format": "csv", "rows": views.len()});
+    let entry = audit::Entry::general("export", "deadline").with_details(details);
+    audit::record(&ctx.txn, &audit::Actor::administrator(*id, name.clone()), entry).await?;
     ctx.send(Outgoing::SendDocument {
         chat_id: ctx.chat_id,
         file_name: format!("deadlines-{}.csv", today.format("%Y-%m-%d")),

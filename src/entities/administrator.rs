@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A Telegram user who receives service requests and decides them.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "administrators")]
 pub struct Model {
     #[sea_orm(primary_key)]

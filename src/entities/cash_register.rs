@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A cash register (ККТ) of a client.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "cash_registers")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A company the service company works for, identified by its ИНН.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "clients")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A client's Telegram contact: the person who gets the client's reminders.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "contacts")]
 pub struct Model {
     #[sea_orm(primary_key)]

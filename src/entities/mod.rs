@@ -1,6 +1,7 @@
 //! SeaORM entities: one module per table created by the `migration` crate.
 
 pub mod administrator;
+pub mod audit_log;
 pub mod cash_register;
 pub mod client;
 pub mod client_request;

@@ -2,6 +2,7 @@
 //! handlers, the REST API, the CLI and the scheduler. Nothing here knows axum or teloxide.
 
 pub mod administrators;
+pub mod audit;
 pub mod cash_registers;
 pub mod clients;
 pub mod contacts;

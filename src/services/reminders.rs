@@ -77,12 +77,14 @@ pub fn current_threshold(days_left: i64, thresholds: &[u32]) -> Option<u32> {
     thresholds.iter().copied().filter(|t| i64::from(*t) >= days_left).min()
 }
 
-/// One reminder run for `today`.
+/// One reminder run for `today`. A run started by hand names who started it (`by`): its audit
+/// record is written in the run's transaction.
 pub async fn run(
     db: &DatabaseConnection,
     messages: &dyn ReminderMessages,
     thresholds: &[u32],
     today: NaiveDate,
+    by: Option<&super::audit::Actor>,
 ) -> Result<RunReport> {
     let txn = db.begin().await?;
     let expired = deadline::Entity::update_many()
@@ -147,8 +149,22 @@ pub async fn run(
     for admin in admins {
         messages.summary(&txn, admin.telegram_id, &summary).await?;
     }
+    let report =
+        RunReport { date: today, expired, queued, due_soon: summary.due_soon.len(), overdue: summary.overdue.len() };
+    if let Some(actor) = by {
+        let details = serde_json::json!({
+            "date": today, "expired": report.expired, "queued": report.queued,
+            "due_soon": report.due_soon, "overdue": report.overdue,
+        });
+        super::audit::record(
+            &txn,
+            actor,
+            super::audit::Entry::general("reminders.run", "reminders").with_details(details),
+        )
+        .await?;
+    }
     txn.commit().await?;
-    Ok(RunReport { date: today, expired, queued, due_soon: summary.due_soon.len(), overdue: summary.overdue.len() })
+    Ok(report)
 }
 
 /// Active deadlines of active clients expiring between `from` and `to`, inclusive.

@@ -5,6 +5,7 @@ import { clear, h } from './dom.js';
 import { getLang, setLang, t } from './i18n.js';
 import { passwordPage } from './account.js';
 import { failedUpdatesPage } from './failed.js';
+import { auditPage } from './audit.js';
 import * as pages from './pages.js';
 import { errorState, loadingState } from './ui.js';
 
@@ -25,6 +26,7 @@ const NAV = [
   ['#/users', 'nav_users', 'admin'],
   ['#/administrators', 'nav_admins', 'admin'],
   ['#/failed-updates', 'nav_failed', 'admin'],
+  ['#/audit', 'nav_audit', 'admin'],
 ];
 
 const isAdmin = () => me && me.role === 'admin';
@@ -135,6 +137,9 @@ function route() {
       break;
     case 'failed-updates':
       node = isAdmin() ? failedUpdatesPage() : forbidden();
+      break;
+    case 'audit':
+      node = isAdmin() ? auditPage() : forbidden();
       break;
     default:
       node = h('section', { class: 'page' }, h('h1', { tabindex: '-1' }, t('not_found')));

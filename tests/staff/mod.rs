@@ -2,6 +2,7 @@
 //! The helpers here sign in and call the API as a dashboard user would.
 
 mod accounts;
+mod audit;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -10,11 +10,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::entities::administrator;
+use crate::http::api::audit::{Origin, begin};
 use crate::http::api::extract::{ApiJson, ApiQuery, Page, PageParams, double_option};
 use crate::http::api::jwt::RequireAdmin;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::{ApiError, AppState};
 use crate::services::administrators::{self as service, AdministratorChanges, ListAdministrators};
+use crate::services::audit::{self, Entry};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdministratorView {
@@ -109,11 +111,15 @@ async fn list_administrators(
         (status = 409, description = "Already an administrator", body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 async fn create_administrator(
-    _admin: RequireAdmin,
+    RequireAdmin(admin): RequireAdmin,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     ApiJson(body): ApiJson<CreateAdministrator>,
 ) -> Result<(StatusCode, ApiJson<AdministratorView>), ApiError> {
-    let created = service::create(&db, body.telegram_id, body.name).await?;
+    let txn = begin(&db).await?;
+    let created = service::create(&txn, body.telegram_id, body.name).await?;
+    let entry = Entry::created("administrator.created", "administrator", created.id, &created);
+    audit::commit(txn, &origin.of(&admin), entry).await?;
     Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
@@ -142,13 +148,20 @@ async fn get_administrator(
         (status = 422, body = ErrorBody),
     ))]
 async fn update_administrator(
-    _admin: RequireAdmin,
+    RequireAdmin(admin): RequireAdmin,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
     ApiJson(body): ApiJson<UpdateAdministrator>,
 ) -> Result<ApiJson<AdministratorView>, ApiError> {
     let changes = AdministratorChanges { name: body.name, is_active: body.is_active };
-    Ok(ApiJson(service::update(&db, id, changes).await?.into()))
+    let txn = begin(&db).await?;
+    let before = service::get(&txn, id).await?;
+    let after = service::update(&txn, id, changes).await?;
+    let action =
+        if before.is_active && !after.is_active { "administrator.deactivated" } else { "administrator.updated" };
+    audit::commit(txn, &origin.of(&admin), Entry::changed(action, "administrator", id, &before, &after)).await?;
+    Ok(ApiJson(after.into()))
 }
 
 /// Deactivates an administrator: they stop receiving requests.
@@ -159,10 +172,15 @@ async fn update_administrator(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 async fn delete_administrator(
-    _admin: RequireAdmin,
+    RequireAdmin(admin): RequireAdmin,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<StatusCode, ApiError> {
-    service::deactivate(&db, id).await?;
+    let txn = begin(&db).await?;
+    let before = service::get(&txn, id).await?;
+    let after = service::deactivate(&txn, id).await?;
+    let entry = Entry::changed("administrator.deactivated", "administrator", id, &before, &after);
+    audit::commit(txn, &origin.of(&admin), entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

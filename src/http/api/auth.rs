@@ -6,12 +6,14 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::Error;
+use crate::http::api::audit::Origin;
 use crate::http::api::extract::ApiJson;
 use crate::http::api::jwt::{self, DEVICE_COOKIE, DEVICE_LIFETIME, JwtKeys, SESSION_COOKIE, Session};
 use crate::http::api::openapi::ErrorBody;
@@ -19,6 +21,7 @@ use crate::http::api::users::UserView;
 use crate::http::login_guard::{LoginGuard, normalise};
 use crate::http::security::ClientInfo;
 use crate::http::{ApiError, AppState};
+use crate::services::audit::{self, Actor, Entry, Who};
 use crate::services::passwords::{self, Login};
 use crate::services::users::{self, User};
 
@@ -90,10 +93,12 @@ async fn login(
     State(keys): State<Arc<JwtKeys>>,
     guard: Option<Extension<Arc<LoginGuard>>>,
     info: Option<Extension<ClientInfo>>,
+    Origin(origin): Origin,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, Response> {
     let info = client(info);
+    let failed = |e: Error| ApiError::from(e).into_response();
     let account = normalise(&body.email);
     let device = jwt::cookie(&headers, DEVICE_COOKIE).and_then(|t| keys.device_of(t, &account));
     if let Some(Extension(guard)) = &guard
@@ -103,11 +108,13 @@ async fn login(
         metrics::counter!("kktbot_logins_total", "outcome" => "throttled").increment(1);
         return Err(refused.into_response());
     }
-    let outcome = passwords::authenticate(&db, &body.email, &body.password)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+    // The sign-in and its audit record are one transaction.
+    let txn = db.begin().await.map_err(|e| failed(e.into()))?;
+    let outcome = passwords::authenticate(&txn, &body.email, &body.password).await.map_err(failed)?;
     match outcome {
         Login::Success(user) => {
+            let actor = Actor::user(user.id, user.name.clone().unwrap_or_else(|| user.email.clone()), origin);
+            audit::commit(txn, &actor, Entry::new("login.succeeded", "user", user.id)).await.map_err(failed)?;
             if let Some(Extension(guard)) = &guard {
                 guard.succeeded(device.as_deref());
             }
@@ -120,11 +127,20 @@ async fn login(
             res.headers_mut().append(header::SET_COOKIE, device_cookie);
             Ok(res)
         }
-        Login::Failed { reason, .. } => {
+        Login::Failed { reason, user } => {
             if let Some(Extension(guard)) = &guard {
                 guard.failed(&account, device.as_deref());
             }
             let email: String = account.chars().take(254).collect();
+            let (who, entry) = match &user {
+                Some(u) => (
+                    Who::User { id: u.id, name: u.name.clone().unwrap_or_else(|| u.email.clone()) },
+                    Entry::new("login.failed", "user", u.id),
+                ),
+                None => (Who::Anonymous { account: email.clone() }, Entry::general("login.failed", "user")),
+            };
+            let entry = entry.with_details(serde_json::json!({"email": email, "reason": reason.as_str()}));
+            audit::commit(txn, &Actor { who, origin }, entry).await.map_err(failed)?;
             tracing::info!(%email, ip = %info.ip, reason = reason.as_str(), "login failed");
             metrics::counter!("kktbot_logins_total", "outcome" => reason.as_str()).increment(1);
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password")
@@ -135,11 +151,22 @@ async fn login(
 
 /// Signs out of the dashboard: clears the session cookie (a bearer token stays valid until it
 /// expires; a password change or a deactivation ends it at once).
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "The cookie is cleared")))]
-async fn logout(info: Option<Extension<ClientInfo>>) -> Response {
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "The cookie is cleared"),
+    (status = 503, body = ErrorBody, description = "The database is unavailable")))]
+async fn logout(
+    session: Result<Session, ApiError>,
+    State(db): State<DatabaseConnection>,
+    Origin(origin): Origin,
+    info: Option<Extension<ClientInfo>>,
+) -> Result<Response, ApiError> {
+    // A signed-in user's sign-out is recorded; clearing a stale cookie is not an action.
+    if let Ok(Session(user)) = &session {
+        audit::record_alone(&db, &Actor::user(user.id, user.label(), origin), Entry::new("logout", "user", user.id))
+            .await?;
+    }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(header::SET_COOKIE, cookie(SESSION_COOKIE, "", "/", 0, client(info).https));
-    res
+    Ok(res)
 }
 
 /// The signed-in user (also while a password change is pending).
@@ -165,18 +192,25 @@ async fn change_password(
     State(keys): State<Arc<JwtKeys>>,
     guard: Option<Extension<Arc<LoginGuard>>>,
     info: Option<Extension<ClientInfo>>,
+    origin: Origin,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<Response, Response> {
     let info = client(info);
     if let Some(Extension(guard)) = &guard {
         guard.admit_change(info.ip, user.id).map_err(IntoResponse::into_response)?;
     }
-    let changed = passwords::change_password(&db, user.id, &body.current_password, &body.new_password).await;
+    let actor = origin.of(&user);
+    let changed = async {
+        let txn = db.begin().await?;
+        let changed = passwords::change_password(&txn, user.id, &body.current_password, &body.new_password).await?;
+        audit::commit(txn, &actor, Entry::new("password.changed", "user", user.id)).await?;
+        Ok::<_, Error>(changed)
+    }
+    .await;
     let changed = match changed {
         Ok(changed) => changed,
         Err(e) => {
-            let wrong_current =
-                matches!(&e, crate::error::Error::Validation(f) if f.iter().any(|f| f.field == "current_password"));
+            let wrong_current = matches!(&e, Error::Validation(f) if f.iter().any(|f| f.field == "current_password"));
             if wrong_current && let Some(Extension(guard)) = &guard {
                 guard.change_failed(user.id);
             }

@@ -9,11 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::audit::{Origin, begin};
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page};
 use crate::entities::cash_register;
 use crate::http::{ApiError, AppState};
+use crate::services::audit::{self, Entry};
 use crate::services::cash_registers::{self, CashRegisterFilter, CashRegisterInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -96,11 +98,16 @@ async fn list(
     responses((status = 201, body = CashRegisterDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 409, body = super::openapi::ErrorBody, description = "A cash register with this serial number exists"), (status = 422, body = super::openapi::ErrorBody, description = "Invalid fields")))]
 async fn create(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     ApiJson(input): ApiJson<CashRegisterInput>,
 ) -> Result<(StatusCode, ApiJson<CashRegisterDto>), ApiError> {
-    Ok((StatusCode::CREATED, ApiJson(cash_registers::create(&db, &input).await?.into())))
+    let txn = begin(&db).await?;
+    let created = cash_registers::create(&txn, &input).await?;
+    let entry = Entry::created("cash_register.created", "cash_register", created.id, &created);
+    audit::commit(txn, &origin.of(&user), entry).await?;
+    Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
 #[utoipa::path(get, path = "/cash-registers/{id}", tag = "cash-registers", params(("id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
@@ -120,22 +127,34 @@ async fn get_one(
         (status = 404, body = super::openapi::ErrorBody, description = "No such cash register"), (status = 409, body = super::openapi::ErrorBody, description = "A cash register with this serial number exists"),
         (status = 422, body = super::openapi::ErrorBody, description = "Invalid fields")))]
 async fn update(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
     ApiJson(input): ApiJson<CashRegisterInput>,
 ) -> Result<ApiJson<CashRegisterDto>, ApiError> {
-    Ok(ApiJson(cash_registers::update(&db, id, &input).await?.into()))
+    let txn = begin(&db).await?;
+    let before = cash_registers::get(&txn, id).await?;
+    let after = cash_registers::update(&txn, id, &input).await?;
+    let action =
+        if before.is_active && !after.is_active { "cash_register.deactivated" } else { "cash_register.updated" };
+    audit::commit(txn, &origin.of(&user), Entry::changed(action, "cash_register", id, &before, &after)).await?;
+    Ok(ApiJson(after.into()))
 }
 
 #[utoipa::path(delete, path = "/cash-registers/{id}", tag = "cash-registers", params(("id" = i32, Path)), security(("bearer" = []), ("cookie" = [])),
     responses((status = 204, description = "Deleted"), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 404, body = super::openapi::ErrorBody, description = "No such cash register")))]
 async fn delete(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<StatusCode, ApiError> {
-    cash_registers::delete(&db, id).await?;
+    let txn = begin(&db).await?;
+    let before = cash_registers::get(&txn, id).await?;
+    cash_registers::delete(&txn, id).await?;
+    audit::commit(txn, &origin.of(&user), Entry::deleted("cash_register.deleted", "cash_register", id, &before))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::audit::{Origin, begin};
 use super::cash_registers::CashRegisterDto;
 use super::contacts::ContactDto;
 use super::deadlines::DeadlineDto;
@@ -19,6 +20,7 @@ use super::params::{list_params, page, today};
 use crate::config::Config;
 use crate::entities::client;
 use crate::http::{ApiError, AppState};
+use crate::services::audit::{self, Entry};
 use crate::services::clients::{self, ClientFilter, ClientInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -103,11 +105,14 @@ async fn list(
     responses((status = 201, body = ClientDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 409, body = super::openapi::ErrorBody, description = "A client with this ИНН exists"), (status = 422, body = super::openapi::ErrorBody, description = "Invalid fields")))]
 async fn create(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     ApiJson(input): ApiJson<ClientInput>,
 ) -> Result<(StatusCode, ApiJson<ClientDto>), ApiError> {
-    let created = clients::create(&db, &input).await?;
+    let txn = begin(&db).await?;
+    let created = clients::create(&txn, &input).await?;
+    audit::commit(txn, &origin.of(&user), Entry::created("client.created", "client", created.id, &created)).await?;
     Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
@@ -137,12 +142,18 @@ async fn get_one(
         (status = 404, body = super::openapi::ErrorBody, description = "No such client"), (status = 409, body = super::openapi::ErrorBody, description = "A client with this ИНН exists"),
         (status = 422, body = super::openapi::ErrorBody, description = "Invalid fields")))]
 async fn update(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
     ApiJson(input): ApiJson<ClientInput>,
 ) -> Result<ApiJson<ClientDto>, ApiError> {
-    Ok(ApiJson(clients::update(&db, id, &input).await?.into()))
+    let txn = begin(&db).await?;
+    let before = clients::get(&txn, id).await?.ok_or(crate::error::Error::NotFound("client"))?;
+    let after = clients::update(&txn, id, &input).await?;
+    let action = if before.is_active && !after.is_active { "client.deactivated" } else { "client.updated" };
+    audit::commit(txn, &origin.of(&user), Entry::changed(action, "client", id, &before, &after)).await?;
+    Ok(ApiJson(after.into()))
 }
 
 #[utoipa::path(delete, path = "/clients/{id}", tag = "clients", params(("id" = i32, Path)),
@@ -151,10 +162,14 @@ async fn update(
         (status = 404, body = super::openapi::ErrorBody, description = "No such client"),
         (status = 409, body = super::openapi::ErrorBody, description = "The client still has cash registers or deadlines; deactivate it instead")))]
 async fn delete(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<StatusCode, ApiError> {
-    clients::delete(&db, id).await?;
+    let txn = begin(&db).await?;
+    let before = clients::get(&txn, id).await?.ok_or(crate::error::Error::NotFound("client"))?;
+    clients::delete(&txn, id).await?;
+    audit::commit(txn, &origin.of(&user), Entry::deleted("client.deleted", "client", id, &before)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,11 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::audit::{Origin, begin};
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page};
 use crate::entities::contact;
 use crate::http::{ApiError, AppState};
+use crate::services::audit::{self, Entry};
 use crate::services::contacts::{self, ContactFilter, ContactInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -84,11 +86,16 @@ async fn list(
     responses((status = 201, body = ContactDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 409, body = super::openapi::ErrorBody, description = "Already a contact of this client"), (status = 422, body = super::openapi::ErrorBody, description = "Invalid fields")))]
 async fn create(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<(StatusCode, ApiJson<ContactDto>), ApiError> {
-    Ok((StatusCode::CREATED, ApiJson(contacts::create(&db, &input).await?.into())))
+    let txn = begin(&db).await?;
+    let created = contacts::create(&txn, &input).await?;
+    let entry = Entry::created("contact.created", "contact", created.id, &created);
+    audit::commit(txn, &origin.of(&user), entry).await?;
+    Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
 #[utoipa::path(get, path = "/contacts/{id}", tag = "contacts", params(("id" = i32, Path)),
@@ -109,12 +116,18 @@ async fn get_one(
         (status = 404, body = super::openapi::ErrorBody, description = "No such contact"), (status = 409, body = super::openapi::ErrorBody, description = "Already a contact of this client"),
         (status = 422, body = super::openapi::ErrorBody, description = "Invalid fields")))]
 async fn update(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<ApiJson<ContactDto>, ApiError> {
-    Ok(ApiJson(contacts::update(&db, id, &input).await?.into()))
+    let txn = begin(&db).await?;
+    let before = contacts::get(&txn, id).await?;
+    let after = contacts::update(&txn, id, &input).await?;
+    let action = if before.is_active && !after.is_active { "contact.deactivated" } else { "contact.updated" };
+    audit::commit(txn, &origin.of(&user), Entry::changed(action, "contact", id, &before, &after)).await?;
+    Ok(ApiJson(after.into()))
 }
 
 #[utoipa::path(delete, path = "/contacts/{id}", tag = "contacts", params(("id" = i32, Path)),
@@ -122,10 +135,14 @@ async fn update(
     responses((status = 204, description = "Deleted"), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 404, body = super::openapi::ErrorBody, description = "No such contact")))]
 async fn delete(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<StatusCode, ApiError> {
-    contacts::delete(&db, id).await?;
+    let txn = begin(&db).await?;
+    let before = contacts::get(&txn, id).await?;
+    contacts::delete(&txn, id).await?;
+    audit::commit(txn, &origin.of(&user), Entry::deleted("contact.deleted", "contact", id, &before)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

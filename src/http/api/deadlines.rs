@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::audit::{Origin, begin};
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page, parse_date, today};
@@ -18,6 +19,7 @@ use crate::config::Config;
 use crate::entities::deadline::Status;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
+use crate::services::audit::{self, Entry};
 use crate::services::deadlines::{self, DeadlineFilter, DeadlineView, NewDeadline};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -193,14 +195,18 @@ async fn list(
     responses((status = 201, body = DeadlineDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 422, body = super::openapi::ErrorBody, description = "Invalid fields")))]
 async fn create(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
     ApiJson(input): ApiJson<DeadlineInput>,
 ) -> Result<(StatusCode, ApiJson<DeadlineDto>), ApiError> {
     let (new, _) = input.parse()?;
-    let created = deadlines::create(&db, new).await?;
-    let view = deadlines::get_view(&db, created.id).await?;
+    let txn = begin(&db).await?;
+    let created = deadlines::create(&txn, new).await?;
+    let view = deadlines::get_view(&txn, created.id).await?;
+    let entry = Entry::created("deadline.created", "deadline", created.id, &created);
+    audit::commit(txn, &origin.of(&user), entry).await?;
     Ok((StatusCode::CREATED, ApiJson(DeadlineDto::of(view, today(&config)))))
 }
 
@@ -222,15 +228,20 @@ async fn get_one(
     responses((status = 200, body = DeadlineDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 404, body = super::openapi::ErrorBody, description = "No such deadline"), (status = 422, body = super::openapi::ErrorBody, description = "Invalid fields")))]
 async fn update(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
     Path(id): Path<i32>,
     ApiJson(input): ApiJson<DeadlineInput>,
 ) -> Result<ApiJson<DeadlineDto>, ApiError> {
     let (new, status) = input.parse()?;
-    deadlines::update(&db, id, new, status).await?;
-    Ok(ApiJson(DeadlineDto::of(deadlines::get_view(&db, id).await?, today(&config))))
+    let txn = begin(&db).await?;
+    let before = deadlines::get_view(&txn, id).await?.deadline;
+    let after = deadlines::update(&txn, id, new, status).await?;
+    let view = deadlines::get_view(&txn, id).await?;
+    audit::commit(txn, &origin.of(&user), Entry::changed("deadline.updated", "deadline", id, &before, &after)).await?;
+    Ok(ApiJson(DeadlineDto::of(view, today(&config))))
 }
 
 #[utoipa::path(delete, path = "/deadlines/{id}", tag = "deadlines", params(("id" = i32, Path)),
@@ -238,11 +249,15 @@ async fn update(
     responses((status = 204, description = "Deleted"), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 404, body = super::openapi::ErrorBody, description = "No such deadline")))]
 async fn delete(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<StatusCode, ApiError> {
-    deadlines::delete(&db, id).await?;
+    let txn = begin(&db).await?;
+    let before = deadlines::get_view(&txn, id).await?.deadline;
+    deadlines::delete(&txn, id).await?;
+    audit::commit(txn, &origin.of(&user), Entry::deleted("deadline.deleted", "deadline", id, &before)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -252,7 +267,8 @@ async fn delete(
         (status = 404, body = super::openapi::ErrorBody, description = "No such deadline"),
         (status = 422, body = super::openapi::ErrorBody, description = "Not a date, or not later than the current one")))]
 async fn renew(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
     Path(id): Path<i32>,
@@ -261,6 +277,10 @@ async fn renew(
     let mut errors = Vec::new();
     let date = parse_date(&mut errors, "expiration_date", &input.expiration_date);
     crate::services::listing::check(errors)?;
-    deadlines::renew(&db, id, date.unwrap_or_default()).await?;
-    Ok(ApiJson(DeadlineDto::of(deadlines::get_view(&db, id).await?, today(&config))))
+    let txn = begin(&db).await?;
+    let before = deadlines::get_view(&txn, id).await?.deadline;
+    let after = deadlines::renew(&txn, id, date.unwrap_or_default()).await?;
+    let view = deadlines::get_view(&txn, id).await?;
+    audit::commit(txn, &origin.of(&user), Entry::changed("deadline.renewed", "deadline", id, &before, &after)).await?;
+    Ok(ApiJson(DeadlineDto::of(view, today(&config))))
 }

@@ -5,6 +5,7 @@
 //! document; `router()` below merges them, one `.merge(...)` line per module.
 
 pub mod administrators;
+pub mod audit;
 pub mod auth;
 pub mod cash_registers;
 pub mod clients;
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(users::router())
         .merge(administrators::router())
+        .merge(audit::router())
         .merge(cash_registers::router())
         .merge(clients::router())
         .merge(contacts::router())

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::audit::Origin;
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{date_range, list_params, page, today};
@@ -128,7 +129,8 @@ pub struct RunReportDto {
     responses((status = 200, body = RunReportDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 409, body = super::openapi::ErrorBody, description = "The Telegram bot is not configured")))]
 async fn run(
-    _user: CurrentUser,
+    user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
     State(inbound): State<Option<Arc<Inbound>>>,
@@ -138,7 +140,9 @@ async fn run(
         return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the Telegram bot is not configured"));
     };
     let notifier = inbound.notifier();
-    let report = reminders::run(&db, notifier.as_ref(), &config.notifications.days, today(&config)).await?;
+    let report =
+        reminders::run(&db, notifier.as_ref(), &config.notifications.days, today(&config), Some(&origin.of(&user)))
+            .await?;
     if let Some(sender) = &sender {
         sender.wake();
     }

@@ -44,6 +44,7 @@ pub struct ErrorObject {
         (name = "auth", description = "Sign in and out, the current user, password change"),
         (name = "users", description = "Dashboard accounts (admin role)"),
         (name = "administrators", description = "Telegram administrators who decide requests (admin role)"),
+        (name = "audit", description = "The audit log of staff actions (admin role)"),
     )
 )]
 pub struct ApiDoc;

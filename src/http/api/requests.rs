@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::audit::Origin;
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{date_range, list_params, page};
@@ -21,6 +22,7 @@ use crate::entities::request_event;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
 use crate::inbound::Inbound;
+use crate::services::audit::{self, Entry};
 use crate::services::request_queries::{self, RequestFilter, RequestView};
 use crate::services::requests::{self, Actor, Channel, Decided, Decision, RequestEvents};
 use crate::telegram::sender::SenderHandle;
@@ -248,6 +250,7 @@ impl RequestEvents for Silent {
 
 async fn decide(
     user: CurrentUser,
+    origin: Origin,
     db: DatabaseConnection,
     inbound: Option<Arc<Inbound>>,
     sender: Option<SenderHandle>,
@@ -268,8 +271,14 @@ async fn decide(
     let outcome = requests::decide(&txn, notifier.as_ref(), id, decision, &actor, Channel::Api).await?;
     match outcome {
         Decided::Done(request) => {
+            let action = if request.status == Status::Approved { "request.approved" } else { "request.rejected" };
+            let entry = Entry::new(action, "request", request.id).with_details(serde_json::json!({
+                "number": request.number,
+                "status": status_name(request.status),
+                "reason": request.reason,
+            }));
             let view = request_queries::view(&txn, request).await?;
-            txn.commit().await.map_err(Error::from)?;
+            audit::commit(txn, &origin.of(&user), entry).await?;
             if let Some(sender) = &sender {
                 sender.wake();
             }
@@ -308,12 +317,13 @@ async fn decide(
         (status = 409, body = super::openapi::ErrorBody, description = "Already decided (details say by whom), or a link request without a client")))]
 async fn approve(
     user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     State(inbound): State<Option<Arc<Inbound>>>,
     State(sender): State<Option<SenderHandle>>,
     Path(id): Path<i32>,
 ) -> Result<ApiJson<RequestDto>, ApiError> {
-    decide(user, db, inbound, sender, id, Decision::Approve).await
+    decide(user, origin, db, inbound, sender, id, Decision::Approve).await
 }
 
 #[utoipa::path(post, path = "/requests/{id}/reject", tag = "requests", params(("id" = i32, Path)),
@@ -325,6 +335,7 @@ async fn approve(
         (status = 422, body = super::openapi::ErrorBody, description = "The reason is too long")))]
 async fn reject(
     user: CurrentUser,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     State(inbound): State<Option<Arc<Inbound>>>,
     State(sender): State<Option<SenderHandle>>,
@@ -339,5 +350,5 @@ async fn reject(
         super::extract::refuse_nul(&value)?;
         serde_json::from_value(value).map_err(invalid)?
     };
-    decide(user, db, inbound, sender, id, Decision::Reject { reason: input.reason }).await
+    decide(user, origin, db, inbound, sender, id, Decision::Reject { reason: input.reason }).await
 }

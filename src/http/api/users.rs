@@ -10,10 +10,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::entities::user::{self, Role};
+use crate::http::api::audit::{Origin, begin};
 use crate::http::api::extract::{ApiJson, ApiQuery, Page, PageParams, double_option};
 use crate::http::api::jwt::RequireAdmin;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::{ApiError, AppState};
+use crate::services::audit::{self, Entry};
 use crate::services::users::{self as service, ListUsers, NewUser, UserChanges};
 
 /// A dashboard role: `admin` (everything) or `operator` (everything but users and administrators).
@@ -159,12 +161,15 @@ async fn list_users(
         (status = 409, description = "The email is taken", body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 async fn create_user(
-    _admin: RequireAdmin,
+    RequireAdmin(admin): RequireAdmin,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, ApiJson<UserView>), ApiError> {
     let new = NewUser { email: body.email, password: body.password, name: body.name, role: body.role.into() };
-    let created = service::create(&db, new).await?;
+    let txn = begin(&db).await?;
+    let created = service::create(&txn, new).await?;
+    audit::commit(txn, &origin.of(&admin), Entry::created("user.created", "user", created.id, &created)).await?;
     Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
@@ -193,12 +198,18 @@ async fn get_user(
     ))]
 async fn update_user(
     RequireAdmin(admin): RequireAdmin,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let changes = UserChanges { name: body.name, role: body.role.map(Into::into), is_active: body.is_active };
-    Ok(ApiJson(service::update(&db, admin.id, id, changes).await?.into()))
+    let txn = begin(&db).await?;
+    let before = service::get(&txn, id).await?;
+    let after = service::update(&txn, admin.id, id, changes).await?;
+    let action = if before.is_active && !after.is_active { "user.deactivated" } else { "user.updated" };
+    audit::commit(txn, &origin.of(&admin), Entry::changed(action, "user", id, &before, &after)).await?;
+    Ok(ApiJson(after.into()))
 }
 
 /// Deactivates a user: their tokens stop working at once.
@@ -211,10 +222,14 @@ async fn update_user(
     ))]
 async fn delete_user(
     RequireAdmin(admin): RequireAdmin,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<StatusCode, ApiError> {
-    service::deactivate(&db, admin.id, id).await?;
+    let txn = begin(&db).await?;
+    let before = service::get(&txn, id).await?;
+    let after = service::deactivate(&txn, admin.id, id).await?;
+    audit::commit(txn, &origin.of(&admin), Entry::changed("user.deactivated", "user", id, &before, &after)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -229,9 +244,12 @@ async fn delete_user(
     ))]
 async fn reset_password(
     RequireAdmin(admin): RequireAdmin,
+    origin: Origin,
     State(db): State<DatabaseConnection>,
     Path(id): Path<i32>,
 ) -> Result<impl axum::response::IntoResponse, ApiError> {
-    let (user, password) = crate::services::passwords::reset_password(&db, Some(admin.id), id).await?;
+    let txn = begin(&db).await?;
+    let (user, password) = crate::services::passwords::reset_password(&txn, Some(admin.id), id).await?;
+    audit::commit(txn, &origin.of(&admin), Entry::new("password.reset", "user", id)).await?;
     Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], ApiJson(PasswordReset { user: user.into(), password })))
 }
