@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::TransactionTrait;
 use sea_orm_migration::migrator::MigrationStatus;
 
 use crate::app::{Application, ServeOptions};
@@ -343,7 +342,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 RoleArg::Admin => Role::Admin,
                 RoleArg::Operator => Role::Operator,
             };
-            let txn = db.begin().await.map_err(|e| format!("database: {e}"))?;
+            let txn = audit::begin(&db).await.map_err(describe)?;
             let user = users::create(&txn, users::NewUser { email, password: password.clone(), name, role })
                 .await
                 .map_err(describe)?;
@@ -358,7 +357,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::User(UserCommand::ResetPassword { email }) => {
             let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
             let user = passwords::find_by_email(&db, &email).await.map_err(describe)?;
-            let txn = db.begin().await.map_err(|e| format!("database: {e}"))?;
+            let txn = audit::begin(&db).await.map_err(describe)?;
             let (user, password) = passwords::reset_password(&txn, None, user.id).await.map_err(describe)?;
             audit::commit(txn, &audit::Actor::cli(), audit::Entry::new("password.reset", "user", user.id))
                 .await
@@ -373,7 +372,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Webhook(cmd) => webhook(cmd, &config).await,
         Command::Admin(AdminCommand::Add { telegram_id, name }) => {
             let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
-            let txn = db.begin().await.map_err(|e| format!("database: {e}"))?;
+            let txn = audit::begin(&db).await.map_err(describe)?;
             let all = administrators::all(&txn).await.map_err(describe)?;
             let before = all.into_iter().find(|a| a.telegram_id == telegram_id);
             let admin = administrators::add(&txn, telegram_id, name).await.map_err(describe)?;

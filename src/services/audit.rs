@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -202,10 +202,20 @@ pub async fn commit(txn: DatabaseTransaction, actor: &Actor, entry: Entry) -> Re
     Ok(txn.commit().await?)
 }
 
-/// Records an action that has no other writes (a sign-in that failed, an export) in a
-/// transaction of its own.
+/// Begins the transaction of an action, which reads before it writes. On SQLite it takes the
+/// write lock at once (`BEGIN IMMEDIATE`) and so waits its turn in the busy handler: a deferred
+/// transaction whose snapshot another writer's commit has overtaken cannot become a writer and
+/// fails at once. PostgreSQL ignores the mode.
+pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    Ok(db.begin_with_options(options).await?)
+}
+
+/// Records an action that has no other writes (a sign-out, an export) in a transaction of its
+/// own.
 pub async fn record_alone(db: &DatabaseConnection, actor: &Actor, entry: Entry) -> Result<()> {
-    commit(db.begin().await?, actor, entry).await
+    commit(begin(db).await?, actor, entry).await
 }
 
 /// Filters of the audit log; all optional.

@@ -70,14 +70,14 @@ impl LoginFailure {
 /// The outcome of a sign-in.
 #[derive(Clone, Debug)]
 pub enum Login {
-    /// The active user with this email and password, `last_login_at` updated.
+    /// The active user with this email and password ([`signed_in`] records the sign-in).
     Success(user::Model),
     /// `user` is the account of that email when there is one.
     Failed { reason: LoginFailure, user: Option<user::Model> },
 }
 
-/// Signs in with an email and a password; an unknown email, a wrong password and a deactivated
-/// account take about the same time.
+/// Checks an email and a password, writing nothing; an unknown email, a wrong password and a
+/// deactivated account take about the same time.
 pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str) -> Result<Login> {
     let found = user::Entity::find().filter(user::Column::Email.eq(email.trim().to_lowercase())).one(db).await?;
     let hash = match &found {
@@ -89,13 +89,16 @@ pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str
         None => LoginFailure::UnknownAccount,
         Some(_) if !verified => LoginFailure::WrongPassword,
         Some(u) if !u.is_active => LoginFailure::Inactive,
-        Some(u) => {
-            let mut row = u.clone().into_active_model();
-            row.last_login_at = Set(Some(Utc::now()));
-            return Ok(Login::Success(row.update(db).await?));
-        }
+        Some(u) => return Ok(Login::Success(u.clone())),
     };
     Ok(Login::Failed { reason, user: found })
+}
+
+/// Records a successful sign-in: `last_login_at` is now.
+pub async fn signed_in(db: &impl ConnectionTrait, user: user::Model) -> Result<user::Model> {
+    let mut row = user.into_active_model();
+    row.last_login_at = Set(Some(Utc::now()));
+    Ok(row.update(db).await?)
 }
 
 fn check_new(new: &str, current: &str) -> Result<()> {

@@ -149,8 +149,7 @@ async fn list(
     Ok(ApiJson(Page { items: listed.items, total: listed.total, page, per_page }))
 }
 
-/// Begins the transaction of an audited action.
+/// Begins the transaction of an audited action (see [`audit::begin`]).
 pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, ApiError> {
-    use sea_orm::TransactionTrait;
-    Ok(db.begin().await.map_err(crate::error::Error::from)?)
+    Ok(audit::begin(db).await?)
 }

@@ -6,7 +6,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -108,11 +108,12 @@ async fn login(
         metrics::counter!("kktbot_logins_total", "outcome" => "throttled").increment(1);
         return Err(refused.into_response());
     }
-    // The sign-in and its audit record are one transaction.
-    let txn = db.begin().await.map_err(|e| failed(e.into()))?;
-    let outcome = passwords::authenticate(&txn, &body.email, &body.password).await.map_err(failed)?;
+    // The password is checked first; then the sign-in and its audit record are one transaction.
+    let outcome = passwords::authenticate(&db, &body.email, &body.password).await.map_err(failed)?;
+    let txn = audit::begin(&db).await.map_err(failed)?;
     match outcome {
         Login::Success(user) => {
+            let user = passwords::signed_in(&txn, user).await.map_err(failed)?;
             let actor = Actor::user(user.id, user.name.clone().unwrap_or_else(|| user.email.clone()), origin);
             audit::commit(txn, &actor, Entry::new("login.succeeded", "user", user.id)).await.map_err(failed)?;
             if let Some(Extension(guard)) = &guard {
@@ -201,7 +202,7 @@ async fn change_password(
     }
     let actor = origin.of(&user);
     let changed = async {
-        let txn = db.begin().await?;
+        let txn = audit::begin(&db).await?;
         let changed = passwords::change_password(&txn, user.id, &body.current_password, &body.new_password).await?;
         audit::commit(txn, &actor, Entry::new("password.changed", "user", user.id)).await?;
         Ok::<_, Error>(changed)
