@@ -183,8 +183,15 @@ backend_test!(keeps_chat_order_and_resolves_edits_of_outbox_rows, threads: 4);
 async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
     let (_database, db) = TestDatabase::migrated(backend).await;
     let tg = FakeTelegram::start().await;
-    // Everything is committed before the sender starts: only the rules order the calls.
+    // First a message, and in another chat one Telegram refuses.
     let first = enqueue(&db, Outgoing::with_keyboard(USER, "Заявка №1", keyboard("v1:ap:1"))).await;
+    let refused = enqueue(&db, Outgoing::text(OTHER_USER, "  ")).await;
+    let before = Running::start(sender(&db, &tg, config()));
+    tg.wait_for("sendMessage", 1, Duration::from_secs(10)).await;
+    before.settled().await;
+    before.stop().await;
+
+    // Then, committed before the sender starts again: only the rules order the calls.
     let edit = enqueue(
         &db,
         Outgoing::EditMessageText {
@@ -196,22 +203,10 @@ async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
     )
     .await;
     let second = enqueue(&db, Outgoing::text(USER, "Заявка №2")).await;
-    let unmark = enqueue(
-        &db,
-        Outgoing::EditMessageReplyMarkup { chat_id: USER, message: MessageRef::Outbox(first), reply_markup: None },
-    )
-    .await;
-    // The same content again: Telegram answers "message is not modified", which is success.
-    let same = enqueue(
-        &db,
-        Outgoing::EditMessageText {
-            chat_id: USER,
-            message: MessageRef::Outbox(first),
-            text: "Заявка №1 одобрена".into(),
-            reply_markup: None,
-        },
-    )
-    .await;
+    // Folded into the queued edit: one call takes the keyboard off as well.
+    let unmark =
+        Outgoing::EditMessageReplyMarkup { chat_id: USER, message: MessageRef::Outbox(first), reply_markup: None };
+    assert_eq!(enqueue(&db, unmark).await, edit);
     let answer = enqueue(
         &db,
         Outgoing::AnswerCallbackQuery {
@@ -222,8 +217,6 @@ async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
         },
     )
     .await;
-    // In another chat: a message Telegram refuses, and an edit of it.
-    let refused = enqueue(&db, Outgoing::text(OTHER_USER, "  ")).await;
     let orphan = enqueue(
         &db,
         Outgoing::EditMessageText {
@@ -236,17 +229,13 @@ async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
     .await;
 
     let sender = Running::start(sender(&db, &tg, config()));
-    tg.wait_for("editMessageReplyMarkup", 1, Duration::from_secs(10)).await;
+    tg.wait_for("sendMessage", 2, Duration::from_secs(10)).await;
     sender.settled().await;
 
     let calls: Vec<Call> = tg.calls().into_iter().filter(|call| call.method != "sendMessage" || call.ok).collect();
     let to_user: Vec<&str> =
         calls.iter().filter(|call| call.params["chat_id"] == json!(USER)).map(|call| call.method.as_str()).collect();
-    assert_eq!(
-        to_user,
-        ["sendMessage", "editMessageText", "sendMessage", "editMessageReplyMarkup", "editMessageText"],
-        "one chat's rows go in order"
-    );
+    assert_eq!(to_user, ["sendMessage", "editMessageText", "sendMessage"], "one chat's rows go in order");
     let position = |method: &str, n: usize| {
         calls.iter().enumerate().filter(|(_, call)| call.method == method).nth(n).map(|(i, _)| i).expect("the call")
     };
@@ -255,14 +244,12 @@ async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
         "the answer does not wait behind the chat's messages"
     );
 
-    let first_row = row(&db, first).await;
-    let telegram_id = first_row.telegram_message_id.expect("the first message has its id");
+    let telegram_id = row(&db, first).await.telegram_message_id.expect("the first message has its id");
     let edits = tg.calls_to("editMessageText");
     assert_eq!(edits[0].params["message_id"], json!(telegram_id), "the edit reached the outbox row's message");
     assert!(edits[0].ok);
-    assert!(!edits[1].ok, "Telegram said not modified");
-    assert_eq!(tg.calls_to("editMessageReplyMarkup")[0].params["message_id"], json!(telegram_id));
-    for id in [first, edit, second, unmark, same, answer] {
+    assert!(edits[0].params.get("reply_markup").is_none(), "{:?}", edits[0].params);
+    for id in [first, edit, second, answer] {
         let row = row(&db, id).await;
         assert_eq!(row.status, Status::Sent, "{row:?}");
     }
@@ -276,6 +263,23 @@ async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
     let error = orphan.last_error.expect("the reason");
     assert!(error.contains(&format!("outbox row {}", refused.id)) && error.contains("never delivered"), "{error}");
     assert_eq!(tg.calls().iter().filter(|call| call.params["chat_id"] == json!(OTHER_USER)).count(), 1);
+
+    // The same content again: Telegram answers "message is not modified", which is success.
+    let same = enqueue(
+        &db,
+        Outgoing::EditMessageText {
+            chat_id: USER,
+            message: MessageRef::Outbox(first),
+            text: "Заявка №1 одобрена".into(),
+            reply_markup: None,
+        },
+    )
+    .await;
+    sender.handle.wake();
+    tg.wait_for_any("editMessageText", 2, Duration::from_secs(10)).await;
+    sender.settled().await;
+    assert!(!tg.calls_to("editMessageText")[1].ok, "Telegram said not modified");
+    assert_eq!(row(&db, same).await.status, Status::Sent);
     sender.stop().await;
 }
 
@@ -526,8 +530,8 @@ async fn a_claim_belongs_to_its_term(backend: Backend) {
     assert_eq!(taken, 0, "nothing was claimed");
 
     let due = row(&db, id).await;
-    assert!(!ended.claim(&due, LEASE).await.unwrap(), "a term that has ended claims nothing");
-    assert!(current.claim(&due, LEASE).await.unwrap());
+    assert!(ended.claim(&due, LEASE).await.unwrap().is_none(), "a term that has ended claims nothing");
+    assert!(current.claim(&due, LEASE).await.unwrap().is_some());
     let claimed = row(&db, id).await;
     assert_eq!((claimed.claimed_by, claimed.attempts), (Some(current.term()), 1));
     assert!(claimed.next_attempt_at > chrono::Utc::now() + chrono::TimeDelta::seconds(60), "{claimed:?}");
@@ -541,7 +545,7 @@ async fn a_claim_belongs_to_its_term(backend: Backend) {
     // The outcome of the claim taken over is not written.
     let sent = Outcome::Sent { message_id: Some(1), note: None };
     assert!(!current.record(&due, 1, &sent).await.unwrap());
-    assert!(next.claim(&taken_over, LEASE).await.unwrap());
+    assert!(next.claim(&taken_over, LEASE).await.unwrap().is_some());
     assert!(next.record(&due, 2, &sent).await.unwrap());
     assert_eq!(row(&db, id).await.status, Status::Sent);
 }
@@ -641,4 +645,77 @@ async fn shutdown_releases_rows_waiting_to_be_sent(backend: Backend) {
     assert_eq!((flooded.status, flooded.attempts), (Status::Pending, 0));
     assert!(flooded.next_attempt_at > chrono::Utc::now() + chrono::TimeDelta::seconds(20), "{flooded:?}");
     assert_eq!(tg.calls().len(), 1);
+}
+
+backend_test!(an_edit_of_a_queued_message_is_folded_into_it, threads: 4);
+async fn an_edit_of_a_queued_message_is_folded_into_it(backend: Backend) {
+    let (_database, db) = TestDatabase::migrated(backend).await;
+    let tg = FakeTelegram::start().await;
+    // Queued while no sender runs: the copy, then the decision's edits of it.
+    let copy = enqueue(&db, Outgoing::with_keyboard(USER, "Заявка №5", keyboard("v1:ap:5"))).await;
+    let edit = |text: &str| Outgoing::EditMessageText {
+        chat_id: USER,
+        message: MessageRef::Outbox(copy),
+        text: text.into(),
+        reply_markup: None,
+    };
+    assert_eq!(enqueue(&db, edit("Заявка №5 одобрена")).await, copy, "folded into the queued copy");
+    let unmark =
+        Outgoing::EditMessageReplyMarkup { chat_id: USER, message: MessageRef::Outbox(copy), reply_markup: None };
+    assert_eq!(enqueue(&db, unmark).await, copy);
+    assert_eq!(outgoing_message::Entity::find().all(&db).await.unwrap().len(), 1);
+
+    let sender = Running::start(sender(&db, &tg, config()));
+    tg.wait_for("sendMessage", 1, Duration::from_secs(5)).await;
+    sender.settled().await;
+    assert_eq!(tg.calls().len(), 1, "one message with the final text: {:?}", tg.calls());
+    assert_eq!(tg.sent_texts_to(USER), ["Заявка №5 одобрена"]);
+    assert!(tg.calls()[0].params.get("reply_markup").is_none());
+
+    // Once the message is out, an edit of it is an edit.
+    let later = enqueue(&db, edit("Заявка №5 закрыта")).await;
+    assert_ne!(later, copy);
+    assert_eq!(row(&db, later).await.edit_of, Some(copy));
+    sender.handle.wake();
+    let edits = tg.wait_for("editMessageText", 1, Duration::from_secs(5)).await;
+    assert_eq!(edits[0].params["message_id"], json!(row(&db, copy).await.telegram_message_id.unwrap()));
+    sender.stop().await;
+}
+
+backend_test!(answers_do_not_wait_behind_sends, threads: 4);
+async fn answers_do_not_wait_behind_sends(backend: Backend) {
+    let (_database, db) = TestDatabase::migrated(backend).await;
+    let tg = FakeTelegram::start().await;
+    tg.fail_next("sendMessage", Fault::RetryAfter(30), 1);
+    // 16 delivery slots for messages.
+    let config = SenderConfig { global_per_second: 8, ..config() };
+    let sender = Running::start(sender(&db, &tg, config));
+    let flooded = enqueue(&db, Outgoing::text(USER, "первое")).await;
+    sender.handle.wake();
+    row_when(&db, flooded, |row| row.last_error.is_some()).await;
+    // Messages are paused for 30 s: these claim every message slot and wait.
+    let mut waiting = Vec::new();
+    for i in 0..20 {
+        waiting.push(enqueue(&db, Outgoing::text(8_000_000_000 + i, format!("ждёт {i}"))).await);
+    }
+    sender.handle.wake();
+    for id in &waiting[..16] {
+        row_when(&db, *id, |row| row.attempts == 1).await;
+    }
+    let answered = std::time::Instant::now();
+    enqueue(
+        &db,
+        Outgoing::AnswerCallbackQuery {
+            chat_id: USER,
+            callback_query_id: "4382bfdwdsb323b2d9".into(),
+            text: Some("Принято".into()),
+            show_alert: false,
+        },
+    )
+    .await;
+    sender.handle.wake();
+    tg.wait_for("answerCallbackQuery", 1, Duration::from_secs(3)).await;
+    assert!(answered.elapsed() < Duration::from_secs(3), "{:?}", answered.elapsed());
+    assert_eq!(tg.calls_to("sendMessage").len(), 1, "the messages still wait out the 429");
+    sender.stop().await;
 }

@@ -23,6 +23,8 @@ pub struct Model {
     pub retry_delay_seconds: Option<i32>,
     /// The sender's term that holds this row for an attempt (`outbox::store`); empty when none.
     pub claimed_by: Option<i64>,
+    /// For an edit of a message sent through the outbox: that message's row.
+    pub edit_of: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]

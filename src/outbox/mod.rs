@@ -14,6 +14,7 @@ use teloxide::types::InlineKeyboardMarkup;
 
 use crate::entities::outgoing_message;
 
+mod fold;
 pub mod store;
 
 pub use store::{Outcome, Store, pending_count};
@@ -127,7 +128,8 @@ pub struct RetryPolicy {
 }
 
 /// Stores one outgoing call, due now; returns its outbox id. Call it with the transaction of
-/// the state change that causes the message.
+/// the state change that causes the message. An edit of a message still queued (and not yet
+/// claimed by the sender) is folded into it instead ([`fold`]): the id is then that row's.
 pub async fn enqueue(db: &impl ConnectionTrait, message: Outgoing) -> Result<i64, DbErr> {
     enqueue_with(db, message, None).await
 }
@@ -138,6 +140,12 @@ pub async fn enqueue_with(
     message: Outgoing,
     retry: Option<RetryPolicy>,
 ) -> Result<i64, DbErr> {
+    let edit_of = fold::edited_row(&message);
+    if let Some(target) = edit_of
+        && let Some(folded_into) = fold::fold(db, target, &message).await?
+    {
+        return Ok(folded_into);
+    }
     let now = Utc::now();
     let row = outgoing_message::ActiveModel {
         chat_id: Set(message.chat_id()),
@@ -152,6 +160,8 @@ pub async fn enqueue_with(
         sent_at: Set(None),
         max_attempts: Set(retry.map(|r| r.max_attempts.min(i32::MAX as u32) as i32)),
         retry_delay_seconds: Set(retry.map(|r| r.delay.as_secs().min(i32::MAX as u64) as i32)),
+        claimed_by: Set(None),
+        edit_of: Set(edit_of),
         ..Default::default()
     };
     // Only the id comes back: the row is not read back (its payload is large).

@@ -153,17 +153,23 @@ impl Store {
         self.term
     }
 
-    /// What may go now: at most `limit` answers and `limit` chat heads, oldest first. Every
-    /// query is bounded by `limit` (or reads one index entry), so a scan costs the same with ten
-    /// rows pending or a hundred thousand.
-    pub async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Due, DbErr> {
+    /// What may go now: at most `answers` answers and `heads` chat heads, oldest first (a
+    /// query whose limit is 0 is not made). Every query is bounded by its limit (or reads one
+    /// index entry), so a scan costs the same with ten rows pending or a hundred thousand.
+    pub async fn due(&self, now: DateTime<Utc>, answers: u64, heads: u64) -> Result<Due, DbErr> {
         let backend = self.db.get_database_backend();
-        let due = |sql: &str| {
-            Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, [now.into(), limit.into()]))
+        let due = async |sql: &str, limit: u64| {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            Entity::find()
+                .from_raw_sql(Statement::from_sql_and_values(backend, sql, [now.into(), limit.into()]))
+                .all(&self.db)
+                .await
         };
         let (due_answers, due_chat_heads) = due_queries(backend);
-        let answers = due(due_answers).all(&self.db).await?;
-        let chat_heads = due(due_chat_heads).all(&self.db).await?;
+        let answers = due(due_answers, answers).await?;
+        let chat_heads = due(due_chat_heads, heads).await?;
         let next_due: Option<DateTime<Utc>> = Entity::find()
             .select_only()
             .column_as(Column::NextAttemptAt.min(), "next_due")
@@ -183,11 +189,12 @@ impl Store {
 
     /// Claims the row for one attempt by this term: counts it and leases the row for `lease`,
     /// only if it is still pending, due and unchanged since it was read, and this term is still
-    /// the current one. `false`: another sender has it, or a newer term began.
-    pub async fn claim(&self, row: &Model, lease: Duration) -> Result<bool, DbErr> {
+    /// the current one. Returns the row as claimed (an edit may have been folded into its
+    /// payload since it was read); `None`: another sender has it, or a newer term began.
+    pub async fn claim(&self, row: &Model, lease: Duration) -> Result<Option<Model>, DbErr> {
         let _turn = self.writes.turn().await;
         let now = Utc::now();
-        let claimed = Entity::update_many()
+        let claim = Entity::update_many()
             .col_expr(Column::Attempts, Expr::value(row.attempts + 1))
             .col_expr(Column::NextAttemptAt, Expr::value(now + delta(lease)))
             .col_expr(Column::ClaimedBy, Expr::value(Some(self.term)))
@@ -195,10 +202,14 @@ impl Store {
             .filter(Column::Status.eq(Status::Pending))
             .filter(Column::Attempts.eq(row.attempts))
             .filter(Column::NextAttemptAt.lte(now))
-            .filter(self.current_term())
-            .exec(&self.db)
-            .await?;
-        Ok(claimed.rows_affected == 1)
+            .filter(self.current_term());
+        if self.db.support_returning() {
+            return Ok(claim.exec_with_returning(&self.db).await?.pop());
+        }
+        if claim.exec(&self.db).await?.rows_affected == 0 {
+            return Ok(None);
+        }
+        Entity::find_by_id(row.id).one(&self.db).await
     }
 
     /// The condition that this store's term is the current one (see the module documentation).

@@ -1,23 +1,29 @@
-//! Telegram's flood limits as the sender holds them (governor), and the pause after a 429.
+//! Telegram's flood limits as the sender holds them, and the pause after a 429.
 //!
 //! Telegram publishes: about 30 messages per second for the whole bot, one message per second
 //! to one private chat, 20 messages per minute to one group. Messages (sendMessage, sendPhoto,
 //! sendDocument) and edits count; answers to callback queries do not (the user waits on a
-//! spinner). Every limit is held with burst 1 and a [`SAFETY_MARGIN`], because Telegram (and the
-//! test fake) count sends in any sliding window, as they arrive, not as we let them go.
+//! spinner), and they are held by nothing but a 429 of their own. Every limit is held with
+//! burst 1 and a [`SAFETY_MARGIN`], because Telegram (and the test fake) count sends in any
+//! sliding window, as they arrive, not as we let them go.
+//!
+//! The bot's limit is a governor rate limiter. A chat's is the time its next message may leave,
+//! looked at *before* a global permit is taken: the sender has at most one message of a chat in
+//! flight (its FIFO head), so a message never takes a permit of the bot's limit and then waits
+//! for its chat, and every permit of the bot's limit is used for a send.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
 use crate::config::SenderConfig;
 
-/// Each limit's interval is stretched by this factor (30/s is held as about 27/s).
-pub const SAFETY_MARGIN: f64 = 1.1;
+/// Each limit's interval is stretched by this factor (30/s is held as about 28.8/s).
+pub const SAFETY_MARGIN: f64 = 1.04;
 
 /// Whether a call counts against the flood limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,85 +37,117 @@ pub enum Kind {
 /// The limiters of one sender.
 pub struct Limits {
     global: DefaultDirectRateLimiter,
-    private_chats: DefaultKeyedRateLimiter<i64>,
-    groups: DefaultKeyedRateLimiter<i64>,
-    clock: DefaultClock,
-    /// After a 429: nothing is sent before this instant.
-    paused_until: Mutex<Option<Instant>>,
+    private_chat_interval: Duration,
+    group_interval: Duration,
+    /// When each chat written to lately may get its next message.
+    chats: Mutex<HashMap<i64, Instant>>,
+    /// After a 429: nothing of the kind is sent before this instant (messages, answers).
+    paused_until: Mutex<[Option<Instant>; 2]>,
 }
 
-/// One call per `window / per_window`, stretched by the safety margin, burst 1.
+/// One call per `window / per_window`, stretched by the safety margin.
+pub fn interval(per_window: u32, window: Duration) -> Duration {
+    (window.mul_f64(SAFETY_MARGIN) / per_window.max(1)).max(Duration::from_micros(1))
+}
+
+/// [`interval`] as a governor quota, burst 1.
 pub fn quota(per_window: u32, window: Duration) -> Quota {
-    let per_window = per_window.max(1);
-    let period = window.mul_f64(SAFETY_MARGIN) / per_window;
-    Quota::with_period(period.max(Duration::from_micros(1)))
-        .expect("the period is not zero")
-        .allow_burst(NonZeroU32::MIN)
+    Quota::with_period(interval(per_window, window)).expect("the period is not zero").allow_burst(NonZeroU32::MIN)
+}
+
+fn slot(kind: Kind) -> usize {
+    match kind {
+        Kind::ChatMessage => 0,
+        Kind::Unlimited => 1,
+    }
 }
 
 impl Limits {
     pub fn new(config: &SenderConfig) -> Self {
         Self {
             global: RateLimiter::direct(quota(config.global_per_second, Duration::from_secs(1))),
-            private_chats: RateLimiter::keyed(quota(config.per_chat_per_second, Duration::from_secs(1))),
-            groups: RateLimiter::keyed(quota(config.per_group_per_minute, Duration::from_secs(60))),
-            clock: DefaultClock::default(),
-            paused_until: Mutex::new(None),
+            private_chat_interval: interval(config.per_chat_per_second, Duration::from_secs(1)),
+            group_interval: interval(config.per_group_per_minute, Duration::from_secs(60)),
+            chats: Mutex::new(HashMap::new()),
+            paused_until: Mutex::new([None; 2]),
         }
     }
 
     /// Waits until a call of `kind` to `chat_id` may go out now; the caller must send at once.
+    /// Only one call to a chat may wait here at a time (the sender's FIFO head).
     ///
-    /// The global permit is taken first and the chat's right after it, without waiting in
-    /// between, so that the call leaves at the moment both limits allow it: taking the chat's
-    /// permit first and then queueing for the global one could let two calls to a chat leave
-    /// closer together than its limit. When the chat is not ready the global permit is given up
-    /// (a slot wasted, which errs on the safe side) and the loop waits for the chat.
+    /// The chat's turn is waited for first, without taking it; then the global permit; then the
+    /// chat's turn is taken, which nothing else can have taken meanwhile. So the call leaves at
+    /// the moment both limits allow it, and a global permit is given up only when a 429 pause
+    /// began while waiting for it.
     pub async fn acquire(&self, kind: Kind, chat_id: i64) {
         loop {
-            self.wait_pause().await;
+            self.wait_pause(kind).await;
             if kind == Kind::Unlimited {
                 return;
             }
+            if let Some(at) = self.chat_ready_at(chat_id).filter(|at| *at > Instant::now()) {
+                tokio::time::sleep_until(at).await;
+                continue;
+            }
             self.global.until_ready().await;
-            let chat = if chat_id > 0 { &self.private_chats } else { &self.groups };
-            match chat.check_key(&chat_id) {
-                Ok(()) if !self.is_paused() => return,
-                Ok(()) => continue,
-                Err(not_until) => tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await,
+            if !self.is_paused(kind) && self.take_chat_turn(chat_id) {
+                return;
             }
         }
     }
 
-    /// After a 429 (or a rejected token): nothing is sent for `duration`.
-    pub fn pause_for(&self, duration: Duration) {
+    /// When `chat_id` may get its next message (`None`: now).
+    fn chat_ready_at(&self, chat_id: i64) -> Option<Instant> {
+        self.chats.lock().unwrap_or_else(|e| e.into_inner()).get(&chat_id).copied()
+    }
+
+    /// Takes the chat's turn if it is due; its next one is an interval later.
+    fn take_chat_turn(&self, chat_id: i64) -> bool {
+        let now = Instant::now();
+        let interval = if chat_id > 0 { self.private_chat_interval } else { self.group_interval };
+        let mut chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
+        if chats.get(&chat_id).is_some_and(|at| *at > now) {
+            return false;
+        }
+        chats.insert(chat_id, now + interval);
+        true
+    }
+
+    /// After a 429 for a call of `kind`: nothing of that kind is sent for `duration`.
+    pub fn pause_for(&self, kind: Kind, duration: Duration) {
         let until = Instant::now() + duration;
         let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        if paused.is_none_or(|current| current < until) {
-            *paused = Some(until);
+        let current = &mut paused[slot(kind)];
+        if current.is_none_or(|current| current < until) {
+            *current = Some(until);
         }
     }
 
-    fn is_paused(&self) -> bool {
-        self.paused_until.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|until| until > Instant::now())
+    /// After a rejected token: nothing at all is sent for `duration`.
+    pub fn pause_all_for(&self, duration: Duration) {
+        self.pause_for(Kind::ChatMessage, duration);
+        self.pause_for(Kind::Unlimited, duration);
     }
 
-    async fn wait_pause(&self) {
-        loop {
-            let until = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-            match until {
-                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
-                _ => return,
-            }
+    fn paused(&self, kind: Kind) -> Option<Instant> {
+        self.paused_until.lock().unwrap_or_else(|e| e.into_inner())[slot(kind)]
+    }
+
+    fn is_paused(&self, kind: Kind) -> bool {
+        self.paused(kind).is_some_and(|until| until > Instant::now())
+    }
+
+    async fn wait_pause(&self, kind: Kind) {
+        while let Some(until) = self.paused(kind).filter(|until| *until > Instant::now()) {
+            tokio::time::sleep_until(until).await;
         }
     }
 
-    /// Forgets chats that have not been written to lately (keeps the keyed limiters small).
+    /// Forgets chats whose next turn has come (keeps the map small).
     pub fn forget_idle_chats(&self) {
-        self.private_chats.retain_recent();
-        self.private_chats.shrink_to_fit();
-        self.groups.retain_recent();
-        self.groups.shrink_to_fit();
+        let now = Instant::now();
+        self.chats.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, at| *at > now);
     }
 }
 
@@ -118,14 +156,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quotas_keep_below_telegram_limits() {
+    fn limits_keep_below_telegram_limits() {
         let global = quota(30, Duration::from_secs(1));
         assert!(global.replenish_interval() > Duration::from_secs(1) / 30);
         assert_eq!(global.burst_size().get(), 1);
-        let group = quota(20, Duration::from_secs(60));
-        assert!(group.replenish_interval() >= Duration::from_secs(3));
-        let chat = quota(1, Duration::from_secs(1));
-        assert!(chat.replenish_interval() >= Duration::from_millis(1050));
+        // 31 sends spaced so span more than a second, by more than a loaded machine's jitter.
+        assert!(global.replenish_interval() * 30 >= Duration::from_millis(1035));
+        assert!(interval(20, Duration::from_secs(60)) >= Duration::from_secs(3));
+        assert!(interval(1, Duration::from_secs(1)) >= Duration::from_millis(1040));
     }
 
     #[tokio::test]
@@ -145,16 +183,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_pause_holds_every_kind() {
+    async fn a_message_waiting_for_its_chat_takes_no_permit_of_the_bot() {
+        let limits = std::sync::Arc::new(Limits::new(&SenderConfig {
+            global_per_second: 5,
+            per_chat_per_second: 1,
+            per_group_per_minute: 20,
+            max_attempts: 1,
+        }));
+        limits.acquire(Kind::ChatMessage, 1).await;
+        let next = tokio::spawn({
+            let limits = limits.clone();
+            async move { limits.acquire(Kind::ChatMessage, 1).await }
+        });
+        // The bot's next permit is free after 208 ms; chat 1's next turn comes after 1040 ms.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let start = std::time::Instant::now();
+        limits.acquire(Kind::ChatMessage, 2).await;
+        assert!(start.elapsed() < Duration::from_millis(60), "chat 2 waited {:?}", start.elapsed());
+        next.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_429_of_messages_does_not_hold_answers() {
         let limits = Limits::new(&SenderConfig {
             global_per_second: 1000,
             per_chat_per_second: 1000,
             per_group_per_minute: 60000,
             max_attempts: 1,
         });
-        limits.pause_for(Duration::from_millis(150));
+        limits.pause_for(Kind::ChatMessage, Duration::from_secs(30));
         let start = std::time::Instant::now();
         limits.acquire(Kind::Unlimited, 1).await;
+        assert!(start.elapsed() < Duration::from_millis(50), "{:?}", start.elapsed());
+        assert!(limits.is_paused(Kind::ChatMessage));
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_holds_every_kind() {
+        let limits = Limits::new(&SenderConfig {
+            global_per_second: 1000,
+            per_chat_per_second: 1000,
+            per_group_per_minute: 60000,
+            max_attempts: 1,
+        });
+        limits.pause_all_for(Duration::from_millis(150));
+        let start = std::time::Instant::now();
+        limits.acquire(Kind::Unlimited, 1).await;
+        limits.acquire(Kind::ChatMessage, 2).await;
         assert!(start.elapsed() >= Duration::from_millis(140), "{:?}", start.elapsed());
     }
 }

@@ -1,8 +1,9 @@
 //! The retry policy: what a failed Bot API call means for its outbox row, and how long to wait
 //! before the next attempt.
 //!
-//! - 429 pauses all sending for `retry_after` and leaves the row pending, not counted as a
-//!   failed attempt; a rejected token (401) pauses sending the same way.
+//! - 429 pauses the calls of its kind (messages, or answers to callback queries) for
+//!   `retry_after` and leaves the row pending, not counted as a failed attempt; a rejected token
+//!   (401) pauses all sending the same way.
 //! - 5xx, network errors and unreadable answers are retried with capped exponential backoff with
 //!   jitter (or the row's own fixed delay), up to its limit of attempts; then the row fails.
 //! - 403 fails the row and marks a private chat's user as having blocked the bot; other 4xx fail
@@ -13,7 +14,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 
 use super::api::ApiError;
-use super::limits::Limits;
+use super::limits::{Kind, Limits};
 use crate::entities::outgoing_message::Model;
 use crate::outbox::Outcome;
 
@@ -54,10 +55,11 @@ pub(super) struct RetryRules {
 
 impl RetryRules {
     /// What a failed call (attempt number `attempt` of `row`) means for the row; a 429 or a
-    /// rejected token also pauses `limits`.
+    /// rejected token also pauses `limits` and does not count the attempt.
     pub fn outcome_of_error(
         &self,
         limits: &Limits,
+        kind: Kind,
         row: &Model,
         attempt: i32,
         target: Option<i32>,
@@ -72,14 +74,14 @@ impl RetryRules {
             }
             ApiError::RetryAfter(secs) => {
                 let wait = Duration::from_secs(secs).min(MAX_WAIT);
-                tracing::warn!(retry_after = secs, "Telegram asked to slow down: all sending paused");
-                limits.pause_for(wait);
-                Outcome::Retry { at: Utc::now() + delta(wait), attempts: row.attempts, error: text }
+                tracing::warn!(retry_after = secs, ?kind, "Telegram asked to slow down: calls of this kind paused");
+                limits.pause_for(kind, wait);
+                Outcome::Retry { at: Utc::now() + delta(wait), attempts: attempt - 1, error: text }
             }
             ApiError::Unauthorized(_) => {
                 tracing::error!(error = %text, "Telegram rejected the bot token: sending paused; check TELEGRAM_BOT_TOKEN");
-                limits.pause_for(UNAUTHORIZED_PAUSE);
-                Outcome::Retry { at: Utc::now() + delta(UNAUTHORIZED_PAUSE), attempts: row.attempts, error: text }
+                limits.pause_all_for(UNAUTHORIZED_PAUSE);
+                Outcome::Retry { at: Utc::now() + delta(UNAUTHORIZED_PAUSE), attempts: attempt - 1, error: text }
             }
             ApiError::Server { .. } | ApiError::Network(_) => {
                 let failed = u32::try_from(attempt).unwrap_or(u32::MAX);

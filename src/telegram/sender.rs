@@ -6,9 +6,10 @@
 //! falls due, or [`IDLE_RECHECK`] passes. Rules:
 //! - **Per chat FIFO**: only the oldest pending row of a chat may be sent, so an edit follows the
 //!   message it edits; chats are served concurrently. Answers to callback queries are not ordered
-//!   per chat and go first.
-//! - **Limits** ([`super::limits`]): global, per private chat, per group; a 429 pauses all
-//!   sending for `retry_after` and leaves the row pending, not counted as a failed attempt.
+//!   per chat, go first and have delivery slots of their own, so they never wait behind sends.
+//! - **Limits** ([`super::limits`]): global, per private chat, per group; a 429 pauses the
+//!   calls of its kind (messages, or answers) for `retry_after` and leaves the row pending, not
+//!   counted as a failed attempt.
 //! - **Retries**: 5xx, network errors and unreadable answers are retried with capped exponential
 //!   backoff with jitter, up to `max_attempts`; then the row is `failed`.
 //! - **403** fails the row and marks a private chat's user as having blocked the bot; other 4xx
@@ -65,7 +66,9 @@ const REFERENCE_RECHECK: Duration = Duration::from_secs(1);
 const SCAN_RETRY: Duration = Duration::from_secs(5);
 /// Tries to write an outcome before giving up (the row is then retried after its lease).
 const RECORD_TRIES: u32 = 6;
-/// Keyed limiters forget quiet chats this often.
+/// Answers to callback queries in flight at most (apart from the chat messages' slots).
+const MAX_ANSWERS_IN_FLIGHT: usize = 64;
+/// The limits forget quiet chats this often.
 const FORGET_CHATS_EVERY: Duration = Duration::from_secs(300);
 
 /// What the loop publishes about itself, for [`SenderHandle::settled`].
@@ -214,7 +217,7 @@ impl Sender {
             unclaimed: AtomicUsize::new(0),
         });
         let (stop, stopped) = watch::channel(false);
-        let mut tasks = Tasks { set: JoinSet::new(), slots: HashMap::new(), busy: HashSet::new() };
+        let mut tasks = Tasks { set: JoinSet::new(), slots: HashMap::new(), busy: HashSet::new(), answers: 0 };
         let mut chats_forgotten = Instant::now();
         tracing::info!(?config, "outgoing-message sender started");
         loop {
@@ -269,9 +272,25 @@ struct Tasks {
     set: JoinSet<()>,
     slots: HashMap<tokio::task::Id, Slot>,
     busy: HashSet<Slot>,
+    /// How many of the tasks deliver answers.
+    answers: usize,
 }
 
 impl Tasks {
+    fn start(&mut self, slot: Slot, task: impl Future<Output = ()> + Send + 'static) {
+        let id = self.set.spawn(task).id();
+        self.slots.insert(id, slot);
+        self.busy.insert(slot);
+        if let Slot::Answer(_) = slot {
+            self.answers += 1;
+        }
+    }
+
+    /// Tasks delivering chat messages.
+    fn messages(&self) -> usize {
+        self.set.len() - self.answers
+    }
+
     fn finished(&mut self, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
         let id = match done {
             Ok((id, ())) => id,
@@ -284,6 +303,9 @@ impl Tasks {
         };
         if let Some(slot) = self.slots.remove(&id) {
             self.busy.remove(&slot);
+            if let Slot::Answer(_) = slot {
+                self.answers -= 1;
+            }
         }
     }
 }
@@ -326,30 +348,32 @@ impl Worker {
         max_in_flight: usize,
         stopped: &watch::Receiver<bool>,
     ) -> Result<Option<DateTime<Utc>>, DbErr> {
-        let free = max_in_flight.saturating_sub(tasks.set.len());
-        if free == 0 {
+        // Answers have slots of their own: a backlog of messages never holds them up.
+        let free_answers = MAX_ANSWERS_IN_FLIGHT.saturating_sub(tasks.answers);
+        let free_messages = max_in_flight.saturating_sub(tasks.messages());
+        if free_answers == 0 && free_messages == 0 {
             // The next task to end starts another scan.
             return Ok(None);
         }
         let now = Utc::now();
         // Rows of tasks that have not claimed theirs yet are still due: fetch enough to skip them.
-        let limit = (free + self.unclaimed.load(Ordering::Relaxed)) as u64;
-        let due = self.store.due(now, limit).await?;
-        let rows = due.answers.into_iter().map(|row| (Slot::Answer(row.id), row));
-        let rows = rows.chain(due.chat_heads.into_iter().map(|row| (Slot::Chat(row.chat_id), row)));
+        let unclaimed = self.unclaimed.load(Ordering::Relaxed);
+        let limit = |free: usize| if free == 0 { 0 } else { (free + unclaimed) as u64 };
+        let due = self.store.due(now, limit(free_answers), limit(free_messages)).await?;
+        let answers = due.answers.into_iter().map(|row| (Slot::Answer(row.id), row));
+        let rows = answers.chain(due.chat_heads.into_iter().map(|row| (Slot::Chat(row.chat_id), row)));
         for (slot, row) in rows {
-            if tasks.busy.contains(&slot) {
+            let full = match slot {
+                Slot::Answer(_) => tasks.answers >= MAX_ANSWERS_IN_FLIGHT,
+                Slot::Chat(_) => tasks.messages() >= max_in_flight,
+            };
+            if full || tasks.busy.contains(&slot) {
                 continue;
-            }
-            if tasks.set.len() >= max_in_flight {
-                break;
             }
             let span = tracing::info_span!("outbox", id = row.id, chat_id = row.chat_id, method = %row.method);
             let task = Arc::clone(self).deliver(row, stopped.clone()).instrument(span);
             self.unclaimed.fetch_add(1, Ordering::Relaxed);
-            let id = tasks.set.spawn(task).id();
-            tasks.slots.insert(id, slot);
-            tasks.busy.insert(slot);
+            tasks.start(slot, task);
         }
         Ok(due.next_due)
     }
@@ -364,9 +388,9 @@ impl Worker {
         // trip between the limiter and the call would let calls bunch up on the wire.
         let claimed = self.store.claim(&row, LEASE).await;
         unclaimed.done();
-        match claimed {
-            Ok(true) => {}
-            Ok(false) => {
+        let row = match claimed {
+            Ok(Some(row)) => row,
+            Ok(None) => {
                 tracing::debug!("the row was taken or changed by another sender");
                 return;
             }
@@ -374,14 +398,16 @@ impl Worker {
                 tracing::warn!(error = %e, "cannot claim an outbox row; it stays pending");
                 return;
             }
-        }
-        let attempt = row.attempts + 1;
+        };
+        // The row as claimed: its attempts count this one; `before`, without it.
+        let attempt = row.attempts;
+        let before = attempt - 1;
         let call = match prepare(&self.store, &row).await {
             Ok(Prepared::Call(call)) => call,
             Ok(Prepared::Wait(reference)) => {
                 let outcome = Outcome::Retry {
                     at: Utc::now() + delta(REFERENCE_RECHECK),
-                    attempts: row.attempts,
+                    attempts: before,
                     error: format!("waiting for outbox row {reference}, the message to edit, to be sent"),
                 };
                 self.record(&row, attempt, outcome).await;
@@ -393,7 +419,7 @@ impl Worker {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot prepare an outbox row; it stays pending");
-                self.record(&row, attempt, Outcome::Release { attempts: row.attempts }).await;
+                self.record(&row, attempt, Outcome::Release { attempts: before }).await;
                 return;
             }
         };
@@ -405,7 +431,7 @@ impl Worker {
                 () = self.limits.acquire(call.kind, row.chat_id) => false,
             };
             if stop {
-                self.record(&row, attempt, Outcome::Release { attempts: row.attempts }).await;
+                self.record(&row, attempt, Outcome::Release { attempts: before }).await;
                 return;
             }
             if leased_at.elapsed() < RENEW_AFTER {
@@ -424,10 +450,10 @@ impl Worker {
                 }
             }
         }
-        let target = call.target;
+        let (target, kind) = (call.target, call.kind);
         let outcome = match call.execute(&self.api).await {
             Ok(message_id) => Outcome::Sent { message_id: message_id.or(target).map(i64::from), note: None },
-            Err(error) => self.retry.outcome_of_error(&self.limits, &row, attempt, target, error),
+            Err(error) => self.retry.outcome_of_error(&self.limits, kind, &row, attempt, target, error),
         };
         self.record(&row, attempt, outcome).await;
     }
