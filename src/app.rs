@@ -237,7 +237,7 @@ impl Application {
                 background.spawn(Poller::new(telegram.api, inbound, options).run(stopped()));
             }
         }
-        background.spawn(prune_processed_updates(self.state.db.clone(), stopped()));
+        background.spawn(prune_history(self.state.db.clone(), self.state.config.outbox_retention, stopped()));
         let audit_retention = chrono::Duration::days(i64::from(self.state.config.audit_retention_days));
         background.spawn(prune_audit_log(self.state.db.clone(), audit_retention, stopped()));
         // Under systemd (Type=notify): ready once migrated and bound; a no-op elsewhere.
@@ -302,14 +302,20 @@ async fn on_start(api: BotApi, db: DatabaseConnection, texts: Arc<Texts>, regist
     menu::set_at_start(&api, &db, &texts).await;
 }
 
-/// Deletes processed update ids past their retention, hourly.
-async fn prune_processed_updates(db: DatabaseConnection, stop: impl Future<Output = ()>) {
+/// Deletes processed update ids and delivered outbox rows past their retention, at start and
+/// hourly.
+async fn prune_history(db: DatabaseConnection, outbox_retention: chrono::Duration, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
         match processed_updates::prune(&db, PROCESSED_UPDATES_RETENTION).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "pruned processed update ids"),
             Err(e) => tracing::warn!(error = %e, "pruning processed update ids failed"),
+        }
+        match crate::outbox::retention::prune_sent(&db, chrono::Utc::now() - outbox_retention).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned delivered outbox rows"),
+            Err(e) => tracing::warn!(error = %e, "pruning delivered outbox rows failed"),
         }
         tokio::select! {
             () = &mut stop => return,

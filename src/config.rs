@@ -128,6 +128,8 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// Days an audit log record is kept (`AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: u32,
+    /// How long delivered outbox rows are kept (`OUTBOX_RETENTION_DAYS`) before they are pruned.
+    pub outbox_retention: chrono::Duration,
 }
 
 /// A connection URL whose password is hidden when printed.
@@ -286,6 +288,10 @@ impl Config {
             v.parse::<Tz>().map_err(|_| "is not a known IANA time zone (e.g. Europe/Moscow)".to_string())
         });
         let days = p.with_default("NOTIFICATION_DAYS", "14,7,3", parse_days);
+        let outbox_retention_days = p.with_default("OUTBOX_RETENTION_DAYS", "30", |v| match v.parse::<u32>() {
+            Ok(d) if (1..=3650).contains(&d) => Ok(d),
+            _ => Err("must be a whole number of days from 1 to 3650".to_string()),
+        });
         let retry_attempts = p.with_default("NOTIFICATION_RETRY_ATTEMPTS", "3", positive);
         let retry_minutes = p.with_default("NOTIFICATION_RETRY_MINUTES", "5", |v| match v.parse::<f64>() {
             Ok(m) if m > 0.0 && m <= 24.0 * 60.0 => Ok(m),
@@ -328,8 +334,8 @@ impl Config {
         else {
             unreachable!("a missing value always records an error")
         };
-        let (Some(retry_attempts), Some(retry_minutes), Some(audit_retention_days)) =
-            (retry_attempts, retry_minutes, audit_retention_days)
+        let (Some(retry_attempts), Some(retry_minutes), Some(audit_retention_days), Some(outbox_retention_days)) =
+            (retry_attempts, retry_minutes, audit_retention_days, outbox_retention_days)
         else {
             unreachable!("a missing value always records an error")
         };
@@ -367,6 +373,7 @@ impl Config {
                 retry_interval: std::time::Duration::from_secs_f64(retry_minutes * 60.0),
             },
             log: LogConfig { level, format },
+            outbox_retention: chrono::Duration::days(i64::from(outbox_retention_days)),
         })
     }
 
@@ -557,6 +564,16 @@ mod tests {
         assert_eq!(c.notifications.timezone, chrono_tz::Europe::Moscow);
         assert_eq!(c.notifications.days, vec![14, 7, 3]);
         assert_eq!(c.log.format, LogFormat::Pretty);
+        assert_eq!(c.outbox_retention, chrono::Duration::days(30));
+    }
+
+    #[test]
+    fn outbox_retention_is_whole_days() {
+        assert_eq!(config(&[("OUTBOX_RETENTION_DAYS", "7")]).unwrap().outbox_retention, chrono::Duration::days(7));
+        for bad in ["0", "-1", "1.5", "3651", "week"] {
+            let err = config(&[("OUTBOX_RETENTION_DAYS", bad)]).unwrap_err();
+            assert_eq!(err.0.iter().map(|e| e.variable).collect::<Vec<_>>(), ["OUTBOX_RETENTION_DAYS"], "{bad}");
+        }
     }
 
     #[test]

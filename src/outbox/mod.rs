@@ -15,6 +15,7 @@ use teloxide::types::InlineKeyboardMarkup;
 use crate::entities::outgoing_message;
 
 mod fold;
+pub mod retention;
 pub mod store;
 
 pub use store::{Outcome, Store, pending_count};

@@ -1,0 +1,31 @@
+//! Retention: delivered rows are kept for a while (what a reply replies to, the dashboard's
+//! history) and then deleted in the background; failed and pending rows are never pruned.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, Statement};
+
+/// Rows deleted per statement, so a large first prune does not hold locks for long.
+const BATCH: u64 = 1000;
+
+/// Deletes the rows sent before `cutoff`, except an administrator's copy of a request still
+/// waiting for its decision (its edit after the decision needs the row). Returns how many.
+pub async fn prune_sent(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = "DELETE FROM outgoing_messages WHERE id IN (\
+           SELECT o.id FROM outgoing_messages o WHERE o.status = 'sent' AND o.sent_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM request_messages rm \
+               JOIN client_requests r ON r.id = rm.request_id \
+               WHERE rm.outgoing_message_id = o.id AND r.status = 'pending') \
+           ORDER BY o.id LIMIT $2)";
+    let mut deleted = 0;
+    loop {
+        let done = db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, [cutoff.into(), BATCH.into()]))
+            .await?
+            .rows_affected();
+        deleted += done;
+        if done < BATCH {
+            return Ok(deleted);
+        }
+    }
+}
