@@ -359,6 +359,16 @@ async fn search_and_export_for_administrators() {
     app.send_update(&updates::text(&admin, "/export")).await;
     app.send_update(&updates::text(&contact, "/export")).await;
     app.settle().await;
+    // The administrator picks a dataset and a format; a forged button is refused to a contact.
+    let offer = crate::support::chat::last_message(&app, admin.id);
+    let buttons = crate::support::chat::buttons(&offer);
+    assert_eq!(buttons.len(), 8, "four datasets in two formats: {buttons:?}");
+    assert!(buttons.contains(&("Сроки · CSV".to_string(), "v1:ex:deadlines.csv".to_string())), "{buttons:?}");
+    let message = crate::support::chat::message_id(&offer);
+    app.send_update(&updates::callback(&admin, "v1:ex:deadlines.csv", message)).await;
+    app.send_update(&updates::callback(&admin, "v1:ex:clients.xlsx", message)).await;
+    app.send_update(&updates::callback(&contact, "v1:ex:deadlines.csv", message)).await;
+    app.settle().await;
     let texts = app.tg().sent_texts_to(admin.id);
     assert!(
         texts[0].starts_with("По запросу «клиент 7736» ничего не найдено") || texts[0].contains("7736207543"),
@@ -370,7 +380,17 @@ async fn search_and_export_for_administrators() {
     assert!(app.tg().sent_texts_to(contact.id)[0].contains("только администраторам"));
 
     let docs = app.tg().calls_to("sendDocument");
-    assert_eq!(docs.len(), 1);
+    assert_eq!(docs.len(), 2, "the contact got no file");
+    assert!(docs[1].files[0].file_name.starts_with("clients-") && docs[1].files[0].file_name.ends_with(".xlsx"));
+    assert!(docs[1].files[0].bytes.starts_with(b"PK"), "an XLSX (zip) file");
+    let records: Vec<String> = kktbot::entities::audit_log::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| format!("{} {} {}", r.actor_kind, r.source, r.changes.unwrap()["dataset"]))
+        .collect();
+    assert_eq!(records, ["administrator telegram \"deadlines\"", "administrator telegram \"clients\""]);
     let file = &docs[0].files[0];
     assert!(file.file_name.ends_with(".csv"));
     let text = String::from_utf8(file.bytes.clone()).unwrap();

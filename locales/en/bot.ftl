@@ -26,7 +26,7 @@ help-admin =
     /approve N — approve request #N
     /reject N reason — reject request #N
     /search name or INN — find a client
-    /export — all deadlines as a CSV file
+    /export — deadlines, clients, requests or reminders as CSV or XLSX
     You can also reply to a request message with “Approve” or “Reject reason”.
 cancel-done = Cancelled.
 cancel-nothing = There is nothing to cancel. /help — all commands.
@@ -148,4 +148,9 @@ today-empty = Nothing is due today ({ $date }).
 today-header = Due today, { $date }: { $count }
 search-usage = Usage: /search name or INN
 search-empty = Nothing found for “{ $query }”.
-export-caption = All deadlines: { $count }
+export-caption = Rows: { $count }
+export-choose = What to export, in which format?
+export-deadlines = Deadlines
+export-clients = Clients and registers
+export-requests = Requests
+export-reminders = Reminders

@@ -26,7 +26,7 @@ help-admin =
     /approve N — одобрить заявку №N
     /reject N причина — отклонить заявку №N
     /search название или ИНН — найти клиента
-    /export — все сроки файлом CSV
+    /export — выгрузка сроков, клиентов, заявок или напоминаний (CSV или XLSX)
     На сообщение с заявкой можно ответить «Одобрить» или «Отклонить причина».
 cancel-done = Действие отменено.
 cancel-nothing = Сейчас нечего отменять. /help — список команд.
@@ -150,4 +150,9 @@ today-empty = На сегодня ({ $date }) сроков нет.
 today-header = Сроки на сегодня, { $date }: { $count }
 search-usage = Использование: /search название или ИНН
 search-empty = По запросу «{ $query }» ничего не найдено.
-export-caption = Все сроки: { $count }
+export-caption = Строк: { $count }
+export-choose = Что выгрузить и в каком формате?
+export-deadlines = Сроки
+export-clients = Клиенты и ККТ
+export-requests = Заявки
+export-reminders = Напоминания

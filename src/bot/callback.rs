@@ -1,6 +1,8 @@
 //! Callback data of the bot's inline buttons: `v1:<action>[:<argument>]`, at most 64 bytes
 //! (Telegram's limit), versioned, and parsed strictly before use.
 
+use crate::services::export::Export;
+
 /// What a button asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callback {
@@ -20,6 +22,8 @@ pub enum Callback {
     SkipReason(i32),
     /// The user picks a language.
     Lang(String),
+    /// An administrator asks for an export (`deadlines.xlsx`, …).
+    Export(Export),
 }
 
 const VERSION: &str = "v1";
@@ -36,6 +40,7 @@ impl Callback {
             Callback::Reject(id) => format!("{VERSION}:rj:{id}"),
             Callback::SkipReason(id) => format!("{VERSION}:sk:{id}"),
             Callback::Lang(code) => format!("{VERSION}:lang:{code}"),
+            Callback::Export(export) => format!("{VERSION}:ex:{}", export.name()),
         };
         debug_assert!(data.len() <= MAX_LEN, "callback data over 64 bytes: {data}");
         data
@@ -65,6 +70,7 @@ impl Callback {
             ("rj", _) => Callback::Reject(id()?),
             ("sk", _) => Callback::SkipReason(id()?),
             ("lang", Some(code @ ("ru" | "en"))) => Callback::Lang(code.to_string()),
+            ("ex", Some(name)) => Callback::Export(Export::parse(name, "export").ok()?),
             _ => return None,
         })
     }
@@ -90,6 +96,7 @@ mod tests {
             Callback::Reject(42),
             Callback::SkipReason(42),
             Callback::Lang("en".into()),
+            Callback::Export(Export::parse("reminders.xlsx", "export").unwrap()),
         ] {
             let data = cb.encode();
             assert!(data.len() <= MAX_LEN);
@@ -112,6 +119,8 @@ mod tests {
             "v1:lang:de",
             "v1:sub:short",
             "v1:sub:has space here",
+            "v1:ex:users.csv",
+            "v1:ex:deadlines.pdf",
             "v1:ap:99999999999",
             "' OR 1=1 --",
         ] {

@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::outbox::{self, Outgoing};
 use crate::services::deadlines::{self, DeadlineView};
 use crate::services::requests::{self, Channel, Decided, Decision, Filed, NewServiceRequest};
-use crate::services::{audit, clients, contacts, export, inn, invites, telegram_users};
+use crate::services::{clients, contacts, inn, invites, telegram_users};
 
 const MY_REQUESTS_SHOWN: u64 = 10;
 const PENDING_SHOWN: u64 = 20;
@@ -67,7 +67,7 @@ pub async fn command(ctx: Arc<Ctx>, cmd: Command) -> HandlerResult {
         Command::List => list(&ctx).await,
         Command::Today => today(&ctx).await,
         Command::Search(query) => search(&ctx, &query).await,
-        Command::Export => export(&ctx).await,
+        Command::Export => super::export::offer(&ctx).await,
         Command::Unknown(_) => ctx.reply(ctx.t("unknown-command", &[])).await.map(drop),
     }
 }
@@ -171,26 +171,6 @@ async fn search(ctx: &Ctx, query: &str) -> HandlerResult {
         blocks.push(block.join("\n"));
     }
     ctx.reply_long(blocks.join("\n\n")).await
-}
-
-async fn export(ctx: &Ctx) -> HandlerResult {
-    let Some(requests::Actor::Administrator { id, name, .. }) = &ctx.admin else {
-        return ctx.reply(ctx.t("not-admin", &[])).await.map(drop);
-    };
-    let today = today_local(ctx);
-    let views = deadlines::all(&ctx.txn).await?;
-    let content = export::deadlines_csv(&views, today);
-    let details = serde_json::json!({"format": "csv", "rows": views.len()});
-    let entry = audit::Entry::general("export", "deadline").with_details(details);
-    audit::record(&ctx.txn, &audit::Actor::administrator(*id, name.clone()), entry).await?;
-    ctx.send(Outgoing::SendDocument {
-        chat_id: ctx.chat_id,
-        file_name: format!("deadlines-{}.csv", today.format("%Y-%m-%d")),
-        content,
-        caption: Some(ctx.t("export-caption", &[("count", views.len().into())])),
-    })
-    .await
-    .map(drop)
 }
 
 async fn start(ctx: &Ctx, payload: Option<String>) -> HandlerResult {
@@ -564,6 +544,7 @@ async fn on_callback(ctx: &Ctx, cb: Callback) -> Result<Option<String>, BotError
             );
             Ok(Some(ctx.t("not-admin", &[])))
         }
+        Callback::Export(wanted) => super::export::send(ctx, wanted).await,
         Callback::Approve(request_id) => decide_button(ctx, request_id, Decision::Approve).await,
         Callback::SkipReason(request_id) => {
             ctx.set_dialog(None).await?;

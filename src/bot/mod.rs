@@ -7,6 +7,7 @@ pub mod callback;
 pub mod command;
 pub mod context;
 pub mod dialog;
+pub mod export;
 pub mod handlers;
 pub mod menu;
 pub mod notifier;

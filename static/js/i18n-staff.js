@@ -16,6 +16,7 @@ export const STAFF = {
     confirm_reset: 'Сбросить пароль пользователя {email}? Все его сеансы завершатся.',
     reset_title: 'Одноразовый пароль',
     reset_hint: 'Передайте этот пароль пользователю {email}. Он показан только один раз; при входе пользователь задаст свой.',
+    export_xlsx: 'Экспорт XLSX',
     // audit log
     nav_audit: 'Журнал',
     audit_title: 'Журнал действий',
@@ -70,6 +71,7 @@ export const STAFF = {
     confirm_reset: 'Reset the password of {email}? All their sessions end.',
     reset_title: 'One-time password',
     reset_hint: 'Give this password to {email}. It is shown only once; they choose their own at sign-in.',
+    export_xlsx: 'Export XLSX',
     // audit log
     nav_audit: 'Audit log',
     audit_title: 'Audit log',

@@ -11,6 +11,13 @@ import { badge, emptyState, errorState, formView, listView, loadingState, openDi
 const d = (v) => fmtDate(v, getLang());
 const link = (href, text) => h('a', { href }, text);
 
+/** Download links of an export (`deadlines`, `clients`, `requests`, `reminders`) as CSV and XLSX. */
+function exportLinks(dataset) {
+  return ['csv', 'xlsx'].map((format) =>
+    h('a', { class: 'btn', href: `/api/export/${dataset}.${format}`, download: `${dataset}.${format}`, 'data-export': `${dataset}.${format}` }, t(`export_${format}`)),
+  );
+}
+
 function pageHead(title, ...actions) {
   return h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, title), h('div', { class: 'page-actions' }, actions));
 }
@@ -180,7 +187,7 @@ export function requestsPage(tab) {
   return h(
     'section',
     { class: 'page page-requests' },
-    pageHead(t('requests_title')),
+    pageHead(t('requests_title'), exportLinks('requests')),
     h(
       'nav',
       { class: 'tabs', 'aria-label': t('requests_title') },
@@ -287,7 +294,7 @@ export function clientsPage() {
   return h(
     'section',
     { class: 'page page-clients' },
-    pageHead(t('clients_title'), h('button', { type: 'button', class: 'btn btn-primary', id: 'new-client', onclick: () => clientDialog(null, (c) => (c && c.id ? (location.hash = `#/clients/${c.id}`) : list.reload())) }, t('new_client'))),
+    pageHead(t('clients_title'), exportLinks('clients'), h('button', { type: 'button', class: 'btn btn-primary', id: 'new-client', onclick: () => clientDialog(null, (c) => (c && c.id ? (location.hash = `#/clients/${c.id}`) : list.reload())) }, t('new_client'))),
     list.root,
   );
 }
@@ -513,7 +520,7 @@ export function clientPage(id) {
 // ------------------------------------------------------------------------------ deadlines
 
 export function deadlinesPage() {
-  const box = h('section', { class: 'page page-deadlines' }, pageHead(t('deadlines_title'), h('a', { class: 'btn', href: '/api/export/deadlines.csv', download: 'deadlines.csv' }, t('export_csv'))));
+  const box = h('section', { class: 'page page-deadlines' }, pageHead(t('deadlines_title'), exportLinks('deadlines')));
   options('/api/deadline-types', (x) => (getLang() === 'en' ? x.name_en : x.name_ru) || x.code).then((types) => {
     const list = listView({
       path: '/api/deadlines',
@@ -563,7 +570,7 @@ export function notificationsPage() {
       { name: 'to', label: t('period_to'), type: 'date' },
     ],
   });
-  return h('section', { class: 'page page-notifications' }, pageHead(t('notifications_title')), list.root);
+  return h('section', { class: 'page page-notifications' }, pageHead(t('notifications_title'), exportLinks('reminders')), list.root);
 }
 
 // ------------------------------------------------------------------------------ users / administrators

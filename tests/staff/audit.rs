@@ -145,7 +145,8 @@ async fn every_staff_action_writes_its_record(backend: Backend) {
     assert_eq!((runs.len(), &runs[0]["changes"]["queued"]), (1, &run["queued"]));
     let res = app.http.get(app.url("/api/export/deadlines.csv")).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(audit(&app, &admin, "action=export").await[0]["changes"], json!({"format": "csv", "rows": 0}));
+    let exported = &audit(&app, &admin, "action=export").await[0]["changes"];
+    assert_eq!(exported, &json!({"dataset": "deadlines", "format": "csv", "rows": 0}));
 
     // Own password change and sign-out (the changed password's fresh token signs out).
     let change = json!({"current_password": password, "new_password": "another-password-9"});

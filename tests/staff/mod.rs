@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod export;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

