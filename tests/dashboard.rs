@@ -635,6 +635,30 @@ async fn dashboard_in_a_browser() {
         .await;
     assert!(error.as_str().unwrap().contains("at least"), "the server's message: {error}");
     browser.click("dialog .dialog-close").await;
+    // An undelivered message is listed with its error and sent again from its page.
+    const LOST_CHAT: i64 = 7_100_000_099;
+    app.tg().lose_chat(LOST_CHAT);
+    kktbot::outbox::enqueue(app.db(), kktbot::outbox::Outgoing::text(LOST_CHAT, "Повтор из панели")).await.unwrap();
+    app.settle().await;
+    app.tg().find_chat(LOST_CHAT);
+    browser.goto(&app.url("/#/outbox")).await;
+    wait_heading(&browser, "Недоставленные сообщения").await;
+    let row = browser
+        .wait_js(
+            "the failed message",
+            "const r = document.querySelector('tr[data-outbox-id]'); return r && r.textContent;",
+        )
+        .await;
+    assert!(row.as_str().unwrap().contains("chat not found"), "the error is shown: {row}");
+    browser.screenshot("outbox").await;
+    browser.click(&format!("[data-replay-chat='{LOST_CHAT}']")).await;
+    browser
+        .wait_js(
+            "the emptied list",
+            "return !document.querySelector('tr[data-outbox-id]') && document.querySelector('.state-empty');",
+        )
+        .await;
+    wait_for_message(&app, LOST_CHAT, &["Повтор из панели"]).await;
     browser.goto(&app.url("/#/administrators")).await;
     browser.wait_js("the administrators", &format!("return document.body.textContent.includes('{ADMIN_TG}');")).await;
     // English on request, Russian again after.

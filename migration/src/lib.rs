@@ -10,6 +10,7 @@ mod m20261122_000003_outbox_retry_policy;
 mod m20261122_000004_outbox_scan_indexes;
 mod m20261201_000010_outbox_claim_owner;
 mod m20261201_000011_outbox_edit_of;
+mod m20261201_000012_outbox_failed_at;
 mod m20261201_000030_failed_updates;
 mod m20261201_000040_user_sessions;
 mod m20261201_000041_audit_log;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_outbox_claim_owner::Migration),
             Box::new(m20261201_000041_audit_log::Migration),
             Box::new(m20261201_000011_outbox_edit_of::Migration),
+            Box::new(m20261201_000012_outbox_failed_at::Migration),
         ]
     }
 }

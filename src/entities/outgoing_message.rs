@@ -25,6 +25,8 @@ pub struct Model {
     pub claimed_by: Option<i64>,
     /// For an edit of a message sent through the outbox: that message's row.
     pub edit_of: Option<i64>,
+    /// When the row failed for good (status `failed`).
+    pub failed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]

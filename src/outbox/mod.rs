@@ -3,7 +3,8 @@
 //! (`telegram::sender`).
 //!
 //! This module holds all of the outbox's SQL: what a row says ([`Outgoing`]) and how it is
-//! queued ([`enqueue`]) here; the sender's scans, claims and outcomes in [`store`]. The sender
+//! queued ([`enqueue`]) here; the sender's scans, claims and outcomes in [`store`]; pruning in
+//! [`retention`]; failed rows and sending them again in [`replay`]. The sender
 //! decides *when* and *how* a row is sent (limits, calls, retry policy); this module decides
 //! what the rows say about it.
 
@@ -15,6 +16,7 @@ use teloxide::types::InlineKeyboardMarkup;
 use crate::entities::outgoing_message;
 
 mod fold;
+pub mod replay;
 pub mod retention;
 pub mod store;
 

@@ -255,6 +255,7 @@ impl Store {
                 .col_expr(Column::LastError, Expr::value(Some(truncate(error)))),
             Outcome::Failed { error, .. } => update
                 .col_expr(Column::Status, Expr::value(Status::Failed))
+                .col_expr(Column::FailedAt, Expr::value(Some(Utc::now())))
                 .col_expr(Column::LastError, Expr::value(Some(truncate(error)))),
             Outcome::Release { attempts } => update
                 .col_expr(Column::Attempts, Expr::value(*attempts))

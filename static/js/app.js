@@ -5,6 +5,7 @@ import { clear, h } from './dom.js';
 import { getLang, setLang, t } from './i18n.js';
 import { passwordPage } from './account.js';
 import { failedUpdatesPage } from './failed.js';
+import { outboxPage } from './outbox.js';
 import { auditPage } from './audit.js';
 import * as pages from './pages.js';
 import { errorState, loadingState } from './ui.js';
@@ -26,6 +27,7 @@ const NAV = [
   ['#/users', 'nav_users', 'admin'],
   ['#/administrators', 'nav_admins', 'admin'],
   ['#/failed-updates', 'nav_failed', 'admin'],
+  ['#/outbox', 'nav_outbox', 'admin'],
   ['#/audit', 'nav_audit', 'admin'],
 ];
 
@@ -137,6 +139,9 @@ function route() {
       break;
     case 'failed-updates':
       node = isAdmin() ? failedUpdatesPage() : forbidden();
+      break;
+    case 'outbox':
+      node = isAdmin() ? outboxPage() : forbidden();
       break;
     case 'audit':
       node = isAdmin() ? auditPage() : forbidden();

@@ -1,6 +1,7 @@
 // Every text of the dashboard, Russian first. t('key', {n: 3}) fills {n}.
 
 import { FAILED_TEXTS } from './failed.js';
+import { OUTBOX_TEXTS } from './outbox.js';
 import { STAFF } from './i18n-staff.js';
 
 const DICT = {
@@ -359,7 +360,7 @@ const DICT = {
     you: '(you)',
   },
 };
-for (const l of ['ru', 'en']) Object.assign(DICT[l], STAFF[l], FAILED_TEXTS[l]);
+for (const l of ['ru', 'en']) Object.assign(DICT[l], STAFF[l], FAILED_TEXTS[l], OUTBOX_TEXTS[l]);
 
 let lang = 'ru';
 try {

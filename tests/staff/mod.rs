@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod export;
+mod replay;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -20,6 +20,7 @@ pub mod jwt;
 pub mod notifications;
 pub mod ofd_providers;
 pub mod openapi;
+pub mod outbox;
 pub mod params;
 pub mod requests;
 pub mod stats;
@@ -47,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(invites::router())
         .merge(notifications::router())
         .merge(ofd_providers::router())
+        .merge(outbox::router())
         .merge(requests::router())
         .merge(stats::router())
 }

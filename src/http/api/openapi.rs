@@ -45,6 +45,7 @@ pub struct ErrorObject {
         (name = "users", description = "Dashboard accounts (admin role)"),
         (name = "administrators", description = "Telegram administrators who decide requests (admin role)"),
         (name = "audit", description = "The audit log of staff actions (admin role)"),
+        (name = "outbox", description = "Outgoing messages that failed, and sending them again (admin role)"),
     )
 )]
 pub struct ApiDoc;

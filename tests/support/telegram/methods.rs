@@ -93,13 +93,16 @@ impl FakeState {
         }
     }
 
-    /// The chat a call addresses: 400 if missing or not a numeric id, 403 if blocked.
+    /// The chat a call addresses: 400 if missing, not a numeric id or unknown, 403 if blocked.
     pub(super) fn target_chat(&self, params: &Value) -> Result<i64, ApiError> {
         let chat = match &params["chat_id"] {
             Value::Null => return Err(ApiError::bad_request("chat_id is empty")),
             Value::String(s) if s.is_empty() => return Err(ApiError::bad_request("chat_id is empty")),
             _ => chat_param(params).filter(|&id| id != 0).ok_or_else(|| ApiError::bad_request("chat not found"))?,
         };
+        if self.unknown_chats.contains(&chat) {
+            return Err(ApiError::bad_request("chat not found"));
+        }
         if self.blocked.contains(&chat) {
             let description = match chat_type(chat) {
                 "private" => "Forbidden: bot was blocked by the user",

@@ -299,6 +299,17 @@ impl FakeTelegram {
         self.shared.state().blocked.remove(&chat_id);
     }
 
+    /// Makes calls to `chat_id` answer 400 "Bad Request: chat not found" (a refusal no retry
+    /// helps) until [`Self::find_chat`].
+    pub fn lose_chat(&self, chat_id: i64) {
+        self.shared.state().unknown_chats.insert(chat_id);
+    }
+
+    /// Undoes [`Self::lose_chat`].
+    pub fn find_chat(&self, chat_id: i64) {
+        self.shared.state().unknown_chats.remove(&chat_id);
+    }
+
     /// With `true`, a send that breaches a flood limit answers 429 with `retry_after` 1 instead of succeeding.
     pub fn enforce_rate_limits(&self, enforce: bool) {
         self.shared.state().enforce_rate_limits = enforce;
@@ -391,6 +402,8 @@ struct FakeState {
     faults: VecDeque<QueuedFault>,
     all_fail: Option<Fault>,
     blocked: HashSet<i64>,
+    /// Chats answered 400 "chat not found".
+    unknown_chats: HashSet<i64>,
     enforce_rate_limits: bool,
     /// Last message id used in each chat.
     last_message_id: HashMap<i64, i64>,
