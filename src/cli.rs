@@ -1,5 +1,8 @@
 //! The command line: `kktbot serve` (the default), `migrate`, `check-config`, `user create|reset-password`,
-//! `admin add`, `webhook set|info|delete`. Every command exits non-zero with a one-line reason on failure.
+//! `admin add`, `webhook set|info|delete`, `notify run`, `db copy`, `import FILE`. Every command
+//! exits non-zero with a one-line reason on failure.
+
+mod import;
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -53,6 +56,9 @@ enum Command {
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Import clients, contacts, cash registers and deadlines from an XLSX or CSV file: a
+    /// preview of every row first, then the import in one transaction once confirmed.
+    Import(import::ImportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -370,6 +376,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Webhook(cmd) => webhook(cmd, &config).await,
+        Command::Import(args) => import::run(args, &config).await,
         Command::Admin(AdminCommand::Add { telegram_id, name }) => {
             let db = crate::db::connect(&config.database_url).await.map_err(|e| format!("database: {e}"))?;
             let txn = audit::begin(&db).await.map_err(describe)?;

@@ -10,7 +10,7 @@ use crate::support::integration_test;
 use crate::support::{Backend, TestDatabase};
 
 /// Runs the kktbot binary in an empty directory with only the given variables set.
-fn kktbot(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
+pub(crate) fn kktbot(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kktbot"));
     cmd.args(args).current_dir(dir.path()).env_clear().envs(vars.iter().copied()).env("LOG_LEVEL", "warn");
@@ -24,7 +24,7 @@ fn kktbot(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -33,7 +33,7 @@ async fn help_lists_every_command_and_each_has_help() {
     let out = kktbot(&["--help"], &[], None);
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for command in ["serve", "migrate", "check-config", "user", "admin"] {
+    for command in ["serve", "migrate", "check-config", "user", "admin", "import"] {
         assert!(help.contains(command), "{command} missing from --help:\n{help}");
     }
     for args in [
@@ -44,6 +44,7 @@ async fn help_lists_every_command_and_each_has_help() {
         &["user", "create", "--help"],
         &["user", "reset-password", "--help"],
         &["admin", "add", "--help"],
+        &["import", "--help"],
     ] {
         let out = kktbot(args, &[], None);
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));

@@ -10,6 +10,7 @@ pub mod deadline_types;
 pub mod deadlines;
 pub mod export;
 pub mod failed_updates;
+pub mod import;
 pub mod inn;
 pub mod invites;
 pub mod listing;

@@ -179,7 +179,7 @@ async fn every_staff_action_writes_its_record(backend: Backend) {
 }
 
 /// Renames the audit table away (or back), so that writing a record fails.
-async fn break_audit(app: &TestApp, broken: bool) {
+pub(super) async fn break_audit(app: &TestApp, broken: bool) {
     let (from, to) = if broken { ("audit_log", "audit_log_off") } else { ("audit_log_off", "audit_log") };
     let sql = format!("ALTER TABLE {from} RENAME TO {to}");
     app.db().execute_raw(Statement::from_string(app.db().get_database_backend(), sql)).await.unwrap();

@@ -4,6 +4,8 @@
 mod accounts;
 mod audit;
 mod export;
+mod import;
+mod import_cli;
 mod replay;
 
 use reqwest::{Method, StatusCode};

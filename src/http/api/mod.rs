@@ -15,6 +15,7 @@ pub mod deadlines;
 pub mod export;
 pub mod extract;
 pub mod failed_updates;
+pub mod import;
 pub mod invites;
 pub mod jwt;
 pub mod notifications;
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(deadlines::router())
         .merge(export::router())
         .merge(failed_updates::router())
+        .merge(import::router())
         .merge(invites::router())
         .merge(notifications::router())
         .merge(ofd_providers::router())
