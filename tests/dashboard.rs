@@ -21,6 +21,8 @@ use crate::support::seed::date_in;
 use crate::support::servers::free_port;
 use crate::support::updates::User;
 
+mod staff;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";

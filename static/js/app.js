@@ -7,6 +7,7 @@ import { passwordPage } from './account.js';
 import { failedUpdatesPage } from './failed.js';
 import { outboxPage } from './outbox.js';
 import { auditPage } from './audit.js';
+import { importPage } from './import.js';
 import * as pages from './pages.js';
 import { errorState, loadingState } from './ui.js';
 
@@ -29,6 +30,7 @@ const NAV = [
   ['#/failed-updates', 'nav_failed', 'admin'],
   ['#/outbox', 'nav_outbox', 'admin'],
   ['#/audit', 'nav_audit', 'admin'],
+  ['#/import', 'nav_import', 'admin'],
 ];
 
 const isAdmin = () => me && me.role === 'admin';
@@ -145,6 +147,9 @@ function route() {
       break;
     case 'audit':
       node = isAdmin() ? auditPage() : forbidden();
+      break;
+    case 'import':
+      node = isAdmin() ? importPage() : forbidden();
       break;
     default:
       node = h('section', { class: 'page' }, h('h1', { tabindex: '-1' }, t('not_found')));

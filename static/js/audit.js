@@ -5,7 +5,7 @@ import { fmtDate, h } from './dom.js';
 import { getLang, t, tMaybe } from './i18n.js';
 import { badge, listView } from './ui.js';
 
-const ENTITIES = ['user', 'administrator', 'client', 'contact', 'cash_register', 'deadline', 'request', 'reminders', 'outgoing_message', 'chat'];
+const ENTITIES = ['user', 'administrator', 'client', 'contact', 'cash_register', 'deadline', 'request', 'reminders', 'outgoing_message', 'chat', 'export', 'import'];
 const ACTOR_KINDS = ['user', 'administrator', 'cli', 'anonymous'];
 
 const show = (v) => (v === null || v === undefined || v === '' ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));

@@ -3,6 +3,7 @@
 import { FAILED_TEXTS } from './failed.js';
 import { OUTBOX_TEXTS } from './outbox.js';
 import { STAFF } from './i18n-staff.js';
+import { IMPORT_TEXTS } from './import.js';
 
 const DICT = {
   ru: {
@@ -360,7 +361,7 @@ const DICT = {
     you: '(you)',
   },
 };
-for (const l of ['ru', 'en']) Object.assign(DICT[l], STAFF[l], FAILED_TEXTS[l], OUTBOX_TEXTS[l]);
+for (const l of ['ru', 'en']) Object.assign(DICT[l], STAFF[l], FAILED_TEXTS[l], OUTBOX_TEXTS[l], IMPORT_TEXTS[l]);
 
 let lang = 'ru';
 try {

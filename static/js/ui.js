@@ -301,16 +301,21 @@ export function listView({ path, columns, filters = [], fixed = {}, defaultSort,
     return th;
   };
 
+  // Only the latest load is shown: an earlier one answering late (the first page still on its
+  // way when a filter is applied) must not replace the filtered rows.
+  let latest = 0;
   async function load() {
+    const mine = ++latest;
     clear(body).append(loadingState());
     const query = { ...fixed, ...readFilters(), page: state.page, per_page: state.per_page, sort: state.sort || undefined };
     let data;
     try {
       data = await get(path, query);
     } catch (err) {
-      clear(body).append(errorState(err, load));
+      if (mine === latest) clear(body).append(errorState(err, load));
       return;
     }
+    if (mine !== latest) return;
     const items = (data && data.items) || [];
     const total = Number((data && data.total) ?? items.length);
     const pages = Math.max(1, Math.ceil(total / state.per_page));

@@ -4,7 +4,7 @@
 mod accounts;
 mod audit;
 mod export;
-mod import;
+pub mod import;
 mod import_cli;
 mod replay;
 
