@@ -418,5 +418,13 @@ async fn the_template_lists_every_recognised_column_and_previews_empty(backend: 
     }
     let (status, _) = call(&app, &admin, Method::GET, "/api/import/template?format=pdf", None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The document names both of the template's content types.
+    let doc = ok(&app, &admin, Method::GET, "/api/openapi.json", None).await;
+    let content = &doc["paths"]["/api/import/template"]["get"]["responses"]["200"]["content"];
+    assert!(content.get("text/csv").is_some(), "{content}");
+    assert!(content.get("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet").is_some(), "{content}");
+    let preview = &doc["paths"]["/api/import/preview"]["post"];
+    assert!(preview["requestBody"]["content"].get("application/octet-stream").is_some(), "{preview}");
+    assert!(preview["responses"].get("415").is_none(), "any file is taken: no 415");
     app.shutdown().await;
 }

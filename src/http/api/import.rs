@@ -89,8 +89,8 @@ pub struct TemplateQuery {
 #[utoipa::path(get, path = "/import/template", tag = "import", params(TemplateQuery),
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
-        (status = 200, content_type = "text/csv", body = String),
+        (status = 200, description = "The template: XLSX (`format=xlsx`) or CSV, UTF-8 with a byte order mark and `;`",
+            content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/csv"))),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 async fn template(

@@ -209,7 +209,14 @@ pub async fn apply(
             "the file or the data changed since the preview that was confirmed; preview it again".into(),
         ));
     }
-    let written = write::run(&txn, &planned.ops, on_write).await?;
+    // Another import or edit of the same rows committed since this plan was read (PostgreSQL
+    // lets both read first): refused like a changed file, nothing written.
+    let written = write::run(&txn, &planned.ops, on_write).await.map_err(|e| match e {
+        Error::Database(db) if super::is_unique_violation(&db) => {
+            Error::Conflict("the same clients or cash registers were written meanwhile; preview the file again".into())
+        }
+        other => other,
+    })?;
     let details = serde_json::json!({
         "format": preview.format.kind, "rows": preview.summary.rows, "new": preview.summary.new,
         "update": preview.summary.update, "unchanged": preview.summary.unchanged, "error": preview.summary.error,
