@@ -494,9 +494,13 @@ async fn login_brute_force_gets_429_per_ip_and_per_account() {
     app.shutdown().await;
 }
 
-integration_test!(the_general_limit_answers_429_but_not_on_health);
-async fn the_general_limit_answers_429_but_not_on_health() {
+integration_test!(the_general_limit_answers_429_on_the_api_but_not_on_health_nor_dashboard_files);
+async fn the_general_limit_answers_429_on_the_api_but_not_on_health_nor_dashboard_files() {
     let app = TestApp::builder().env("API_RATE_LIMIT_PER_MINUTE", "5").spawn().await;
+    // The dashboard's files do not count: reloading the page leaves the API its whole quota.
+    for path in ["/", "/js/app.js", "/css/app.css", "/favicon.svg"].iter().cycle().take(12) {
+        assert_eq!(app.http.get(app.url(path)).send().await.unwrap().status(), 200, "{path}");
+    }
     for _ in 0..5 {
         assert_eq!(app.http.get(app.url("/api/auth/me")).send().await.unwrap().status(), 401);
     }

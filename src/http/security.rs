@@ -127,10 +127,11 @@ impl<K: std::hash::Hash + Eq + Clone> Limiter<K> {
     }
 }
 
-/// The general per-IP limit (not for `/health` nor the Telegram webhook).
+/// The general per-IP limit, on the REST API and `/metrics`: not on `/health`, the Telegram
+/// webhook nor the dashboard's files (one page load fetches about twenty of them).
 async fn general_limit(State(limiter): State<Arc<Limiter<IpAddr>>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if path == "/health" || path.starts_with("/webhook/") {
+    if !(path.starts_with("/api/") || path == "/metrics") {
         return next.run(req).await;
     }
     let ip = req.extensions().get::<ClientInfo>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.ip);
