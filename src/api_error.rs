@@ -37,6 +37,7 @@ impl From<Error> for ApiError {
             }
             Error::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, err.code(), err.to_string()),
             Error::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, err.code(), msg.clone()),
+            Error::Forbidden(msg) => ApiError::new(StatusCode::FORBIDDEN, err.code(), msg.clone()),
             Error::Validation(fields) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: err.code(),

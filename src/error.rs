@@ -27,6 +27,9 @@ pub enum Error {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// The actor may not do this (a reopen by someone who is not an administrator).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl Error {
@@ -37,6 +40,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Validation(_) => "validation_failed",
             Error::Conflict(_) => "conflict",
+            Error::Forbidden(_) => "forbidden",
         }
     }
 

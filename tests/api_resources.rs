@@ -575,7 +575,7 @@ async fn decisions(backend: Backend) {
     assert!(request["client_id"].is_null() && request["client_name"].is_null(), "{request}");
     assert!(copy_edits(&app).is_empty());
 
-    // Approve from the API: the client is told, both copies lose their buttons.
+    // Approve from the API: the client is told, both copies trade their buttons for Take.
     let (status, body) = api.post(&format!("/api/requests/{id}/approve"), json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "approved");
@@ -594,8 +594,12 @@ async fn decisions(backend: Backend) {
     chats.sort();
     assert_eq!(chats, [ADMIN1, ADMIN2], "both administrators' copies are edited once: {edits:?}");
     for call in app.tg().calls_to("editMessageText") {
-        let markup = &call.params["reply_markup"];
-        assert!(markup.is_null() || markup["inline_keyboard"].as_array().is_some_and(|r| r.is_empty()));
+        assert_eq!(
+            call.params["reply_markup"]["inline_keyboard"],
+            json!([[{"text": "🔧 Взять в работу", "callback_data": format!("v1:st:{id}")}]]),
+            "{}",
+            call.params
+        );
     }
 
     // The audit trail says it came through the API.

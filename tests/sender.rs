@@ -755,9 +755,13 @@ async fn delivered_rows_past_their_retention_are_pruned(backend: Backend) {
         .exec(&db)
         .await
         .unwrap();
-    // An administrator's copy of a request still waiting for its decision, and of a decided one.
+    // Administrators' copies of open requests (their edits need them), and of a closed one.
     let mut copies = Vec::new();
-    for (number, status) in [(1, client_request::Status::Pending), (2, client_request::Status::Approved)] {
+    for (number, status) in [
+        (1, client_request::Status::Pending),
+        (2, client_request::Status::InProgress),
+        (3, client_request::Status::Done),
+    ] {
         let request = client_request::ActiveModel {
             number: Set(number),
             kind: Set(client_request::Kind::Service),
@@ -789,6 +793,10 @@ async fn delivered_rows_past_their_retention_are_pruned(backend: Backend) {
     let cutoff = Utc::now() - TimeDelta::days(30);
     assert_eq!(outbox::retention::prune_sent(&db, cutoff).await.unwrap(), 2);
     let left: Vec<i64> = outgoing_message::Entity::find().all(&db).await.unwrap().into_iter().map(|r| r.id).collect();
-    assert_eq!(left, [old_failed, old_pending, recent, copies[0]], "delivered rows past the retention are gone");
+    assert_eq!(
+        left,
+        [old_failed, old_pending, recent, copies[0], copies[1]],
+        "delivered rows past the retention are gone"
+    );
     assert_eq!(outbox::retention::prune_sent(&db, cutoff).await.unwrap(), 0);
 }

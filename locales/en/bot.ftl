@@ -25,6 +25,8 @@ help-admin =
     /pending — requests waiting for a decision
     /approve N — approve request #N
     /reject N reason — reject request #N
+    /ask N question — ask the client a question about request #N
+    /reopen N — open closed request #N again
     /search name or INN — find a client
     /export — deadlines, clients, requests or reminders as CSV or XLSX
     You can also reply to a request message with “Approve” or “Reject reason”.
@@ -65,6 +67,8 @@ button-cancel = Cancel
 button-approve = ✅ Approve
 button-reject = ❌ Reject
 button-skip = Skip
+button-start = 🔧 Take
+button-done = 🏁 Done
 
 admin-request =
     Request #{ $number } — { $type }
@@ -83,21 +87,39 @@ admin-outcome-approved = ✅ Approved: { $admin }, { $time }
 admin-outcome-rejected = ❌ Rejected: { $admin }, { $time }
 admin-outcome-reason = Reason: { $reason }
 admin-outcome-cancelled = Cancelled by the client, { $time }
+admin-outcome-started = 🔧 In progress: { $admin }, { $time }
+admin-outcome-asked = ❓ Question to the client: { $admin }, { $time }
+admin-outcome-done = 🏁 Done: { $admin }, { $time }
+admin-outcome-reopened = ↩️ Reopened: { $admin }, { $time }
+admin-outcome-comment = “{ $comment }”
 admin-reject-ask-reason = Write the reason for rejecting request #{ $number }, or press “Skip”.
 admin-decided = Done: request #{ $number } is { $status }.
 admin-already-decided = Request #{ $number } is already { $status }: { $admin }.
 admin-request-not-found = There is no request #{ $number }.
 admin-command-usage = Usage: /approve N or /reject N reason.
 admin-link-client-missing = Cannot approve: there is no company with INN { $inn } in the database. Add the client first.
+admin-action-refused = Request #{ $number } is { $status } now: this action does not apply to it.
+admin-link-no-work = A request to link to a company is closed by its decision: there is no work to take.
+admin-comment-too-long = The text is too long: at most { $max } characters.
+admin-ask-usage = Usage: /ask N question for the client.
+admin-reopen-usage = Usage: /reopen N or /reopen N comment.
 
 status-pending = pending
 status-approved = approved
 status-rejected = rejected
 status-cancelled = cancelled
+status-in-progress = in progress
+status-waiting-for-client = waiting for the client
+status-done = done
 
 client-request-approved = Request #{ $number } approved.
 client-request-rejected = Request #{ $number } rejected.
 client-request-rejected-reason = Request #{ $number } rejected. Reason: { $reason }
+client-request-started = Request #{ $number } is in progress.
+client-request-resumed = The work on request #{ $number } goes on.
+client-request-question = A question about request #{ $number }: { $question }
+client-request-done = Request #{ $number } is done.
+client-request-reopened = Request #{ $number } is open again.
 
 myrequests-empty = You have no requests yet. /request — file a request.
 myrequests-header = Your requests:
@@ -119,6 +141,8 @@ menu-help = All commands
 menu-pending = Requests waiting for a decision
 menu-approve = Approve a request: /approve N
 menu-reject = Reject a request: /reject N reason
+menu-ask = Ask the client: /ask N question
+menu-reopen = Reopen a request: /reopen N
 
 reminder =
     ⏰ { $type }: expires on { $date } — { $days ->

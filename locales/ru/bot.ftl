@@ -25,6 +25,8 @@ help-admin =
     /pending — заявки, ждущие решения
     /approve N — одобрить заявку №N
     /reject N причина — отклонить заявку №N
+    /ask N вопрос — задать клиенту вопрос по заявке №N
+    /reopen N — снова открыть закрытую заявку №N
     /search название или ИНН — найти клиента
     /export — выгрузка сроков, клиентов, заявок или напоминаний (CSV или XLSX)
     На сообщение с заявкой можно ответить «Одобрить» или «Отклонить причина».
@@ -65,6 +67,8 @@ button-cancel = Отменить
 button-approve = ✅ Одобрить
 button-reject = ❌ Отклонить
 button-skip = Пропустить
+button-start = 🔧 Взять в работу
+button-done = 🏁 Выполнена
 
 admin-request =
     Заявка №{ $number } — { $type }
@@ -83,21 +87,39 @@ admin-outcome-approved = ✅ Одобрена: { $admin }, { $time }
 admin-outcome-rejected = ❌ Отклонена: { $admin }, { $time }
 admin-outcome-reason = Причина: { $reason }
 admin-outcome-cancelled = Отменена клиентом, { $time }
+admin-outcome-started = 🔧 В работе: { $admin }, { $time }
+admin-outcome-asked = ❓ Вопрос клиенту: { $admin }, { $time }
+admin-outcome-done = 🏁 Выполнена: { $admin }, { $time }
+admin-outcome-reopened = ↩️ Открыта снова: { $admin }, { $time }
+admin-outcome-comment = «{ $comment }»
 admin-reject-ask-reason = Напишите причину отклонения заявки №{ $number } или нажмите «Пропустить».
 admin-decided = Готово: заявка №{ $number } — { $status }.
 admin-already-decided = Заявка №{ $number } уже { $status }: { $admin }.
 admin-request-not-found = Заявки №{ $number } нет.
 admin-command-usage = Использование: /approve N или /reject N причина.
 admin-link-client-missing = Нельзя одобрить: организации с ИНН { $inn } нет в базе. Сначала добавьте клиента.
+admin-action-refused = Заявка №{ $number } сейчас { $status }: это действие к ней не относится.
+admin-link-no-work = Заявка на подключение к организации после решения закрыта: брать в работу нечего.
+admin-comment-too-long = Слишком длинный текст: не больше { $max } символов.
+admin-ask-usage = Использование: /ask N вопрос клиенту.
+admin-reopen-usage = Использование: /reopen N или /reopen N комментарий.
 
 status-pending = ждёт решения
 status-approved = одобрена
 status-rejected = отклонена
 status-cancelled = отменена
+status-in-progress = в работе
+status-waiting-for-client = ждёт ответа клиента
+status-done = выполнена
 
 client-request-approved = Заявка №{ $number } одобрена.
 client-request-rejected = Заявка №{ $number } отклонена.
 client-request-rejected-reason = Заявка №{ $number } отклонена. Причина: { $reason }
+client-request-started = Заявка №{ $number } взята в работу.
+client-request-resumed = Работа по заявке №{ $number } продолжается.
+client-request-question = Вопрос по заявке №{ $number }: { $question }
+client-request-done = Заявка №{ $number } выполнена.
+client-request-reopened = Заявка №{ $number } снова открыта.
 
 myrequests-empty = У вас пока нет заявок. /request — подать заявку.
 myrequests-header = Ваши заявки:
@@ -119,6 +141,8 @@ menu-help = Все команды
 menu-pending = Заявки, ждущие решения
 menu-approve = Одобрить заявку: /approve N
 menu-reject = Отклонить заявку: /reject N причина
+menu-ask = Вопрос клиенту: /ask N вопрос
+menu-reopen = Открыть заявку снова: /reopen N
 
 reminder =
     ⏰ { $type }: срок истекает { $date } — { $days ->

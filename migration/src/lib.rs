@@ -14,6 +14,7 @@ mod m20261201_000012_outbox_failed_at;
 mod m20261201_000030_failed_updates;
 mod m20261201_000040_user_sessions;
 mod m20261201_000041_audit_log;
+mod m20261201_000060_request_lifecycle;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000041_audit_log::Migration),
             Box::new(m20261201_000011_outbox_edit_of::Migration),
             Box::new(m20261201_000012_outbox_failed_at::Migration),
+            Box::new(m20261201_000060_request_lifecycle::Migration),
         ]
     }
 }

@@ -20,6 +20,10 @@ pub enum Callback {
     Reject(i32),
     /// An administrator rejects without giving a reason.
     SkipReason(i32),
+    /// An administrator starts (or resumes) the work on a request.
+    Start(i32),
+    /// An administrator marks a request done.
+    Done(i32),
     /// The user picks a language.
     Lang(String),
     /// An administrator asks for an export (`deadlines.xlsx`, …).
@@ -39,6 +43,8 @@ impl Callback {
             Callback::Approve(id) => format!("{VERSION}:ap:{id}"),
             Callback::Reject(id) => format!("{VERSION}:rj:{id}"),
             Callback::SkipReason(id) => format!("{VERSION}:sk:{id}"),
+            Callback::Start(id) => format!("{VERSION}:st:{id}"),
+            Callback::Done(id) => format!("{VERSION}:dn:{id}"),
             Callback::Lang(code) => format!("{VERSION}:lang:{code}"),
             Callback::Export(export) => format!("{VERSION}:ex:{}", export.name()),
         };
@@ -69,6 +75,8 @@ impl Callback {
             ("ap", _) => Callback::Approve(id()?),
             ("rj", _) => Callback::Reject(id()?),
             ("sk", _) => Callback::SkipReason(id()?),
+            ("st", _) => Callback::Start(id()?),
+            ("dn", _) => Callback::Done(id()?),
             ("lang", Some(code @ ("ru" | "en"))) => Callback::Lang(code.to_string()),
             ("ex", Some(name)) => Callback::Export(Export::parse(name, "export").ok()?),
             _ => return None,
@@ -95,6 +103,8 @@ mod tests {
             Callback::Approve(i32::MAX),
             Callback::Reject(42),
             Callback::SkipReason(42),
+            Callback::Start(i32::MAX),
+            Callback::Done(7),
             Callback::Lang("en".into()),
             Callback::Export(Export::parse("reminders.xlsx", "export").unwrap()),
         ] {
@@ -122,6 +132,8 @@ mod tests {
             "v1:ex:users.csv",
             "v1:ex:deadlines.pdf",
             "v1:ap:99999999999",
+            "v1:st",
+            "v1:dn:0",
             "' OR 1=1 --",
         ] {
             assert_eq!(Callback::parse(data), None, "{data:?}");

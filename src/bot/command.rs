@@ -11,6 +11,10 @@ pub enum Command {
     Pending,
     Approve(String),
     Reject(String),
+    /// `/ask N question`: a question to the client; the request waits for the answer.
+    Ask(String),
+    /// `/reopen N [comment]`.
+    Reopen(String),
     List,
     Today,
     Search(String),
@@ -44,6 +48,8 @@ impl Command {
             "pending" => Command::Pending,
             "approve" => Command::Approve(args),
             "reject" => Command::Reject(args),
+            "ask" => Command::Ask(args),
+            "reopen" => Command::Reopen(args),
             "list" => Command::List,
             "today" => Command::Today,
             "search" => Command::Search(args),
@@ -62,6 +68,11 @@ mod tests {
         assert_eq!(Command::parse("/start", "kkt_bot"), Some(Command::Start(None)));
         assert_eq!(Command::parse("/start inv_abc123", "kkt_bot"), Some(Command::Start(Some("inv_abc123".into()))));
         assert_eq!(Command::parse("/reject@KKT_bot 12 нет ФН", "kkt_bot"), Some(Command::Reject("12 нет ФН".into())));
+        assert_eq!(
+            Command::parse("/ask 3 какой заводской номер?", "kkt_bot"),
+            Some(Command::Ask("3 какой заводской номер?".into()))
+        );
+        assert_eq!(Command::parse("/reopen 3", "kkt_bot"), Some(Command::Reopen("3".into())));
         assert_eq!(Command::parse("/help@other_bot", "kkt_bot"), None);
         assert_eq!(Command::parse("hello", "kkt_bot"), None);
         assert_eq!(Command::parse("/frobnicate", "kkt_bot"), Some(Command::Unknown("frobnicate".into())));

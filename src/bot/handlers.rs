@@ -22,6 +22,7 @@ use crate::entities::request_message;
 use crate::error::Error;
 use crate::outbox::{self, Outgoing};
 use crate::services::deadlines::{self, DeadlineView};
+use crate::services::lifecycle::{self, Action, Transitioned};
 use crate::services::requests::{self, Channel, Decided, Decision, Filed, NewServiceRequest};
 use crate::services::{clients, contacts, inn, invites, telegram_users};
 
@@ -64,6 +65,8 @@ pub async fn command(ctx: Arc<Ctx>, cmd: Command) -> HandlerResult {
         Command::Pending => pending(&ctx).await,
         Command::Approve(args) => decide_command(&ctx, &args, true).await,
         Command::Reject(args) => decide_command(&ctx, &args, false).await,
+        Command::Ask(args) => super::work::command(&ctx, &args, Action::AskClient).await,
+        Command::Reopen(args) => super::work::command(&ctx, &args, Action::Reopen).await,
         Command::List => list(&ctx).await,
         Command::Today => today(&ctx).await,
         Command::Search(query) => search(&ctx, &query).await,
@@ -235,7 +238,7 @@ async fn my_requests(ctx: &Ctx) -> HandlerResult {
         if let Some(reason) = &request.reason {
             lines.push(format!("  {}", ctx.t("myrequests-reason", &[("reason", reason.clone().into())])));
         }
-        if request.status == Status::Pending {
+        if lifecycle::target(request.kind, request.status, Action::Cancel).is_some() {
             buttons.push(vec![InlineKeyboardButton::callback(
                 ctx.t("button-cancel-request", &[("number", request.number.into())]),
                 Callback::CancelRequest(request.id).encode(),
@@ -521,12 +524,10 @@ async fn on_callback(ctx: &Ctx, cb: Callback) -> Result<Option<String>, BotError
         }
         Callback::CancelRequest(request_id) => {
             let outcome =
-                requests::cancel_by_requester(&ctx.txn, ctx.notifier.as_ref(), request_id, &ctx.profile).await;
+                lifecycle::cancel_by_requester(&ctx.txn, ctx.notifier.as_ref(), request_id, &ctx.profile).await;
             let text = match outcome {
-                Ok(requests::Cancelled::Done(r)) => {
-                    ctx.t("request-cancelled-by-client", &[("number", r.number.into())])
-                }
-                Ok(requests::Cancelled::NotPending(r)) => ctx.t(
+                Ok(Transitioned::Done(r)) => ctx.t("request-cancelled-by-client", &[("number", r.number.into())]),
+                Ok(Transitioned::Refused(r)) => ctx.t(
                     "request-cannot-cancel",
                     &[("number", r.number.into()), ("status", ctx.notifier.status_text(ctx.lang(), r.status).into())],
                 ),
@@ -536,7 +537,13 @@ async fn on_callback(ctx: &Ctx, cb: Callback) -> Result<Option<String>, BotError
             ctx.reply(text).await?;
             Ok(None)
         }
-        Callback::Approve(id) | Callback::Reject(id) | Callback::SkipReason(id) if ctx.admin.is_none() => {
+        Callback::Approve(id)
+        | Callback::Reject(id)
+        | Callback::SkipReason(id)
+        | Callback::Start(id)
+        | Callback::Done(id)
+            if ctx.admin.is_none() =>
+        {
             tracing::warn!(
                 telegram_id = ctx.profile.telegram_id,
                 request_id = id,
@@ -546,6 +553,8 @@ async fn on_callback(ctx: &Ctx, cb: Callback) -> Result<Option<String>, BotError
         }
         Callback::Export(wanted) => super::export::send(ctx, wanted).await,
         Callback::Approve(request_id) => decide_button(ctx, request_id, Decision::Approve).await,
+        Callback::Start(request_id) => super::work::button(ctx, request_id, Action::Start).await,
+        Callback::Done(request_id) => super::work::button(ctx, request_id, Action::Done).await,
         Callback::SkipReason(request_id) => {
             ctx.set_dialog(None).await?;
             decide_button(ctx, request_id, Decision::Reject { reason: None }).await

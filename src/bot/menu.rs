@@ -21,8 +21,13 @@ const EVERYONE_COMMANDS: &[(&str, &str)] = &[
     ("help", "menu-help"),
 ];
 /// What administrators have in addition.
-const ADMIN_COMMANDS: &[(&str, &str)] =
-    &[("pending", "menu-pending"), ("approve", "menu-approve"), ("reject", "menu-reject")];
+const ADMIN_COMMANDS: &[(&str, &str)] = &[
+    ("pending", "menu-pending"),
+    ("approve", "menu-approve"),
+    ("reject", "menu-reject"),
+    ("ask", "menu-ask"),
+    ("reopen", "menu-reopen"),
+];
 
 /// The command menu in `lang`, with the administrators' commands when `admin`.
 pub fn menu(texts: &Texts, lang: Lang, admin: bool) -> Vec<BotCommand> {
@@ -56,9 +61,9 @@ pub struct MenusSet {
 }
 
 /// Sets the command menus: Russian by default, English for English clients, and for each
-/// active administrator a menu scoped to their chat that adds /pending, /approve and /reject (in
-/// both languages). Deactivated administrators' chat menus are deleted, so they fall back to the
-/// common one. A failing call is logged and the others still go out.
+/// active administrator a menu scoped to their chat that adds /pending, /approve, /reject, /ask
+/// and /reopen (in both languages). Deactivated administrators' chat menus are deleted, so they
+/// fall back to the common one. A failing call is logged and the others still go out.
 pub async fn set_command_menus(api: &BotApi, db: &DatabaseConnection, texts: &Texts) -> Result<MenusSet> {
     let mut result = MenusSet::default();
     let set = async |scope: Option<&BotCommandScope>, admin: bool| {
@@ -125,7 +130,19 @@ mod tests {
             let names: Vec<&str> = admin.iter().map(|c| c.command.as_str()).collect();
             assert_eq!(
                 names,
-                ["start", "request", "myrequests", "lang", "cancel", "help", "pending", "approve", "reject"]
+                [
+                    "start",
+                    "request",
+                    "myrequests",
+                    "lang",
+                    "cancel",
+                    "help",
+                    "pending",
+                    "approve",
+                    "reject",
+                    "ask",
+                    "reopen"
+                ]
             );
             for command in &admin {
                 assert!(!command.description.starts_with("menu-"), "{lang:?}: no text for /{}", command.command);

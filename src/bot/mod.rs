@@ -13,6 +13,7 @@ pub mod menu;
 pub mod notifier;
 pub mod storage;
 pub mod texts;
+pub mod work;
 
 use sea_orm::DbErr;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};

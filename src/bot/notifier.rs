@@ -7,16 +7,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::callback::Callback;
 use super::texts::{Arg, Lang, Texts};
 use crate::entities::client_request::{self, Kind, Status};
-use crate::entities::{administrator, request_message};
+use crate::entities::{administrator, request_event, request_message};
 use crate::error::Result;
 use crate::outbox::{self, MessageRef, Outgoing, RetryPolicy};
 use crate::services::deadlines::DeadlineView;
+use crate::services::lifecycle::{self, Action, Change};
 use crate::services::reminders::{ReminderMessages, Summary};
 use crate::services::requests::RequestEvents;
 use crate::services::{clients, requests, telegram_users};
@@ -38,6 +41,30 @@ pub fn decision_keyboard(texts: &Texts, lang: Lang, request_id: i32) -> InlineKe
         InlineKeyboardButton::callback(texts.get(lang, "button-approve", &[]), Callback::Approve(request_id).encode()),
         InlineKeyboardButton::callback(texts.get(lang, "button-reject", &[]), Callback::Reject(request_id).encode()),
     ]])
+}
+
+/// The buttons of an administrator's copy: those of the actions that apply now (a question to
+/// the client needs its text, so it is the `/ask` command, not a button). None when none apply.
+pub fn copy_keyboard(texts: &Texts, lang: Lang, request: &client_request::Model) -> Option<InlineKeyboardMarkup> {
+    let actions = lifecycle::staff_actions(request.kind, request.status);
+    if actions.contains(&Action::Approve) {
+        return Some(decision_keyboard(texts, lang, request.id));
+    }
+    let buttons: Vec<InlineKeyboardButton> = actions
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Start => Some(InlineKeyboardButton::callback(
+                texts.get(lang, "button-start", &[]),
+                Callback::Start(request.id).encode(),
+            )),
+            Action::Done => Some(InlineKeyboardButton::callback(
+                texts.get(lang, "button-done", &[]),
+                Callback::Done(request.id).encode(),
+            )),
+            _ => None,
+        })
+        .collect();
+    (!buttons.is_empty()).then(|| InlineKeyboardMarkup::new([buttons]))
 }
 
 impl TelegramNotifier {
@@ -62,6 +89,9 @@ impl TelegramNotifier {
             Status::Approved => "status-approved",
             Status::Rejected => "status-rejected",
             Status::Cancelled => "status-cancelled",
+            Status::InProgress => "status-in-progress",
+            Status::WaitingForClient => "status-waiting-for-client",
+            Status::Done => "status-done",
         };
         self.texts.get(lang, id, &[])
     }
@@ -128,28 +158,71 @@ impl TelegramNotifier {
         at.with_timezone(&self.timezone).format("%d.%m.%Y %H:%M").to_string()
     }
 
-    /// The outcome lines added to the administrators' copies.
-    fn outcome_text(&self, lang: Lang, request: &client_request::Model) -> String {
-        let admin = request.decided_by.clone().unwrap_or_default();
-        let time = self.format_time(request.decided_at.unwrap_or(request.updated_at));
-        let args = [("admin", Arg::from(admin)), ("time", Arg::from(time))];
-        match request.status {
-            Status::Approved => self.texts.get(lang, "admin-outcome-approved", &args),
-            Status::Rejected => {
-                let mut text = self.texts.get(lang, "admin-outcome-rejected", &args);
+    /// The lines added to the administrators' copies: the decision, then the latest change
+    /// after it (work started, a question to the client, done, a cancel, a reopen).
+    async fn outcome_text(
+        &self,
+        db: &impl ConnectionTrait,
+        lang: Lang,
+        request: &client_request::Model,
+    ) -> Result<String> {
+        let mut lines = Vec::new();
+        if let Some(decided_at) = request.decided_at {
+            let admin = request.decided_by.clone().unwrap_or_default();
+            let args = [("admin", Arg::from(admin)), ("time", Arg::from(self.format_time(decided_at)))];
+            // A rejection closes the request (a reopen clears it): any other decision on record
+            // is an approval, whatever happened since.
+            if request.status == Status::Rejected {
+                lines.push(self.texts.get(lang, "admin-outcome-rejected", &args));
                 if let Some(reason) = &request.reason {
-                    text.push('\n');
-                    text.push_str(&self.texts.get(lang, "admin-outcome-reason", &[("reason", reason.clone().into())]));
+                    lines.push(self.texts.get(lang, "admin-outcome-reason", &[("reason", reason.clone().into())]));
                 }
-                text
+            } else {
+                lines.push(self.texts.get(lang, "admin-outcome-approved", &args));
             }
-            Status::Cancelled => self.texts.get(lang, "admin-outcome-cancelled", &args[1..]),
-            Status::Pending => String::new(),
         }
+        let latest = request_event::Entity::find()
+            .filter(request_event::Column::RequestId.eq(request.id))
+            .order_by_desc(request_event::Column::Id)
+            .one(db)
+            .await?;
+        if let Some(event) = latest {
+            let id = match event.event.as_str() {
+                "started" => Some("admin-outcome-started"),
+                "asked_client" => Some("admin-outcome-asked"),
+                "done" => Some("admin-outcome-done"),
+                "cancelled" => Some("admin-outcome-cancelled"),
+                "reopened" => Some("admin-outcome-reopened"),
+                _ => None,
+            };
+            if let Some(id) = id {
+                let args = [
+                    ("admin", Arg::from(event.actor_name.clone().unwrap_or_default())),
+                    ("time", Arg::from(self.format_time(event.created_at))),
+                ];
+                lines.push(self.texts.get(lang, id, &args));
+                if let Some(details) = event.details {
+                    lines.push(self.texts.get(lang, "admin-outcome-comment", &[("comment", details.into())]));
+                }
+            }
+        }
+        Ok(lines.join("\n"))
     }
 
-    /// Sends one administrator a copy of a request with its buttons, and remembers the copy so
-    /// it is edited after the decision.
+    /// An administrator's copy: the request, then what happened to it.
+    async fn copy_text(
+        &self,
+        db: &impl ConnectionTrait,
+        lang: Lang,
+        request: &client_request::Model,
+    ) -> Result<String> {
+        let text = self.admin_text(db, lang, request).await?;
+        let outcome = self.outcome_text(db, lang, request).await?;
+        Ok(if outcome.is_empty() { text } else { format!("{text}\n\n{outcome}") })
+    }
+
+    /// Sends one administrator a copy of a request with the buttons that apply now, and
+    /// remembers the copy so it is edited after each change.
     pub async fn send_admin_copy(
         &self,
         txn: &DatabaseTransaction,
@@ -162,9 +235,9 @@ impl TelegramNotifier {
             outbox::enqueue(txn, Outgoing::SendPhoto { chat_id, photo: photo.clone(), caption, reply_markup: None })
                 .await?;
         }
-        let text = self.admin_text(txn, lang, request).await?;
-        let keyboard = decision_keyboard(&self.texts, lang, request.id);
-        let outbox_id = outbox::enqueue(txn, Outgoing::with_keyboard(chat_id, text, keyboard)).await?;
+        let text = self.copy_text(txn, lang, request).await?;
+        let reply_markup = copy_keyboard(&self.texts, lang, request);
+        let outbox_id = outbox::enqueue(txn, Outgoing::SendMessage { chat_id, text, reply_markup }).await?;
         request_message::ActiveModel {
             request_id: Set(request.id),
             chat_id: Set(chat_id),
@@ -177,21 +250,21 @@ impl TelegramNotifier {
         Ok(())
     }
 
-    /// Edits every administrator's copy to show the request's outcome, without buttons.
+    /// Edits every administrator's copy to show the request as it is now, with the buttons that
+    /// apply now.
     async fn edit_copies(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
         let copies =
             request_message::Entity::find().filter(request_message::Column::RequestId.eq(request.id)).all(txn).await?;
         for copy in copies {
             let lang = lang_of(txn, copy.chat_id).await?;
-            let text =
-                format!("{}\n\n{}", self.admin_text(txn, lang, request).await?, self.outcome_text(lang, request));
+            let text = self.copy_text(txn, lang, request).await?;
             outbox::enqueue(
                 txn,
                 Outgoing::EditMessageText {
                     chat_id: copy.chat_id,
                     message: MessageRef::Outbox(copy.outgoing_message_id),
                     text,
-                    reply_markup: None,
+                    reply_markup: copy_keyboard(&self.texts, lang, request),
                 },
             )
             .await?;
@@ -239,7 +312,35 @@ impl RequestEvents for TelegramNotifier {
         self.edit_copies(txn, request).await
     }
 
-    async fn request_cancelled(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+    async fn request_changed(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        change: &Change,
+    ) -> Result<()> {
+        let chat_id = request.requester_telegram_id;
+        let lang = lang_of(txn, chat_id).await?;
+        let number = ("number", Arg::from(request.number));
+        let text = match change.action {
+            Action::Start if change.from == Status::WaitingForClient => {
+                Some(self.texts.get(lang, "client-request-resumed", &[number]))
+            }
+            Action::Start => Some(self.texts.get(lang, "client-request-started", &[number])),
+            Action::AskClient => Some(self.texts.get(
+                lang,
+                "client-request-question",
+                &[number, ("question", change.comment.clone().unwrap_or_default().into())],
+            )),
+            Action::Done => Some(self.texts.get(lang, "client-request-done", &[number])),
+            Action::Reopen => Some(self.texts.get(lang, "client-request-reopened", &[number])),
+            // The client made it and is answered in their own update.
+            Action::Cancel => None,
+            // Decisions are told by `request_decided`.
+            Action::Approve | Action::Reject => None,
+        };
+        if let Some(text) = text {
+            outbox::enqueue(txn, Outgoing::text(chat_id, text)).await?;
+        }
         self.edit_copies(txn, request).await
     }
 }

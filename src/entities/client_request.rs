@@ -24,6 +24,9 @@ pub struct Model {
     pub decided_by_user_id: Option<i32>,
     pub decided_at: Option<DateTimeUtc>,
     pub reason: Option<String>,
+    /// When the work on it last started (taken, or resumed after a question to the client).
+    pub started_at: Option<DateTimeUtc>,
+    pub done_at: Option<DateTimeUtc>,
     #[sea_orm(unique)]
     pub submit_key: Option<String>,
     pub created_at: DateTimeUtc,
@@ -40,9 +43,10 @@ pub enum Kind {
     Link,
 }
 
+/// Where a request is in its lifecycle (see `services::lifecycle` for the transitions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-#[serde(rename_all = "lowercase")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     #[sea_orm(string_value = "pending")]
     Pending,
@@ -52,6 +56,13 @@ pub enum Status {
     Rejected,
     #[sea_orm(string_value = "cancelled")]
     Cancelled,
+    #[sea_orm(string_value = "in_progress")]
+    InProgress,
+    /// Staff asked the client a question and wait for the answer.
+    #[sea_orm(string_value = "waiting_for_client")]
+    WaitingForClient,
+    #[sea_orm(string_value = "done")]
+    Done,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,14 +8,14 @@ use sea_orm::{ConnectionTrait, DbErr, Statement};
 const BATCH: u64 = 1000;
 
 /// Deletes the rows sent before `cutoff`, except an administrator's copy of a request still
-/// waiting for its decision (its edit after the decision needs the row). Returns how many.
+/// open (its edits after each change need the row). Returns how many.
 pub async fn prune_sent(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
     let sql = "DELETE FROM outgoing_messages WHERE id IN (\
            SELECT o.id FROM outgoing_messages o WHERE o.status = 'sent' AND o.sent_at < $1 \
              AND NOT EXISTS (SELECT 1 FROM request_messages rm \
                JOIN client_requests r ON r.id = rm.request_id \
-               WHERE rm.outgoing_message_id = o.id AND r.status = 'pending') \
+               WHERE rm.outgoing_message_id = o.id AND r.status NOT IN ('done', 'rejected', 'cancelled')) \
            ORDER BY o.id LIMIT $2)";
     let mut deleted = 0;
     loop {

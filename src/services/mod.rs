@@ -13,6 +13,7 @@ pub mod failed_updates;
 pub mod import;
 pub mod inn;
 pub mod invites;
+pub mod lifecycle;
 pub mod listing;
 pub mod ofd_providers;
 pub mod passwords;

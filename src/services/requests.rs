@@ -14,6 +14,7 @@ use sea_orm::{
 use crate::entities::client_request::{self, Kind, Status};
 use crate::entities::{request_event, request_type};
 use crate::error::{Error, Result};
+use crate::services::lifecycle::{Action, Change, target};
 use crate::services::telegram_users::Profile;
 
 /// Longest description a client may send.
@@ -42,8 +43,8 @@ pub enum Actor {
     Client { telegram_id: i64, name: String },
     /// A Telegram administrator.
     Administrator { id: i32, telegram_id: i64, name: String },
-    /// A dashboard user.
-    User { id: i32, name: String },
+    /// A dashboard user; `admin` with the admin role.
+    User { id: i32, name: String, admin: bool },
 }
 
 impl Actor {
@@ -77,8 +78,14 @@ pub trait RequestEvents: Send + Sync {
     async fn request_filed(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()>;
     /// A decision: the client is told, every administrator's copy is edited.
     async fn request_decided(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()>;
-    /// The client withdrew the request: every administrator's copy is edited.
-    async fn request_cancelled(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()>;
+    /// A transition after filing other than a decision (work started, a question, done, a
+    /// cancel, a reopen): the client is told (unless they made it), every copy is edited.
+    async fn request_changed(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        change: &Change,
+    ) -> Result<()>;
 }
 
 /// A service request as the client composed it.
@@ -147,7 +154,7 @@ async fn next_number(txn: &DatabaseTransaction) -> Result<i32> {
     Ok(max.unwrap_or(0) + 1)
 }
 
-async fn record_event(
+pub(super) async fn record_event(
     db: &impl ConnectionTrait,
     request_id: i32,
     event: &str,
@@ -288,7 +295,8 @@ pub async fn decide(
     channel: Channel,
 ) -> Result<Decided> {
     let request = get(txn, request_id).await?.ok_or(Error::NotFound("request"))?;
-    if request.status != Status::Pending {
+    let action = if decision == Decision::Approve { Action::Approve } else { Action::Reject };
+    if target(request.kind, request.status, action).is_none() {
         return Ok(Decided::AlreadyDecided(request));
     }
     let link_client = match (&decision, request.kind) {
@@ -342,39 +350,6 @@ pub async fn decide(
     let request = get(txn, request_id).await?.ok_or(Error::NotFound("request"))?;
     events.request_decided(txn, &request).await?;
     Ok(Decided::Done(request))
-}
-
-pub enum Cancelled {
-    Done(client_request::Model),
-    NotPending(client_request::Model),
-}
-
-/// The requester withdraws a pending request.
-pub async fn cancel_by_requester(
-    txn: &DatabaseTransaction,
-    events: &dyn RequestEvents,
-    request_id: i32,
-    requester: &Profile,
-) -> Result<Cancelled> {
-    let request = get(txn, request_id)
-        .await?
-        .filter(|r| r.requester_telegram_id == requester.telegram_id)
-        .ok_or(Error::NotFound("request"))?;
-    let now = Utc::now();
-    let updated = client_request::Entity::update_many()
-        .col_expr(client_request::Column::Status, Status::Cancelled.into())
-        .col_expr(client_request::Column::UpdatedAt, now.into())
-        .filter(client_request::Column::Id.eq(request.id))
-        .filter(client_request::Column::Status.eq(Status::Pending))
-        .exec(txn)
-        .await?;
-    let request = get(txn, request_id).await?.ok_or(Error::NotFound("request"))?;
-    if updated.rows_affected == 0 {
-        return Ok(Cancelled::NotPending(request));
-    }
-    record_event(txn, request.id, "cancelled", &client_actor(requester), Channel::Telegram, None).await?;
-    events.request_cancelled(txn, &request).await?;
-    Ok(Cancelled::Done(request))
 }
 
 /// A requester's latest requests, newest first.

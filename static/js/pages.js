@@ -133,28 +133,49 @@ function rejectDialog(r, done) {
   );
 }
 
-function decisionButtons(r, reload) {
-  if (r.status !== 'pending') return null;
-  const approve = h('button', { type: 'button', class: 'btn btn-primary btn-approve', 'data-action': 'approve' }, t('approve'));
-  approve.addEventListener('click', async () => {
-    approve.disabled = true;
-    try {
-      await post(`/api/requests/${r.id}/approve`);
-      toast(t('approved_msg', { n: reqNumber(r) }));
-      reload();
-    } catch (err) {
-      toast(err.message, 'error');
-      approve.disabled = false;
-      reload();
-    }
-  });
-  return h(
-    'div',
-    { class: 'row-actions' },
-    approve,
-    h('button', { type: 'button', class: 'btn btn-danger btn-reject', 'data-action': 'reject', onclick: () => rejectDialog(r, reload) }, t('reject')),
+function askDialog(r, done) {
+  openDialog(t('ask_title', { n: reqNumber(r) }), (close) =>
+    formView({
+      submitLabel: t('act_ask_client'),
+      fields: [{ name: 'comment', label: t('question'), type: 'textarea', required: true, maxlength: 1000, placeholder: t('ask_ph') }],
+      onCancel: close,
+      onSubmit: async (v) => {
+        await post(`/api/requests/${r.id}/transitions`, { action: 'ask_client', comment: v.comment });
+        close();
+        toast(t('changed_msg', { n: reqNumber(r) }));
+        done();
+      },
+    }).form,
   );
 }
+
+// A button per action the API says applies now (RequestDto.actions): decisions, then the work.
+const ACTION_CLASS = { approve: 'btn-primary btn-approve', reject: 'btn-danger btn-reject', start: 'btn-primary', done: 'btn-primary', ask_client: '', reopen: '' };
+
+function actionButtons(r, reload, only) {
+  const actions = (r.actions || []).filter((a) => !only || only.includes(a));
+  if (!actions.length) return null;
+  const button = (action) => {
+    const b = h('button', { type: 'button', class: `btn ${ACTION_CLASS[action] || ''}`, 'data-action': action }, t(`act_${action}`));
+    b.addEventListener('click', async () => {
+      if (action === 'reject') return rejectDialog(r, reload);
+      if (action === 'ask_client') return askDialog(r, reload);
+      b.disabled = true;
+      try {
+        if (action === 'approve') await post(`/api/requests/${r.id}/approve`);
+        else await post(`/api/requests/${r.id}/transitions`, { action });
+        toast(t(action === 'approve' ? 'approved_msg' : 'changed_msg', { n: reqNumber(r) }));
+      } catch (err) {
+        toast(err.message, 'error');
+      }
+      reload();
+    });
+    return b;
+  };
+  return h('div', { class: 'row-actions' }, actions.map(button));
+}
+
+const decisionButtons = (r, reload) => actionButtons(r, reload, ['approve', 'reject']);
 
 export function requestsPage(tab) {
   const pending = tab !== 'history';
@@ -178,7 +199,7 @@ export function requestsPage(tab) {
       ? [{ name: 'q', label: t('search'), type: 'search' }]
       : [
           { name: 'q', label: t('search'), type: 'search' },
-          { name: 'status', label: t('status'), type: 'select', options: ['pending', 'approved', 'rejected', 'cancelled'].map((s) => [s, t(`st_${s}`)]) },
+          { name: 'status', label: t('status'), type: 'select', options: ['pending', 'approved', 'in_progress', 'waiting_for_client', 'done', 'rejected', 'cancelled'].map((s) => [s, t(`st_${s}`)]) },
           { name: 'kind', label: t('type'), type: 'select', options: ['service', 'link'].map((s) => [s, t(`kind_${s}`)]) },
           { name: 'from', label: t('period_from'), type: 'date' },
           { name: 'to', label: t('period_to'), type: 'date' },
@@ -215,11 +236,13 @@ export function requestPage(id) {
             [t('created'), d(r.created_at)],
             [t('decided_by'), r.decided_by ? `${r.decided_by} · ${d(r.decided_at)}` : '—'],
             [t('reason'), r.reason || '—'],
+            [t('started_at'), r.started_at ? d(r.started_at) : '—'],
+            [t('done_at'), r.done_at ? d(r.done_at) : '—'],
           ];
           return h(
             'div',
             {},
-            pageHead(t('request_title', { n: reqNumber(r) }), decisionButtons(r, reload)),
+            pageHead(t('request_title', { n: reqNumber(r) }), actionButtons(r, reload)),
             h('dl', { class: 'props card' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
             h('div', { class: 'card' }, h('h2', {}, t('description')), h('p', { class: 'pre' }, r.description)),
             h(

@@ -23,6 +23,7 @@ pub mod ofd_providers;
 pub mod openapi;
 pub mod outbox;
 pub mod params;
+pub mod request_actions;
 pub mod requests;
 pub mod stats;
 pub mod users;
@@ -52,5 +53,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(ofd_providers::router())
         .merge(outbox::router())
         .merge(requests::router())
+        .merge(request_actions::router())
         .merge(stats::router())
 }

@@ -1,34 +1,26 @@
-//! `/api/requests`: requests filed in Telegram, their audit trail, and decisions taken from the
-//! dashboard. A decision goes through [`requests::decide`], the same function the bot uses, so
-//! the administrators' copies are edited and the client is told exactly as after a tap.
+//! `/api/requests`: requests filed in Telegram and their audit trail. What staff do to a
+//! request (decisions, work, reopen) is in [`super::request_actions`].
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, Iterable};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::audit::Origin;
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{date_range, list_params, page};
-use crate::entities::client_request::{self, Kind, Status};
+use crate::entities::client_request::{Kind, Status};
 use crate::entities::request_event;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
-use crate::inbound::Inbound;
-use crate::services::audit::{self, Entry};
+use crate::services::lifecycle;
 use crate::services::request_queries::{self, RequestFilter, RequestView};
-use crate::services::requests::{self, Actor, Channel, Decided, Decision, RequestEvents};
-use crate::telegram::sender::SenderHandle;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(get_one)).routes(routes!(approve)).routes(routes!(reject))
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(get_one))
 }
 
 /// A request.
@@ -55,13 +47,19 @@ pub struct RequestDto {
     /// The name of the client the request is attached to; null when none is.
     pub client_name: Option<String>,
     pub inn: Option<String>,
-    /// `pending`, `approved`, `rejected` or `cancelled`.
+    /// `pending`, `approved`, `in_progress`, `waiting_for_client`, `done`, `rejected` or `cancelled`.
     pub status: String,
+    /// What staff may do to it now: `approve`, `reject`, `start`, `ask_client`, `done`, `reopen`
+    /// (`POST /requests/{id}/approve`, `/reject`, `/transitions`).
+    pub actions: Vec<String>,
     pub decided_by: Option<String>,
     pub decided_by_administrator_id: Option<i32>,
     pub decided_by_user_id: Option<i32>,
     pub decided_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
+    /// When the work last started (taken, or resumed after a question to the client).
+    pub started_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -72,6 +70,9 @@ pub(crate) fn status_name(status: Status) -> &'static str {
         Status::Approved => "approved",
         Status::Rejected => "rejected",
         Status::Cancelled => "cancelled",
+        Status::InProgress => "in_progress",
+        Status::WaitingForClient => "waiting_for_client",
+        Status::Done => "done",
     }
 }
 
@@ -98,11 +99,14 @@ impl From<RequestView> for RequestDto {
             client_name,
             inn: r.inn,
             status: status_name(r.status).into(),
+            actions: lifecycle::staff_actions(r.kind, r.status).into_iter().map(|a| a.name().to_string()).collect(),
             decided_by: r.decided_by,
             decided_by_administrator_id: r.decided_by_administrator_id,
             decided_by_user_id: r.decided_by_user_id,
             decided_at: r.decided_at,
             reason: r.reason,
+            started_at: r.started_at,
+            done_at: r.done_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -113,7 +117,7 @@ impl From<RequestView> for RequestDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestEventDto {
     pub id: i32,
-    /// `filed`, `approved`, `rejected`, `cancelled`.
+    /// `filed`, `approved`, `rejected`, `started`, `asked_client`, `done`, `cancelled`, `reopened`.
     pub event: String,
     /// `telegram` or `api`.
     pub channel: String,
@@ -158,7 +162,7 @@ pub struct RequestListQuery {
     pub sort: Option<String>,
     /// Part of the description, requester name or ИНН, or the number.
     pub q: Option<String>,
-    /// `pending`, `approved`, `rejected` or `cancelled`.
+    /// `pending`, `approved`, `in_progress`, `waiting_for_client`, `done`, `rejected` or `cancelled`.
     pub status: Option<String>,
     /// `service` or `link`.
     pub kind: Option<String>,
@@ -172,13 +176,10 @@ pub struct RequestListQuery {
 }
 
 fn parse_status(value: &str) -> Result<Status, Error> {
-    match value {
-        "pending" => Ok(Status::Pending),
-        "approved" => Ok(Status::Approved),
-        "rejected" => Ok(Status::Rejected),
-        "cancelled" => Ok(Status::Cancelled),
-        _ => Err(Error::invalid("status", "must be one of pending, approved, rejected, cancelled")),
-    }
+    Status::iter().find(|s| status_name(*s) == value).ok_or_else(|| {
+        let names: Vec<&str> = Status::iter().map(status_name).collect();
+        Error::invalid("status", format!("must be one of {}", names.join(", ")))
+    })
 }
 
 fn parse_kind(value: &str) -> Result<Kind, Error> {
@@ -223,132 +224,4 @@ async fn get_one(
 ) -> Result<ApiJson<RequestDetailDto>, ApiError> {
     let (request, events) = request_queries::detail(&db, id).await?;
     Ok(ApiJson(RequestDetailDto { request: request.into(), events: events.into_iter().map(Into::into).collect() }))
-}
-
-/// The reason of a rejection.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct RejectInput {
-    /// Shown to the client.
-    pub reason: Option<String>,
-}
-
-/// With the bot off nothing is sent: the decision is only recorded.
-struct Silent;
-
-#[async_trait]
-impl RequestEvents for Silent {
-    async fn request_filed(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
-        Ok(())
-    }
-    async fn request_decided(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
-        Ok(())
-    }
-    async fn request_cancelled(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
-        Ok(())
-    }
-}
-
-async fn decide(
-    user: CurrentUser,
-    origin: Origin,
-    db: DatabaseConnection,
-    inbound: Option<Arc<Inbound>>,
-    sender: Option<SenderHandle>,
-    id: i32,
-    decision: Decision,
-) -> Result<ApiJson<RequestDto>, ApiError> {
-    if let Decision::Reject { reason: Some(reason) } = &decision
-        && reason.chars().count() > 1000
-    {
-        return Err(Error::invalid("reason", "must be at most 1000 characters").into());
-    }
-    let notifier: Arc<dyn RequestEvents> = match &inbound {
-        Some(inbound) => inbound.notifier(),
-        None => Arc::new(Silent),
-    };
-    let actor = Actor::User { id: user.id, name: user.name.clone().unwrap_or_else(|| user.email.clone()) };
-    let txn = db.begin().await.map_err(Error::from)?;
-    let outcome = requests::decide(&txn, notifier.as_ref(), id, decision, &actor, Channel::Api).await?;
-    match outcome {
-        Decided::Done(request) => {
-            let action = if request.status == Status::Approved { "request.approved" } else { "request.rejected" };
-            let entry = Entry::new(action, "request", request.id).with_details(serde_json::json!({
-                "number": request.number,
-                "status": status_name(request.status),
-                "reason": request.reason,
-            }));
-            let view = request_queries::view(&txn, request).await?;
-            audit::commit(txn, &origin.of(&user), entry).await?;
-            if let Some(sender) = &sender {
-                sender.wake();
-            }
-            Ok(ApiJson(view.into()))
-        }
-        Decided::AlreadyDecided(request) => {
-            drop(txn);
-            let by = request.decided_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
-            let mut err = ApiError::from(Error::Conflict(format!(
-                "request №{} is already {}{by}",
-                request.number,
-                status_name(request.status)
-            )));
-            err.details = serde_json::json!({
-                "status": status_name(request.status),
-                "decided_by": request.decided_by,
-                "decided_at": request.decided_at,
-            });
-            Err(err)
-        }
-        Decided::LinkClientMissing(request) => {
-            drop(txn);
-            Err(Error::Conflict(format!(
-                "no active client has ИНН {}; create the client first",
-                request.inn.unwrap_or_default()
-            ))
-            .into())
-        }
-    }
-}
-
-#[utoipa::path(post, path = "/requests/{id}/approve", tag = "requests", params(("id" = i32, Path)),
-    security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = RequestDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
-        (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
-        (status = 409, body = super::openapi::ErrorBody, description = "Already decided (details say by whom), or a link request without a client")))]
-async fn approve(
-    user: CurrentUser,
-    origin: Origin,
-    State(db): State<DatabaseConnection>,
-    State(inbound): State<Option<Arc<Inbound>>>,
-    State(sender): State<Option<SenderHandle>>,
-    Path(id): Path<i32>,
-) -> Result<ApiJson<RequestDto>, ApiError> {
-    decide(user, origin, db, inbound, sender, id, Decision::Approve).await
-}
-
-#[utoipa::path(post, path = "/requests/{id}/reject", tag = "requests", params(("id" = i32, Path)),
-    request_body(content = RejectInput, description = "Optional; the body may be empty"),
-    security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = RequestDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
-        (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
-        (status = 409, body = super::openapi::ErrorBody, description = "Already decided (details say by whom)"),
-        (status = 422, body = super::openapi::ErrorBody, description = "The reason is too long")))]
-async fn reject(
-    user: CurrentUser,
-    origin: Origin,
-    State(db): State<DatabaseConnection>,
-    State(inbound): State<Option<Arc<Inbound>>>,
-    State(sender): State<Option<SenderHandle>>,
-    Path(id): Path<i32>,
-    body: axum::body::Bytes,
-) -> Result<ApiJson<RequestDto>, ApiError> {
-    let input: RejectInput = if body.iter().all(u8::is_ascii_whitespace) {
-        RejectInput::default()
-    } else {
-        let invalid = |e: serde_json::Error| ApiError::from(Error::invalid("reason", e.to_string()));
-        let value: serde_json::Value = serde_json::from_slice(&body).map_err(invalid)?;
-        super::extract::refuse_nul(&value)?;
-        serde_json::from_value(value).map_err(invalid)?
-    };
-    decide(user, origin, db, inbound, sender, id, Decision::Reject { reason: input.reason }).await
 }

@@ -131,6 +131,9 @@ fn request_status(status: RequestStatus) -> &'static str {
         RequestStatus::Approved => "одобрена",
         RequestStatus::Rejected => "отклонена",
         RequestStatus::Cancelled => "отозвана",
+        RequestStatus::InProgress => "в работе",
+        RequestStatus::WaitingForClient => "ждёт ответа клиента",
+        RequestStatus::Done => "выполнена",
     }
 }
 
