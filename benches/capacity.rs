@@ -67,6 +67,7 @@ impl Options {
         let backend = match env_or("BENCH_BACKEND", if smoke { "sqlite" } else { "postgres" }.to_string()).as_str() {
             "sqlite" => Backend::Sqlite,
             "postgres" | "pg" => Backend::Postgres,
+            "mysql" | "mariadb" => Backend::MySql,
             other => panic!("BENCH_BACKEND={other}: expected postgres or sqlite"),
         };
         let list = |name: &str, default: &str| -> Vec<String> {
@@ -152,7 +153,7 @@ async fn snapshot(bot: &Bot, fake: &Fake, db: Option<&DatabaseConnection>) -> Sn
 
 async fn one_run(system: Program, clients: usize, opts: &Options) -> Option<Row> {
     let database = TestDatabase::try_create(opts.backend).await.ok()?;
-    let redis = if opts.backend == Backend::Postgres { Some(TestRedis::try_create().await.ok()?) } else { None };
+    let redis = if opts.backend.uses_redis() { Some(TestRedis::try_create().await.ok()?) } else { None };
     let fake = Fake::start(false).await;
     let mut env = BTreeMap::new();
     for (name, value) in [
@@ -180,7 +181,7 @@ async fn one_run(system: Program, clients: usize, opts: &Options) -> Option<Row>
             let _ = db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await;
             Some(db)
         }
-        Backend::Sqlite => None,
+        Backend::Sqlite | Backend::MySql => None,
     };
     let url = bot.url("/webhook/telegram");
     let plan = |seconds: u64| Plan {

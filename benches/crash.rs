@@ -66,6 +66,7 @@ impl Options {
         let backend = match env_or("BENCH_BACKEND", if smoke { "sqlite" } else { "postgres" }.to_string()).as_str() {
             "sqlite" => Backend::Sqlite,
             "postgres" | "pg" => Backend::Postgres,
+            "mysql" | "mariadb" => Backend::MySql,
             other => panic!("BENCH_BACKEND={other}: expected postgres or sqlite"),
         };
         Self {

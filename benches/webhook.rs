@@ -101,6 +101,7 @@ fn backend_name(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "SQLite",
         Backend::Postgres => "PostgreSQL + Redis",
+        Backend::MySql => "MariaDB + Redis",
     }
 }
 
@@ -124,8 +125,9 @@ impl Options {
         let backends = match env_or("BENCH_BACKEND", if smoke { "sqlite" } else { "all" }.to_string()).as_str() {
             "sqlite" => vec![Backend::Sqlite],
             "postgres" | "pg" => vec![Backend::Postgres],
-            "all" => vec![Backend::Sqlite, Backend::Postgres],
-            other => panic!("BENCH_BACKEND={other}: expected sqlite, postgres or all"),
+            "mysql" | "mariadb" => vec![Backend::MySql],
+            "all" => Backend::ALL.to_vec(),
+            other => panic!("BENCH_BACKEND={other}: expected sqlite, postgres, mysql or all"),
         };
         let endpoints = env_or("BENCH_ENDPOINTS", "parse,commit,kktbot".to_string())
             .split(',')
@@ -249,7 +251,7 @@ async fn start(endpoint: Endpoint, backend: Backend) -> Option<Running> {
                 .telegram()
                 .env("LOG_LEVEL", "warn")
                 .env("JWT_SECRET_KEY", "benchmark-jwt-secret-key-0123456789abcdef");
-            if backend == Backend::Postgres {
+            if backend.uses_redis() {
                 builder = builder.redis();
             }
             Some(Running::Kktbot(Box::new(builder.spawn().await)))
@@ -263,7 +265,7 @@ async fn start(endpoint: Endpoint, backend: Backend) -> Option<Running> {
 /// runs beside the webhook.
 async fn kktbot_without_sender(backend: Backend) -> Option<Running> {
     let database = TestDatabase::try_create(backend).await.ok()?;
-    let redis = if backend == Backend::Postgres { Some(TestRedis::try_create().await.ok()?) } else { None };
+    let redis = if backend.uses_redis() { Some(TestRedis::try_create().await.ok()?) } else { None };
     let telegram = support::telegram::FakeTelegram::start().await;
     let mut vars = std::collections::HashMap::new();
     vars.insert("DATABASE_URL", database.url().to_string());

@@ -340,16 +340,40 @@ async fn prune_audit_log(db: DatabaseConnection, retention: chrono::Duration, st
     }
 }
 
-/// Runs pending migrations; on PostgreSQL under an advisory lock so that several instances
-/// starting together migrate once.
+/// Runs pending migrations; on PostgreSQL under an advisory lock, on MySQL under a named lock
+/// (`GET_LOCK`, held by a connection taken out of the pool for it, so it ends with that
+/// connection if this process dies), so that several instances starting together migrate once.
 pub async fn migrate_exclusively(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    if db.get_database_backend() != DbBackend::Postgres {
-        return crate::db::migrate_up(db).await;
+    match db.get_database_backend() {
+        DbBackend::Postgres => {}
+        DbBackend::MySql => return migrate_under_mysql_lock(db).await,
+        _ => return crate::db::migrate_up(db).await,
     }
     let lock = db.begin().await?;
     lock.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(4242001)")).await?;
     let applied = crate::db::migrate_up(db).await;
     lock.commit().await?;
+    applied
+}
+
+async fn migrate_under_mysql_lock(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    use sea_orm::sqlx::Connection;
+    let error = |e: sea_orm::sqlx::Error| DbErr::Custom(format!("the migration lock: {e}"));
+    let mut lock = db.get_mysql_connection_pool().acquire().await.map_err(error)?.detach();
+    loop {
+        // 1: taken; 0: another instance still migrates after a minute, wait on.
+        let taken: Option<i64> =
+            sea_orm::sqlx::query_scalar("SELECT GET_LOCK(CONCAT('kktbot.migrate.', DATABASE()), 60)")
+                .fetch_one(&mut lock)
+                .await
+                .map_err(error)?;
+        if taken == Some(1) {
+            break;
+        }
+    }
+    let applied = crate::db::migrate_up(db).await;
+    // Closing the connection releases the lock.
+    lock.close().await.map_err(error)?;
     applied
 }
 

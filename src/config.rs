@@ -149,6 +149,11 @@ impl DatabaseUrl {
         self.0.starts_with("sqlite:")
     }
 
+    /// MySQL or MariaDB.
+    pub fn is_mysql(&self) -> bool {
+        self.0.starts_with("mysql://")
+    }
+
     /// The URL with any password replaced, safe for logs.
     pub fn redacted(&self) -> String {
         match Url::parse(&self.0) {
@@ -233,10 +238,10 @@ impl Config {
         let per_group_per_minute = p.with_default("TELEGRAM_RATE_GROUP_PER_MINUTE", "20", positive);
         let max_attempts = p.with_default("OUTBOX_MAX_ATTEMPTS", "8", positive);
         let database_url = p.with_default("DATABASE_URL", DEFAULT_DATABASE_URL, |v| {
-            if v.starts_with("sqlite:") || v.starts_with("postgres://") || v.starts_with("postgresql://") {
+            if ["sqlite:", "postgres://", "postgresql://", "mysql://"].iter().any(|scheme| v.starts_with(scheme)) {
                 Ok(DatabaseUrl::new(v))
             } else {
-                Err("must start with sqlite:, postgres:// or postgresql://".into())
+                Err("must start with sqlite:, postgres://, postgresql:// or mysql://".into())
             }
         });
         let redis_url = p.optional("REDIS_URL", |v| match Url::parse(v) {
@@ -583,7 +588,7 @@ mod tests {
             ("WEBHOOK_URL", "http://example.com/webhook/telegram"),
             ("TELEGRAM_WEBHOOK_SECRET", "has spaces"),
             ("ADMIN_TELEGRAM_IDS", "1,abc"),
-            ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "mongodb://x"),
             ("API_PORT", "99999"),
             ("JWT_SECRET_KEY", "short"),
             ("NOTIFICATION_CHECK_TIME", "25:00"),

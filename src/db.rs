@@ -1,4 +1,4 @@
-//! Opening the database (embedded SQLite or PostgreSQL) and running migrations.
+//! Opening the database (embedded SQLite, PostgreSQL or MySQL/MariaDB) and running migrations.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,10 @@ use crate::config::DatabaseUrl;
 
 /// Connects to the database. For SQLite the file's directory is created first, and the file
 /// runs in WAL mode with foreign keys enforced and a busy timeout so concurrent writers wait
-/// instead of failing.
+/// instead of failing. MySQL connections run their transactions at READ COMMITTED, as
+/// PostgreSQL's do: each statement sees what was committed before it (MySQL's default, REPEATABLE
+/// READ, would keep a transaction's first snapshot, so a number read after waiting for a lock
+/// could be stale), and in UTC (sqlx sets the session's time zone to +00:00).
 pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
     if url.is_sqlite() {
         create_sqlite_dir(url.expose())?;
@@ -30,6 +33,14 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+        })
+        .map_sqlx_mysql_pool_opts(|o| {
+            o.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Executor;
+                    conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").await.map(drop)
+                })
+            })
         });
     Database::connect(opts).await
 }

@@ -34,5 +34,6 @@ pub mod outbox;
 pub mod redis_store;
 pub mod scheduler;
 pub mod services;
+pub mod sql;
 pub mod telegram;
 pub mod telemetry;

@@ -1,4 +1,4 @@
-//! The schema: migrations up, down and up again on SQLite and PostgreSQL, with every table,
+//! The schema: migrations up, down and up again on SQLite, PostgreSQL and MySQL, with every table,
 //! reference row, unique constraint and index in place.
 
 use chrono::{NaiveDate, Utc};
@@ -9,9 +9,13 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, 
 use crate::support::backend_test;
 use crate::support::{Backend, TestDatabase, count_rows};
 
-async fn names(db: &DatabaseConnection, sqlite: &str, postgres: &str) -> Vec<String> {
+async fn names(db: &DatabaseConnection, sqlite: &str, postgres: &str, mysql: &str) -> Vec<String> {
     let backend = db.get_database_backend();
-    let sql = if backend == DbBackend::Sqlite { sqlite } else { postgres };
+    let sql = match backend {
+        DbBackend::Sqlite => sqlite,
+        DbBackend::Postgres => postgres,
+        _ => mysql,
+    };
     db.query_all_raw(Statement::from_string(backend, sql))
         .await
         .unwrap()
@@ -25,6 +29,7 @@ async fn tables(db: &DatabaseConnection) -> Vec<String> {
         db,
         "SELECT name FROM sqlite_master WHERE type = 'table'",
         "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()",
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()",
     )
     .await
 }
@@ -34,6 +39,7 @@ async fn indexes(db: &DatabaseConnection) -> Vec<String> {
         db,
         "SELECT name FROM sqlite_master WHERE type = 'index'",
         "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()",
+        "SELECT DISTINCT index_name AS name FROM information_schema.statistics WHERE table_schema = DATABASE()",
     )
     .await
 }

@@ -1,8 +1,15 @@
-//! kktbot's database schema, as sea-orm-migration migrations that run the same on SQLite and
-//! PostgreSQL. This crate never imports the application: tables are built with schema helpers
-//! and reference data is inserted as plain rows.
+//! kktbot's database schema, as sea-orm-migration migrations that run the same on SQLite,
+//! PostgreSQL and MySQL/MariaDB. This crate never imports the application: tables are built with
+//! schema helpers and reference data is inserted as plain rows.
+//!
+//! Where MySQL needs other types than the schema builder's, the helpers below give them: tables
+//! are InnoDB in utf8mb4 with the binary collation (text compares and sorts exactly, as on the
+//! other two databases: a unique e-mail or serial number is unique byte for byte), instants are
+//! `DATETIME(6)` (MySQL's `TIMESTAMP` ends in 2038 and drops the microseconds), long text is
+//! `MEDIUMTEXT` (`TEXT` holds 64 KiB).
 
 pub use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
 
 mod m20261122_000001_schema;
 mod m20261122_000002_reference_data;
@@ -11,10 +18,50 @@ mod m20261122_000004_outbox_scan_indexes;
 mod m20261201_000010_outbox_claim_owner;
 mod m20261201_000011_outbox_edit_of;
 mod m20261201_000012_outbox_failed_at;
+mod m20261201_000020_request_numbering_lock;
 mod m20261201_000030_failed_updates;
 mod m20261201_000040_user_sessions;
 mod m20261201_000041_audit_log;
 mod m20261201_000060_request_lifecycle;
+
+/// Creates a table; on MySQL as InnoDB, utf8mb4 with the binary collation.
+pub(crate) async fn create_table(m: &SchemaManager<'_>, mut table: TableCreateStatement) -> Result<(), DbErr> {
+    if m.get_database_backend() == DbBackend::MySql {
+        table.engine("InnoDB").character_set("utf8mb4").collate("utf8mb4_bin");
+    }
+    m.create_table(table).await
+}
+
+fn is_mysql(m: &SchemaManager<'_>) -> bool {
+    m.get_database_backend() == DbBackend::MySql
+}
+
+/// A point in time, not null: `timestamptz` on PostgreSQL, `DATETIME(6)` (UTC) on MySQL.
+pub(crate) fn instant(m: &SchemaManager<'_>, name: &'static str) -> ColumnDef {
+    if is_mysql(m) {
+        ColumnDef::new(name).custom("DATETIME(6)").not_null().to_owned()
+    } else {
+        sea_orm_migration::schema::timestamp_with_time_zone(name)
+    }
+}
+
+/// A point in time that may be null (see [`instant`]).
+pub(crate) fn instant_null(m: &SchemaManager<'_>, name: &'static str) -> ColumnDef {
+    if is_mysql(m) {
+        ColumnDef::new(name).custom("DATETIME(6)").null().to_owned()
+    } else {
+        sea_orm_migration::schema::timestamp_with_time_zone_null(name)
+    }
+}
+
+/// Text that may pass 64 KiB, not null: `MEDIUMTEXT` on MySQL.
+pub(crate) fn long_text(m: &SchemaManager<'_>, name: &'static str) -> ColumnDef {
+    if is_mysql(m) {
+        ColumnDef::new(name).custom("MEDIUMTEXT").not_null().to_owned()
+    } else {
+        sea_orm_migration::schema::text(name)
+    }
+}
 
 pub struct Migrator;
 
@@ -33,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_outbox_edit_of::Migration),
             Box::new(m20261201_000012_outbox_failed_at::Migration),
             Box::new(m20261201_000060_request_lifecycle::Migration),
+            Box::new(m20261201_000020_request_numbering_lock::Migration),
         ]
     }
 }
@@ -59,4 +107,5 @@ pub const TABLES: &[&str] = &[
     "failed_updates",
     "outbox_sender",
     "audit_log",
+    "request_numbering",
 ];

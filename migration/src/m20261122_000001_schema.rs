@@ -32,12 +32,12 @@ fn index(table: &'static str, name: &str, cols: &[&'static str], unique: bool) -
     stmt.to_owned()
 }
 
-fn created_at() -> ColumnDef {
-    timestamp_with_time_zone("created_at")
+fn created_at(m: &SchemaManager) -> ColumnDef {
+    crate::instant(m, "created_at")
 }
 
-fn updated_at() -> ColumnDef {
-    timestamp_with_time_zone("updated_at")
+fn updated_at(m: &SchemaManager) -> ColumnDef {
+    crate::instant(m, "updated_at")
 }
 
 #[async_trait::async_trait]
@@ -46,7 +46,8 @@ impl MigrationTrait for Migration {
         use ForeignKeyAction::{Cascade, Restrict, SetNull};
 
         // Dashboard accounts.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("users")
                 .col(pk_auto("id"))
@@ -55,15 +56,16 @@ impl MigrationTrait for Migration {
                 .col(string_null("name"))
                 .col(string_len("role", 16))
                 .col(boolean("is_active").default(true))
-                .col(timestamp_with_time_zone_null("last_login_at"))
-                .col(created_at())
-                .col(updated_at())
+                .col(crate::instant_null(m, "last_login_at"))
+                .col(created_at(m))
+                .col(updated_at(m))
                 .to_owned(),
         )
         .await?;
 
         // Telegram administrators: they receive requests and decide them.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("administrators")
                 .col(pk_auto("id"))
@@ -71,14 +73,15 @@ impl MigrationTrait for Migration {
                 .col(string_null("name"))
                 .col(string_null("username"))
                 .col(boolean("is_active").default(true))
-                .col(created_at())
-                .col(updated_at())
+                .col(created_at(m))
+                .col(updated_at(m))
                 .to_owned(),
         )
         .await?;
 
         // Everyone who has written to the bot: language choice and whether they blocked it.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("telegram_users")
                 .col(pk_auto("id"))
@@ -89,13 +92,14 @@ impl MigrationTrait for Migration {
                 .col(string_len_null("language_code", 16))
                 .col(string_len_null("language", 8))
                 .col(boolean("is_blocked").default(false))
-                .col(created_at())
-                .col(updated_at())
+                .col(created_at(m))
+                .col(updated_at(m))
                 .to_owned(),
         )
         .await?;
 
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("clients")
                 .col(pk_auto("id"))
@@ -107,15 +111,16 @@ impl MigrationTrait for Migration {
                 .col(string_null("address"))
                 .col(text_null("notes"))
                 .col(boolean("is_active").default(true))
-                .col(created_at())
-                .col(updated_at())
+                .col(created_at(m))
+                .col(updated_at(m))
                 .to_owned(),
         )
         .await?;
         m.create_index(index("clients", "idx_clients_name", &["name"], false)).await?;
 
         // A client's Telegram contacts: who gets the reminders.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("contacts")
                 .col(pk_auto("id"))
@@ -124,8 +129,8 @@ impl MigrationTrait for Migration {
                 .col(string_null("name"))
                 .col(boolean("notify").default(true))
                 .col(boolean("is_active").default(true))
-                .col(created_at())
-                .col(updated_at())
+                .col(created_at(m))
+                .col(updated_at(m))
                 .foreign_key(&mut fk("contacts", "client_id", "clients", Cascade))
                 .to_owned(),
         )
@@ -133,7 +138,8 @@ impl MigrationTrait for Migration {
         m.create_index(index("contacts", "uq_contacts_client_telegram", &["client_id", "telegram_id"], true)).await?;
         m.create_index(index("contacts", "idx_contacts_telegram_id", &["telegram_id"], false)).await?;
 
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("ofd_providers")
                 .col(pk_auto("id"))
@@ -141,12 +147,13 @@ impl MigrationTrait for Migration {
                 .col(string_len_null("inn", 12))
                 .col(string_null("website"))
                 .col(boolean("is_active").default(true))
-                .col(created_at())
+                .col(created_at(m))
                 .to_owned(),
         )
         .await?;
 
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("cash_registers")
                 .col(pk_auto("id"))
@@ -158,8 +165,8 @@ impl MigrationTrait for Migration {
                 .col(integer_null("ofd_provider_id"))
                 .col(string_null("address"))
                 .col(boolean("is_active").default(true))
-                .col(created_at())
-                .col(updated_at())
+                .col(created_at(m))
+                .col(updated_at(m))
                 .foreign_key(&mut fk("cash_registers", "client_id", "clients", Restrict))
                 .foreign_key(&mut fk("cash_registers", "ofd_provider_id", "ofd_providers", SetNull))
                 .to_owned(),
@@ -167,7 +174,8 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index("cash_registers", "idx_cash_registers_client_id", &["client_id"], false)).await?;
 
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("deadline_types")
                 .col(pk_auto("id"))
@@ -176,12 +184,13 @@ impl MigrationTrait for Migration {
                 .col(string("name_en"))
                 .col(text_null("description"))
                 .col(boolean("is_active").default(true))
-                .col(created_at())
+                .col(created_at(m))
                 .to_owned(),
         )
         .await?;
 
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("deadlines")
                 .col(pk_auto("id"))
@@ -191,8 +200,8 @@ impl MigrationTrait for Migration {
                 .col(date("expiration_date"))
                 .col(string_len("status", 16).default("active"))
                 .col(text_null("notes"))
-                .col(created_at())
-                .col(updated_at())
+                .col(created_at(m))
+                .col(updated_at(m))
                 .foreign_key(&mut fk("deadlines", "client_id", "clients", Restrict))
                 .foreign_key(&mut fk("deadlines", "cash_register_id", "cash_registers", SetNull))
                 .foreign_key(&mut fk("deadlines", "deadline_type_id", "deadline_types", Restrict))
@@ -204,7 +213,8 @@ impl MigrationTrait for Migration {
         m.create_index(index("deadlines", "idx_deadlines_expiration_date", &["expiration_date"], false)).await?;
         m.create_index(index("deadlines", "idx_deadlines_client_id", &["client_id"], false)).await?;
 
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("request_types")
                 .col(pk_auto("id"))
@@ -218,7 +228,8 @@ impl MigrationTrait for Migration {
         .await?;
 
         // Service requests and ИНН link requests ("kind"), decided by an administrator.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("client_requests")
                 .col(pk_auto("id"))
@@ -236,11 +247,11 @@ impl MigrationTrait for Migration {
                 .col(string_null("decided_by"))
                 .col(integer_null("decided_by_administrator_id"))
                 .col(integer_null("decided_by_user_id"))
-                .col(timestamp_with_time_zone_null("decided_at"))
+                .col(crate::instant_null(m, "decided_at"))
                 .col(text_null("reason"))
                 .col(string_null("submit_key").unique_key())
-                .col(created_at())
-                .col(updated_at())
+                .col(created_at(m))
+                .col(updated_at(m))
                 .foreign_key(&mut fk("client_requests", "request_type_id", "request_types", Restrict))
                 .foreign_key(&mut fk("client_requests", "client_id", "clients", SetNull))
                 .foreign_key(&mut fk("client_requests", "decided_by_administrator_id", "administrators", SetNull))
@@ -259,7 +270,8 @@ impl MigrationTrait for Migration {
             .await?;
 
         // Audit trail: one row per change of a request.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("request_events")
                 .col(pk_auto("id"))
@@ -270,7 +282,7 @@ impl MigrationTrait for Migration {
                 .col(big_integer_null("actor_id"))
                 .col(string_null("actor_name"))
                 .col(text_null("details"))
-                .col(created_at())
+                .col(created_at(m))
                 .foreign_key(&mut fk("request_events", "request_id", "client_requests", Cascade))
                 .to_owned(),
         )
@@ -278,7 +290,8 @@ impl MigrationTrait for Migration {
         m.create_index(index("request_events", "idx_request_events_request_id", &["request_id"], false)).await?;
 
         // Outbox: every message a state change causes, stored with that change.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("outgoing_messages")
                 .col(big_pk_auto("id"))
@@ -287,11 +300,11 @@ impl MigrationTrait for Migration {
                 .col(json("payload"))
                 .col(string_len("status", 16).default("pending"))
                 .col(integer("attempts").default(0))
-                .col(timestamp_with_time_zone("next_attempt_at"))
+                .col(crate::instant(m, "next_attempt_at"))
                 .col(text_null("last_error"))
                 .col(big_integer_null("telegram_message_id"))
-                .col(created_at())
-                .col(timestamp_with_time_zone_null("sent_at"))
+                .col(created_at(m))
+                .col(crate::instant_null(m, "sent_at"))
                 .to_owned(),
         )
         .await?;
@@ -299,14 +312,15 @@ impl MigrationTrait for Migration {
             .await?;
 
         // Which copy of a request each administrator got, so every copy can be edited later.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("request_messages")
                 .col(pk_auto("id"))
                 .col(integer("request_id"))
                 .col(big_integer("chat_id"))
                 .col(big_integer("outgoing_message_id"))
-                .col(created_at())
+                .col(created_at(m))
                 .foreign_key(&mut fk("request_messages", "request_id", "client_requests", Cascade))
                 .foreign_key(&mut fk("request_messages", "outgoing_message_id", "outgoing_messages", Cascade))
                 .to_owned(),
@@ -314,17 +328,18 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index("request_messages", "idx_request_messages_request_id", &["request_id"], false)).await?;
 
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("invites")
                 .col(pk_auto("id"))
                 .col(string_len_uniq("code", 64))
                 .col(integer("client_id"))
                 .col(integer_null("created_by_user_id"))
-                .col(timestamp_with_time_zone("expires_at"))
-                .col(timestamp_with_time_zone_null("used_at"))
+                .col(crate::instant(m, "expires_at"))
+                .col(crate::instant_null(m, "used_at"))
                 .col(big_integer_null("used_by_telegram_id"))
-                .col(created_at())
+                .col(created_at(m))
                 .foreign_key(&mut fk("invites", "client_id", "clients", Cascade))
                 .foreign_key(&mut fk("invites", "created_by_user_id", "users", SetNull))
                 .to_owned(),
@@ -333,7 +348,8 @@ impl MigrationTrait for Migration {
 
         // Reminder log: the unique row per deadline, contact, threshold and date is what makes
         // a reminder go out exactly once.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("notification_logs")
                 .col(big_pk_auto("id"))
@@ -345,8 +361,8 @@ impl MigrationTrait for Migration {
                 .col(integer("attempts").default(0))
                 .col(text_null("last_error"))
                 .col(big_integer_null("outgoing_message_id"))
-                .col(created_at())
-                .col(timestamp_with_time_zone_null("sent_at"))
+                .col(created_at(m))
+                .col(crate::instant_null(m, "sent_at"))
                 .foreign_key(&mut fk("notification_logs", "deadline_id", "deadlines", Cascade))
                 .foreign_key(&mut fk("notification_logs", "contact_id", "contacts", Cascade))
                 .foreign_key(&mut fk("notification_logs", "outgoing_message_id", "outgoing_messages", SetNull))
@@ -363,12 +379,13 @@ impl MigrationTrait for Migration {
         m.create_index(index("notification_logs", "idx_notification_logs_created", &["created_at"], false)).await?;
 
         // Webhook de-duplication: an update_id is recorded in the same transaction as its effects.
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("processed_updates")
                 .col(big_integer("update_id").primary_key())
                 .col(string_len("kind", 32))
-                .col(timestamp_with_time_zone("processed_at"))
+                .col(crate::instant(m, "processed_at"))
                 .to_owned(),
         )
         .await?;

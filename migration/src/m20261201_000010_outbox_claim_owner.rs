@@ -14,12 +14,13 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.alter_table(Table::alter().table("outgoing_messages").add_column(big_integer_null("claimed_by")).to_owned())
             .await?;
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("outbox_sender")
                 .col(integer("id").primary_key())
                 .col(big_integer("term").default(0))
-                .col(timestamp_with_time_zone_null("term_started_at"))
+                .col(crate::instant_null(m, "term_started_at"))
                 .to_owned(),
         )
         .await?;

@@ -1,7 +1,7 @@
 //! When an outbox row failed for good (`failed_at`): the dashboard lists failed rows by it, and
 //! an administrator who sends one again sees when it last failed.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -10,7 +10,7 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.alter_table(
-            Table::alter().table("outgoing_messages").add_column(timestamp_with_time_zone_null("failed_at")).to_owned(),
+            Table::alter().table("outgoing_messages").add_column(crate::instant_null(m, "failed_at")).to_owned(),
         )
         .await
     }

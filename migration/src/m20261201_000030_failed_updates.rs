@@ -10,7 +10,8 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("failed_updates")
                 .col(big_integer("update_id").primary_key())
@@ -20,8 +21,8 @@ impl MigrationTrait for Migration {
                 .col(big_integer_null("chat_id"))
                 .col(text("error"))
                 // The update as received (JSON), cut at 64 KiB.
-                .col(text("body"))
-                .col(timestamp_with_time_zone("failed_at"))
+                .col(crate::long_text(m, "body"))
+                .col(crate::instant(m, "failed_at"))
                 .to_owned(),
         )
         .await?;

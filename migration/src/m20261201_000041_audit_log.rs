@@ -21,11 +21,12 @@ fn index(name: &str, cols: &[&'static str]) -> IndexCreateStatement {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
+        crate::create_table(
+            m,
             Table::create()
                 .table("audit_log")
                 .col(big_pk_auto("id"))
-                .col(timestamp_with_time_zone("at"))
+                .col(crate::instant(m, "at"))
                 .col(string_len("actor_kind", 16))
                 .col(big_integer_null("actor_id"))
                 .col(string_len("actor_name", 255))

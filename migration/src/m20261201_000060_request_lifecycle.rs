@@ -28,7 +28,7 @@ impl MigrationTrait for Migration {
         status_width(m, 32).await?;
         for column in ["started_at", "done_at"] {
             m.alter_table(
-                Table::alter().table("client_requests").add_column(timestamp_with_time_zone_null(column)).to_owned(),
+                Table::alter().table("client_requests").add_column(crate::instant_null(m, column)).to_owned(),
             )
             .await?;
         }

@@ -188,7 +188,8 @@ pub enum CopyError {
 
 /// Tables whose rows the migrations insert themselves (reference data): a target holding only
 /// those counts as empty.
-const REFERENCE_TABLES: &[&str] = &["request_types", "deadline_types", "ofd_providers", "outbox_sender"];
+const REFERENCE_TABLES: &[&str] =
+    &["request_types", "deadline_types", "ofd_providers", "outbox_sender", "request_numbering"];
 
 /// Copies `from` into `to` and verifies the copy; `progress` is told what happens. Returns the
 /// per-table report (check [`TableReport::matches`]).

@@ -6,14 +6,16 @@
 //! leader checks its connection as often, and losing it (or failing the check for
 //! [`CHECK_TIMEOUT`]) ends the leadership: the work is stopped. When a leader dies, PostgreSQL
 //! ends its session and releases the lock, and another instance takes it within
-//! [`RETRY_EVERY`] (plus a connection). On SQLite the one process is always the leader.
+//! [`RETRY_EVERY`] (plus a connection). On MySQL the same is done with a named lock
+//! (`GET_LOCK`, [`MYSQL_TRY_LOCK`]), which is also its session's and ends with it. On SQLite the
+//! one process is always the leader.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sqlx::{Connection, PgConnection};
+use sea_orm::sqlx::{Connection, MySqlConnection, PgConnection};
 use tokio::sync::watch;
 
 use crate::config::DatabaseUrl;
@@ -25,6 +27,64 @@ pub const LOCK_KEY: i64 = 4_242_003;
 pub const RETRY_EVERY: Duration = Duration::from_secs(2);
 /// A lock connection that does not answer a check within this long counts as lost.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Takes the leader's lock on MySQL if it is free (1: taken). Named locks belong to the server,
+/// not to a database, so the name holds the database's: instances of different databases do not
+/// compete (the migration lock is `kktbot.migrate.<database>`).
+const MYSQL_TRY_LOCK: &str = "SELECT GET_LOCK(CONCAT('kktbot.leader.', DATABASE()), 0)";
+const MYSQL_UNLOCK: &str = "SELECT RELEASE_LOCK(CONCAT('kktbot.leader.', DATABASE()))";
+
+/// The dedicated connection holding (or trying) the leader's lock.
+enum LockConnection {
+    Postgres(PgConnection),
+    MySql(MySqlConnection),
+}
+
+impl LockConnection {
+    async fn open(url: &str) -> Result<Self, sea_orm::sqlx::Error> {
+        Ok(if url.starts_with("mysql://") {
+            LockConnection::MySql(MySqlConnection::connect(url).await?)
+        } else {
+            LockConnection::Postgres(PgConnection::connect(url).await?)
+        })
+    }
+
+    /// Takes the lock if nobody holds it; whether it did.
+    async fn try_lock(&mut self) -> Result<bool, sea_orm::sqlx::Error> {
+        match self {
+            LockConnection::Postgres(conn) => {
+                sea_orm::sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOCK_KEY).fetch_one(conn).await
+            }
+            LockConnection::MySql(conn) => {
+                let got: Option<i64> = sea_orm::sqlx::query_scalar(MYSQL_TRY_LOCK).fetch_one(conn).await?;
+                Ok(got == Some(1))
+            }
+        }
+    }
+
+    async fn ping(&mut self) -> Result<(), sea_orm::sqlx::Error> {
+        match self {
+            LockConnection::Postgres(conn) => conn.ping().await,
+            LockConnection::MySql(conn) => conn.ping().await,
+        }
+    }
+
+    async fn unlock(&mut self) -> Result<(), sea_orm::sqlx::Error> {
+        match self {
+            LockConnection::Postgres(conn) => {
+                sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(conn).await.map(drop)
+            }
+            LockConnection::MySql(conn) => sea_orm::sqlx::query(MYSQL_UNLOCK).execute(conn).await.map(drop),
+        }
+    }
+
+    async fn close(self) -> Result<(), sea_orm::sqlx::Error> {
+        match self {
+            LockConnection::Postgres(conn) => conn.close().await,
+            LockConnection::MySql(conn) => conn.close().await,
+        }
+    }
+}
 
 /// Whether this instance leads; cheap to clone.
 #[derive(Clone, Debug)]
@@ -57,10 +117,10 @@ pub struct Election {
 }
 
 impl Election {
-    /// On PostgreSQL an election by advisory lock; on SQLite always the leader.
+    /// On PostgreSQL and MySQL an election by lock; on SQLite always the leader.
     pub fn new(url: &DatabaseUrl) -> Self {
-        let postgres = !url.is_sqlite();
-        Self { url: postgres.then(|| url.expose().to_string()), tx: watch::Sender::new(!postgres) }
+        let elected = !url.is_sqlite();
+        Self { url: elected.then(|| url.expose().to_string()), tx: watch::Sender::new(!elected) }
     }
 
     pub fn status(&self) -> LeaderStatus {
@@ -80,18 +140,15 @@ impl Election {
         let shutdown = stop.shared();
         tokio::pin!(shutdown);
         // A follower keeps its connection between tries; it is dropped only after an error.
-        let mut idle: Option<PgConnection> = None;
+        let mut idle: Option<LockConnection> = None;
         loop {
             let kept = idle.take();
             let attempt = async {
                 let mut conn = match kept {
                     Some(conn) => conn,
-                    None => PgConnection::connect(&url).await?,
+                    None => LockConnection::open(&url).await?,
                 };
-                let got: bool = sea_orm::sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                    .bind(LOCK_KEY)
-                    .fetch_one(&mut conn)
-                    .await?;
+                let got = conn.try_lock().await?;
                 Ok::<_, sea_orm::sqlx::Error>((got, conn))
             };
             let conn = tokio::select! {
@@ -136,7 +193,7 @@ impl Election {
     /// Leads while the lock connection answers; returns whether it ended because of shutdown.
     async fn lead(
         &self,
-        mut conn: PgConnection,
+        mut conn: LockConnection,
         work: &LeaderWork,
         shutdown: &mut Pin<&mut impl Future<Output = ()>>,
     ) -> bool {
@@ -165,11 +222,7 @@ impl Election {
         }
         if shut {
             // Release at once so another instance takes over without waiting for the socket.
-            let _ = tokio::time::timeout(
-                CHECK_TIMEOUT,
-                sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut conn),
-            )
-            .await;
+            let _ = tokio::time::timeout(CHECK_TIMEOUT, conn.unlock()).await;
             let _ = tokio::time::timeout(CHECK_TIMEOUT, conn.close()).await;
         }
         shut

@@ -85,6 +85,10 @@ fn pool_gauges(db: &DatabaseConnection) {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), pool.num_idle())
         }
+        sea_orm::DbBackend::MySql => {
+            let pool = db.get_mysql_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
         _ => return,
     };
     let idle = u32::try_from(idle).unwrap_or(size);

@@ -4,18 +4,18 @@
 //!
 //! The row folded into is the *last* pending row that shapes the message (the message itself,
 //! or the latest queued edit of it), so an older queued edit never overrides a newer one. It
-//! is read `FOR UPDATE` on PostgreSQL and changed only if still pending and unclaimed; the
+//! is read `FOR UPDATE` on PostgreSQL and MySQL and changed only if still pending and unclaimed; the
 //! sender's claim returns the row as it is then (`RETURNING`), so a claim right after the fold
 //! sends the folded text, and a row claimed first is not folded into (the edit is queued).
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter};
 
 use super::{MessageRef, Outgoing};
 use crate::entities::outgoing_message::{Column, Entity, Status};
 
 /// The last pending row of chat `$1` that shapes the message of row `$2`; `$hint` as in the
-/// sender's scans (`store::due_chat_heads`), `$lock` `FOR UPDATE` on PostgreSQL.
+/// sender's scans (`store::due_chat_heads`), `$lock` `FOR UPDATE` on PostgreSQL and MySQL.
 macro_rules! last_shaping {
     ($hint:literal, $lock:literal) => {
         concat!(
@@ -42,12 +42,11 @@ pub(super) fn edited_row(message: &Outgoing) -> Option<i64> {
 pub(super) async fn fold(db: &impl ConnectionTrait, target: i64, edit: &Outgoing) -> Result<Option<i64>, DbErr> {
     let backend = db.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => last_shaping!("", " FOR UPDATE"),
         DbBackend::Sqlite => last_shaping!("INDEXED BY idx_outgoing_messages_pending_by_chat", ""),
-        _ => last_shaping!("", ""),
+        _ => last_shaping!("", " FOR UPDATE"),
     };
     let found = Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(backend, sql, [edit.chat_id().into(), target.into()]))
+        .from_raw_sql(crate::sql::statement(backend, sql, [edit.chat_id().into(), target.into()]))
         .one(db)
         .await?;
     let Some(row) = found.filter(|row| row.claimed_by.is_none()) else { return Ok(None) };

@@ -5,8 +5,8 @@
 //! raises the term in `outbox_sender` and, in the same transaction, takes over every row claimed
 //! in an earlier term — its owner is gone (killed, or no longer the leader) — so those rows are
 //! due again at once instead of when their lease runs out. Claims are fenced by the term: a
-//! claim made for a term that is no longer the current one matches no row (on PostgreSQL it
-//! reads the term row `FOR SHARE`, so a claim racing a new term either commits before the new
+//! claim made for a term that is no longer the current one matches no row (on PostgreSQL and
+//! MySQL it reads the term row with a shared lock, so a claim racing a new term either commits before the new
 //! term takes over, and is taken over, or sees the new term and fails). Only one sender runs at
 //! a time (the leader, `ops::leader`), so a new term means the old owner has stopped or is
 //! stopping; a call it had already made may be sent once more by the new term.
@@ -28,6 +28,7 @@ use sea_orm::{
 use crate::db::WriteGate;
 use crate::entities::outgoing_message::{Column, Entity, Model, Status};
 use crate::services::telegram_users;
+use crate::sql;
 
 /// Longest `last_error` kept.
 const MAX_ERROR_CHARS: usize = 1000;
@@ -125,14 +126,17 @@ impl Store {
         let now = Utc::now();
         let _turn = writes.turn().await;
         let txn = db.begin().await?;
-        let raised = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                "UPDATE outbox_sender SET term = term + 1, term_started_at = $1 WHERE id = 1 RETURNING term",
-                [now.into()],
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("the outbox_sender row".into()))?;
+        let raise = "UPDATE outbox_sender SET term = term + 1, term_started_at = $1 WHERE id = 1";
+        let raised = if backend == DbBackend::MySql {
+            // No UPDATE … RETURNING on MySQL: the row stays locked by this transaction, read it.
+            txn.execute_raw(sql::statement(backend, raise, [now.into()])).await?;
+            let read = "SELECT term FROM outbox_sender WHERE id = 1";
+            txn.query_one_raw(Statement::from_string(backend, read)).await?
+        } else {
+            let raise = format!("{raise} RETURNING term");
+            txn.query_one_raw(Statement::from_sql_and_values(backend, raise, [now.into()])).await?
+        };
+        let raised = raised.ok_or_else(|| DbErr::RecordNotFound("the outbox_sender row".into()))?;
         let term: i64 = raised.try_get("", "term")?;
         let taken = Entity::update_many()
             .col_expr(Column::ClaimedBy, Expr::value(Option::<i64>::None))
@@ -162,10 +166,7 @@ impl Store {
             if limit == 0 {
                 return Ok(Vec::new());
             }
-            Entity::find()
-                .from_raw_sql(Statement::from_sql_and_values(backend, sql, [now.into(), limit.into()]))
-                .all(&self.db)
-                .await
+            Entity::find().from_raw_sql(sql::statement(backend, sql, [now.into(), limit.into()])).all(&self.db).await
         };
         let (due_answers, due_chat_heads) = due_queries(backend);
         let answers = due(due_answers, answers).await?;
@@ -214,7 +215,7 @@ impl Store {
 
     /// The condition that this store's term is the current one (see the module documentation).
     fn current_term(&self) -> sea_orm::sea_query::SimpleExpr {
-        let lock = if self.db.get_database_backend() == DbBackend::Postgres { " FOR SHARE" } else { "" };
+        let lock = sql::lock_shared(self.db.get_database_backend());
         Expr::cust(format!("(SELECT term FROM outbox_sender WHERE id = 1{lock}) = {}", self.term))
     }
 

@@ -58,6 +58,11 @@ fn sqlx_is_transient(err: &sea_orm::sqlx::Error) -> bool {
                 // 19 constraint, 20 datatype mismatch, 25 bind out of range.
                 let primary = code.parse::<i32>().map_or(0, |c| c & 0xff);
                 !matches!(primary, 18 | 19 | 20 | 25)
+            } else if let Some(mysql) = db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>()
+                && matches!(mysql.number(), 1300 | 1366 | 3140)
+            {
+                // MySQL's SQLSTATE of an invalid character or JSON text is the general HY000.
+                false
             } else {
                 // SQLSTATE classes about the data: 21 cardinality, 22 data exception (invalid
                 // byte sequence, value too long, out of range), 23 integrity constraint, 44 check

@@ -11,6 +11,7 @@ use crate::entities::{processed_update, telegram_user};
 use crate::error::Result;
 use crate::services::requests::Actor;
 use crate::services::telegram_users::Profile;
+use crate::sql;
 
 /// The user an update is from, as stored after the update was recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +35,8 @@ pub enum Arrival {
 /// with their administrator status.
 ///
 /// On PostgreSQL all of that is one statement, so an update costs one round trip before its
-/// handlers run. On SQLite it is three; the first one writes, so the transaction takes the write
-/// lock at once.
+/// handlers run. On SQLite and MySQL it is three; the first one writes, so on SQLite the
+/// transaction takes the write lock at once.
 pub async fn record(
     txn: &impl ConnectionTrait,
     update_id: i64,
@@ -44,10 +45,7 @@ pub async fn record(
 ) -> Result<Arrival> {
     let backend = txn.get_database_backend();
     let now = Utc::now();
-    let insert_update = || async {
-        let stmt = Statement::from_sql_and_values(backend, INSERT_UPDATE, [update_id.into(), kind.into(), now.into()]);
-        Ok::<_, DbErr>(txn.execute_raw(stmt).await?.rows_affected() > 0)
-    };
+    let insert_update = || insert_update(txn, update_id, kind, now);
     let Some(profile) = profile else {
         return Ok(if insert_update().await? { Arrival::New(None) } else { Arrival::Duplicate });
     };
@@ -76,7 +74,8 @@ pub async fn record(
         return Ok(Arrival::Duplicate);
     }
     let values = user_values.into_iter().chain([now.into()]);
-    txn.execute_raw(Statement::from_sql_and_values(backend, UPSERT_USER, values)).await?;
+    let upsert = if backend == DbBackend::MySql { UPSERT_USER_MYSQL } else { UPSERT_USER };
+    txn.execute_raw(sql::statement(backend, upsert, values)).await?;
     Ok(Arrival::New(Some(read_visitor(txn, profile).await?)))
 }
 
@@ -98,7 +97,7 @@ fn visitor_from(row: &QueryResult, profile: &Profile) -> Result<Option<Visitor>>
 }
 
 async fn read_visitor(db: &impl ConnectionTrait, profile: &Profile) -> Result<Visitor> {
-    let stmt = Statement::from_sql_and_values(db.get_database_backend(), READ_VISITOR, [profile.telegram_id.into()]);
+    let stmt = sql::statement(db.get_database_backend(), READ_VISITOR, [profile.telegram_id.into()]);
     let row = db.query_one_raw(stmt).await?.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()))?;
     visitor_from(&row, profile)?.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()).into())
 }
@@ -161,6 +160,18 @@ const UPSERT_USER: &str = concat!(
     on_conflict_user!()
 );
 
+/// [`UPSERT_USER`] on MySQL, which has no condition on an upsert: `updated_at` moves only when
+/// something changed. MySQL assigns left to right, each assignment seeing the ones before, so
+/// `updated_at` is decided before the columns it compares are written.
+const UPSERT_USER_MYSQL: &str = "INSERT INTO telegram_users (telegram_id, first_name, last_name, username, \
+     language_code, is_blocked, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) \
+     ON DUPLICATE KEY UPDATE \
+       updated_at = IF(is_blocked OR NOT (first_name <=> VALUES(first_name)) \
+         OR NOT (last_name <=> VALUES(last_name)) OR NOT (username <=> VALUES(username)) \
+         OR NOT (language_code <=> VALUES(language_code)), VALUES(updated_at), updated_at), \
+       is_blocked = FALSE, first_name = VALUES(first_name), last_name = VALUES(last_name), \
+       username = VALUES(username), language_code = VALUES(language_code)";
+
 /// `$1` telegram_id.
 const READ_VISITOR: &str = concat!(
     "SELECT ",
@@ -196,9 +207,23 @@ const RECORD_PG: &str = concat!(
 /// Records `update_id` as processed without anything else (an update given up on); false when
 /// it was recorded before.
 pub async fn mark(db: &impl ConnectionTrait, update_id: i64, kind: &str) -> Result<bool> {
+    Ok(insert_update(db, update_id, kind, Utc::now()).await?)
+}
+
+/// Records `update_id`; false when it was recorded before.
+async fn insert_update(
+    db: &impl ConnectionTrait,
+    update_id: i64,
+    kind: &str,
+    now: chrono::DateTime<Utc>,
+) -> std::result::Result<bool, DbErr> {
     let backend = db.get_database_backend();
-    let stmt =
-        Statement::from_sql_and_values(backend, INSERT_UPDATE, [update_id.into(), kind.into(), Utc::now().into()]);
+    let values = [update_id.into(), kind.into(), now.into()];
+    if backend == DbBackend::MySql {
+        let insert = "INSERT INTO processed_updates (update_id, kind, processed_at) VALUES ($1, $2, $3)";
+        return sql::execute_insert_new(db, sql::statement(backend, insert, values)).await;
+    }
+    let stmt = Statement::from_sql_and_values(backend, INSERT_UPDATE, values);
     Ok(db.execute_raw(stmt).await?.rows_affected() > 0)
 }
 

@@ -106,7 +106,7 @@ pub async fn run(
         let days_left = view.days_left(today);
         let Some(threshold) = current_threshold(days_left, thresholds) else { continue };
         for contact in recipients.get(&view.client.id).into_iter().flatten() {
-            let inserted = notification_log::Entity::insert(notification_log::ActiveModel {
+            let row = notification_log::Entity::insert(notification_log::ActiveModel {
                 deadline_id: Set(view.deadline.id),
                 contact_id: Set(contact.id),
                 days_before: Set(threshold as i32),
@@ -115,19 +115,16 @@ pub async fn run(
                 attempts: Set(0),
                 created_at: Set(Utc::now()),
                 ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::columns([
-                    notification_log::Column::DeadlineId,
-                    notification_log::Column::ContactId,
-                    notification_log::Column::DaysBefore,
-                    notification_log::Column::ExpirationDate,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
+            });
+            let once = OnConflict::columns([
+                notification_log::Column::DeadlineId,
+                notification_log::Column::ContactId,
+                notification_log::Column::DaysBefore,
+                notification_log::Column::ExpirationDate,
+            ])
+            .do_nothing()
+            .to_owned();
+            let inserted = crate::sql::insert_new(&txn, row, once).await?;
             if inserted == 0 {
                 continue;
             }

@@ -139,10 +139,22 @@ pub async fn find_by_number(db: &impl ConnectionTrait, number: i32) -> Result<Op
 }
 
 /// The next human-facing number. On PostgreSQL request creation is serialised with a
-/// transaction-level advisory lock; SQLite serialises writers already.
+/// transaction-level advisory lock, on MySQL with the lock of the `request_numbering` row (both
+/// held until the filing commits or rolls back); SQLite serialises writers already.
 async fn next_number(txn: &DatabaseTransaction) -> Result<i32> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(4242002)")).await?;
+    match txn.get_database_backend() {
+        DbBackend::Postgres => {
+            txn.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(4242002)"))
+                .await?;
+        }
+        DbBackend::MySql => {
+            txn.query_one_raw(Statement::from_string(
+                DbBackend::MySql,
+                "SELECT id FROM request_numbering WHERE id = 1 FOR UPDATE",
+            ))
+            .await?;
+        }
+        _ => {}
     }
     let max: Option<i32> = client_request::Entity::find()
         .select_only()
@@ -198,10 +210,12 @@ async fn insert(
     row.submit_key = Set(submit_key.clone());
     row.created_at = Set(now);
     row.updated_at = Set(now);
-    let inserted = client_request::Entity::insert(row)
-        .on_conflict(OnConflict::column(client_request::Column::SubmitKey).do_nothing().to_owned())
-        .exec_without_returning(txn)
-        .await?;
+    let inserted = crate::sql::insert_new(
+        txn,
+        client_request::Entity::insert(row),
+        OnConflict::column(client_request::Column::SubmitKey).do_nothing().to_owned(),
+    )
+    .await?;
     let find = client_request::Entity::find();
     let find = match &submit_key {
         Some(key) => find.filter(client_request::Column::SubmitKey.eq(key.as_str())),

@@ -61,6 +61,7 @@ async fn refuse_poison(app: &TestApp) {
             "CREATE TRIGGER no_poison BEFORE INSERT ON telegram_users WHEN NEW.first_name = 'Poison' \
              BEGIN SELECT RAISE(ABORT, 'poison is refused'); END"
         }
+        DbBackend::MySql => "ALTER TABLE telegram_users ADD CONSTRAINT no_poison CHECK (NOT (first_name <=> 'Poison'))",
         _ => "ALTER TABLE telegram_users ADD CONSTRAINT no_poison CHECK (first_name IS DISTINCT FROM 'Poison')",
     };
     app.db().execute_unprepared(sql).await.unwrap();

@@ -1,5 +1,6 @@
-//! The databases and Redis a test runs against: a temporary SQLite file, or a PostgreSQL database
-//! created for the test and dropped after, and a Redis key prefix of its own. A service that is
+//! The databases and Redis a test runs against: a temporary SQLite file, or a PostgreSQL or
+//! MySQL/MariaDB database created for the test and dropped after, and a Redis key prefix of its
+//! own. A service that is
 //! not reachable skips the test ([`skip`]), or fails it with `CI=true`.
 
 use std::sync::Mutex;
@@ -10,25 +11,29 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Sta
 use super::harness::skip;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// A database kktbot runs on. A backend test ([`super::harness::backend_test!`]) runs once on
-/// each of [`Backend::ALL`]; with PostgreSQL the server also keeps its dialogs in Redis.
+/// each of [`Backend::ALL`]; with PostgreSQL or MySQL the server also keeps its dialogs in Redis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// MySQL or MariaDB (`KKTBOT_TEST_MYSQL_URL`).
+    MySql,
 }
 
 impl Backend {
     /// Every backend, in the order their tests are listed.
-    pub const ALL: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+    pub const ALL: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::MySql];
 
     /// The last part of a backend test's name.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
         }
     }
 
@@ -41,6 +46,8 @@ impl Backend {
 /// Why PostgreSQL was not reachable, once a test found it so: the other tests skip without
 /// waiting again.
 static POSTGRES_MISSING: Mutex<Option<String>> = Mutex::new(None);
+/// The same for MySQL.
+static MYSQL_MISSING: Mutex<Option<String>> = Mutex::new(None);
 
 /// Why a service is not there.
 fn unreachable(what: &str, url: &str, err: impl std::fmt::Display) -> String {
@@ -58,6 +65,11 @@ pub enum TestDatabase {
         url: String,
     },
     Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+    MySql {
         admin_url: String,
         name: String,
         url: String,
@@ -86,13 +98,7 @@ impl TestDatabase {
                 if let Some(why) = POSTGRES_MISSING.lock().unwrap().clone() {
                     return Err(why);
                 }
-                // A short timeout: a machine without PostgreSQL skips its tests at once.
-                let options = ConnectOptions::new(&admin_url)
-                    .connect_timeout(Duration::from_secs(3))
-                    .acquire_timeout(Duration::from_secs(3))
-                    .sqlx_logging(false)
-                    .to_owned();
-                let admin = match Database::connect(options).await {
+                let admin = match Database::connect(admin_options(&admin_url)).await {
                     Ok(db) => db,
                     Err(e) => {
                         let why = unreachable("PostgreSQL", &admin_url, e);
@@ -107,6 +113,27 @@ impl TestDatabase {
                 url.set_path(&name);
                 Ok(TestDatabase::Postgres { admin_url, name, url: url.to_string() })
             }
+            Backend::MySql => {
+                let admin_url = std::env::var("KKTBOT_TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_MYSQL_URL.into());
+                if let Some(why) = MYSQL_MISSING.lock().unwrap().clone() {
+                    return Err(why);
+                }
+                let admin = match Database::connect(admin_options(&admin_url)).await {
+                    Ok(db) => db,
+                    Err(e) => {
+                        let why = unreachable("MySQL", &admin_url, e);
+                        *MYSQL_MISSING.lock().unwrap() = Some(why.clone());
+                        return Err(why);
+                    }
+                };
+                let name = format!("kktbot_test_{}", unique_suffix());
+                // The server's default character set and collation: the tables name their own.
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                let _ = admin.close().await;
+                let mut url = url::Url::parse(&admin_url).expect("mysql url");
+                url.set_path(&name);
+                Ok(TestDatabase::MySql { admin_url, name, url: url.to_string() })
+            }
         }
     }
 
@@ -120,7 +147,9 @@ impl TestDatabase {
 
     pub fn url(&self) -> &str {
         match self {
-            TestDatabase::Sqlite { url, .. } | TestDatabase::Postgres { url, .. } => url,
+            TestDatabase::Sqlite { url, .. } | TestDatabase::Postgres { url, .. } | TestDatabase::MySql { url, .. } => {
+                url
+            }
             TestDatabase::Detached => panic!("the database was handed over"),
         }
     }
@@ -129,6 +158,7 @@ impl TestDatabase {
         match self {
             TestDatabase::Sqlite { .. } => Backend::Sqlite,
             TestDatabase::Postgres { .. } => Backend::Postgres,
+            TestDatabase::MySql { .. } => Backend::MySql,
             TestDatabase::Detached => panic!("the database was handed over"),
         }
     }
@@ -137,12 +167,46 @@ impl TestDatabase {
         kktbot::db::connect(&kktbot::config::DatabaseUrl::new(self.url())).await.expect("connect to test database")
     }
 
-    /// Drops a PostgreSQL test database now (terminating its connections).
+    /// Drops a PostgreSQL or MySQL test database now (ending its connections).
     pub async fn drop_now(&self) {
-        if let TestDatabase::Postgres { admin_url, name, .. } = self {
-            drop_postgres(admin_url, name).await;
+        match self {
+            TestDatabase::Postgres { admin_url, name, .. } => drop_postgres(admin_url, name).await,
+            TestDatabase::MySql { admin_url, name, .. } => drop_mysql(admin_url, name).await,
+            _ => {}
         }
     }
+}
+
+/// Options of a test's administrative connection: a short timeout, so a machine without the
+/// server skips its tests at once.
+fn admin_options(url: &str) -> ConnectOptions {
+    ConnectOptions::new(url)
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(3))
+        .sqlx_logging(false)
+        .max_connections(1)
+        .to_owned()
+}
+
+/// Ends the connections to a MySQL test database (a crashed server's may still hold locks the
+/// drop would wait for) and drops it.
+async fn drop_mysql(admin_url: &str, name: &str) {
+    let Ok(admin) = Database::connect(admin_options(admin_url)).await else { return };
+    let backend = admin.get_database_backend();
+    let sessions = Statement::from_sql_and_values(
+        backend,
+        "SELECT CAST(id AS SIGNED) AS id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+        [name.into()],
+    );
+    if let Ok(rows) = admin.query_all_raw(sessions).await {
+        for row in rows {
+            if let Ok(id) = row.try_get::<i64>("", "id") {
+                let _ = admin.execute_unprepared(&format!("KILL {id}")).await;
+            }
+        }
+    }
+    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await;
+    let _ = admin.close().await;
 }
 
 async fn drop_postgres(admin_url: &str, name: &str) {
@@ -154,15 +218,21 @@ async fn drop_postgres(admin_url: &str, name: &str) {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let TestDatabase::Postgres { admin_url, name, .. } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs outside any runtime guarantee: use a thread with its own runtime.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let (mysql, admin_url, name) = match self {
+            TestDatabase::Postgres { admin_url, name, .. } => (false, admin_url.clone(), name.clone()),
+            TestDatabase::MySql { admin_url, name, .. } => (true, admin_url.clone(), name.clone()),
+            _ => return,
+        };
+        // Drop runs outside any runtime guarantee: use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            if mysql {
+                rt.block_on(drop_mysql(&admin_url, &name));
+            } else {
                 rt.block_on(drop_postgres(&admin_url, &name));
-            })
-            .join();
-        }
+            }
+        })
+        .join();
     }
 }
 
