@@ -8,8 +8,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::support::TestApp;
 use crate::support::integration_test;
+use crate::support::{Backend, TestApp};
 
 async fn get_health(app: &TestApp) -> (u16, Value) {
     let res = app.http.get(app.url("/health")).send().await.unwrap();
@@ -31,7 +31,16 @@ async fn health_on_sqlite() {
 
 integration_test!(health_on_postgres_and_redis);
 async fn health_on_postgres_and_redis() {
-    let app = TestApp::builder().postgres().redis().spawn().await;
+    health_on_a_server_database_and_redis(Backend::Postgres).await;
+}
+
+integration_test!(health_on_mysql_and_redis);
+async fn health_on_mysql_and_redis() {
+    health_on_a_server_database_and_redis(Backend::MySql).await;
+}
+
+async fn health_on_a_server_database_and_redis(backend: Backend) {
+    let app = TestApp::builder().backend(backend).redis().spawn().await;
     let (status, body) = get_health(&app).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ok");
@@ -53,7 +62,16 @@ async fn health_is_503_when_the_sqlite_database_is_gone() {
 
 integration_test!(health_is_503_when_the_postgres_database_is_dropped);
 async fn health_is_503_when_the_postgres_database_is_dropped() {
-    let app = TestApp::builder().postgres().spawn().await;
+    health_is_503_when_the_database_is_dropped(Backend::Postgres).await;
+}
+
+integration_test!(health_is_503_when_the_mysql_database_is_dropped);
+async fn health_is_503_when_the_mysql_database_is_dropped() {
+    health_is_503_when_the_database_is_dropped(Backend::MySql).await;
+}
+
+async fn health_is_503_when_the_database_is_dropped(backend: Backend) {
+    let app = TestApp::builder().backend(backend).spawn().await;
     assert_eq!(get_health(&app).await.0, 200);
     app.db.drop_now().await;
     let (status, body) = get_health(&app).await;

@@ -1,5 +1,6 @@
-//! Operations: one leader on PostgreSQL (two instances on one database), `db copy` from SQLite
-//! to PostgreSQL, `/metrics`, and logs of the real binary free of secrets.
+//! Operations: one leader on PostgreSQL and on MySQL (two instances on one database), `db copy`
+//! from SQLite to PostgreSQL and to MySQL, `/metrics`, and logs of the real binary free of
+//! secrets.
 
 use std::time::Duration;
 
@@ -46,9 +47,18 @@ async fn instance(db: &TestDatabase) -> TestApp {
         .await
 }
 
-integration_test!(one_leader_sends_once_and_another_takes_over, threads: 4);
-async fn one_leader_sends_once_and_another_takes_over() {
-    let db = TestDatabase::create(Backend::Postgres).await;
+integration_test!(one_leader_sends_once_and_another_takes_over_on_postgres, threads: 4);
+async fn one_leader_sends_once_and_another_takes_over_on_postgres() {
+    one_leader_sends_once_and_another_takes_over(Backend::Postgres).await;
+}
+
+integration_test!(one_leader_sends_once_and_another_takes_over_on_mysql, threads: 4);
+async fn one_leader_sends_once_and_another_takes_over_on_mysql() {
+    one_leader_sends_once_and_another_takes_over(Backend::MySql).await;
+}
+
+async fn one_leader_sends_once_and_another_takes_over(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
     {
         let conn = db.connect().await;
         kktbot::db::migrate_up(&conn).await.unwrap();
@@ -203,7 +213,16 @@ fn kktbot_cmd(args: &[&str], dir: &std::path::Path, database_url: &str) -> std::
 
 integration_test!(db_copy_from_sqlite_to_postgres_verifies, threads: 2);
 async fn db_copy_from_sqlite_to_postgres_verifies() {
-    let target = TestDatabase::create(Backend::Postgres).await;
+    db_copy_from_sqlite_verifies(Backend::Postgres).await;
+}
+
+integration_test!(db_copy_from_sqlite_to_mysql_verifies, threads: 2);
+async fn db_copy_from_sqlite_to_mysql_verifies() {
+    db_copy_from_sqlite_verifies(Backend::MySql).await;
+}
+
+async fn db_copy_from_sqlite_verifies(to: Backend) {
+    let target = TestDatabase::create(to).await;
     let source = TestDatabase::create(Backend::Sqlite).await;
     let src = source.connect().await;
     kktbot::db::migrate_up(&src).await.unwrap();
@@ -232,6 +251,7 @@ async fn db_copy_from_sqlite_to_postgres_verifies() {
         async move {
             use sea_orm::ConnectionTrait;
             let backend = db.get_database_backend();
+            let sql = if backend == sea_orm::DbBackend::MySql { sql.replace("BIGINT", "SIGNED") } else { sql.into() };
             db.query_all_raw(sea_orm::Statement::from_string(backend, sql))
                 .await
                 .unwrap()

@@ -103,7 +103,16 @@ async fn a_failing_database_answers_503_and_sends_nothing() {
 
 integration_test!(a_failing_postgres_database_answers_503);
 async fn a_failing_postgres_database_answers_503() {
-    let app = bot_app(Backend::Postgres).await;
+    a_dropped_database_answers_503(Backend::Postgres).await;
+}
+
+integration_test!(a_failing_mysql_database_answers_503);
+async fn a_failing_mysql_database_answers_503() {
+    a_dropped_database_answers_503(Backend::MySql).await;
+}
+
+async fn a_dropped_database_answers_503(backend: Backend) {
+    let app = bot_app(backend).await;
     app.db.drop_now().await;
     let res = app.post_update(&updates::text(&User::ru(5_100_000_021, "Иван"), "/start")).await;
     assert_eq!(res.status(), 503);

@@ -1,10 +1,12 @@
 //! `kktbot db copy`: copies every table from one database (the embedded SQLite) into a
-//! PostgreSQL database, keeping ids, then verifies row counts and content checksums.
+//! PostgreSQL or MySQL/MariaDB database, keeping ids, then verifies row counts and content
+//! checksums.
 //!
 //! The copy is generic over the tables ([`migration::TABLES`], parents first): the column list
 //! and each column's type come from the target's `information_schema`, rows are read in
 //! primary-key order as typed values and written with batched `INSERT`s built by sea-query, all
-//! in one transaction on the target. Sequences are then moved past the largest id. The checksum
+//! in one transaction on the target. PostgreSQL's sequences are then moved past the largest id
+//! (MySQL moves a table's `AUTO_INCREMENT` past an id inserted by itself). The checksum
 //! of a table is a 64-bit FNV-1a hash over its rows in primary-key order, each value normalised
 //! to text (timestamps in UTC to the microsecond, JSON re-serialised with sorted keys, NULL as
 //! its own marker), read through the same code on both sides.
@@ -38,6 +40,27 @@ enum Kind {
 }
 
 impl Kind {
+    /// A MySQL column's type from its `data_type` and `column_type`. `tinyint(1)` is a boolean;
+    /// `DATETIME(6)` holds UTC. MariaDB's JSON is `longtext` (with a check): copied as text,
+    /// byte for byte.
+    fn from_mysql(data_type: &str, column_type: &str) -> Result<Self, DbErr> {
+        Ok(match data_type {
+            "tinyint" if column_type.starts_with("tinyint(1)") => Kind::Bool,
+            "smallint" | "tinyint" => Kind::I16,
+            "int" | "mediumint" => Kind::I32,
+            "bigint" => Kind::I64,
+            "float" => Kind::F32,
+            "double" => Kind::F64,
+            "varchar" | "char" | "text" | "tinytext" | "mediumtext" | "longtext" => Kind::Text,
+            "json" => Kind::Json,
+            "datetime" | "timestamp" => Kind::TimestampTz,
+            "date" => Kind::Date,
+            "time" => Kind::Time,
+            "blob" | "mediumblob" | "longblob" | "varbinary" | "binary" => Kind::Bytes,
+            other => return Err(DbErr::Custom(format!("db copy: unsupported column type {other}"))),
+        })
+    }
+
     fn from_pg(data_type: &str) -> Result<Self, DbErr> {
         Ok(match data_type {
             "smallint" => Kind::I16,
@@ -74,9 +97,10 @@ struct Table {
 
 impl Table {
     fn select(&self, backend: DbBackend) -> Statement {
-        let cols = self.columns.iter().map(|c| quote(&c.name)).collect::<Vec<_>>().join(", ");
-        let order = self.key.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
-        Statement::from_string(backend, format!("SELECT {cols} FROM {} ORDER BY {order}", quote(&self.name)))
+        let q = |name: &str| quote(backend, name);
+        let cols = self.columns.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
+        let order = self.key.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
+        Statement::from_string(backend, format!("SELECT {cols} FROM {} ORDER BY {order}", q(&self.name)))
     }
 
     /// Reads one row as values fit for an insert (timestamps cut to microseconds, as PostgreSQL
@@ -86,8 +110,12 @@ impl Table {
     }
 }
 
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+fn quote(backend: DbBackend, ident: &str) -> String {
+    if backend == DbBackend::MySql {
+        format!("`{}`", ident.replace('`', "``"))
+    } else {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
 }
 
 fn read(row: &QueryResult, c: &Column) -> Result<Value, DbErr> {
@@ -178,8 +206,8 @@ impl TableReport {
 pub enum CopyError {
     #[error("database: {0}")]
     Database(#[from] DbErr),
-    #[error("the target is not PostgreSQL")]
-    TargetNotPostgres,
+    #[error("the target is SQLite; copy into PostgreSQL or MySQL")]
+    TargetIsSqlite,
     #[error("the target database is not empty ({0}); pass --force to replace its contents")]
     TargetNotEmpty(String),
     #[error("the source database has {0} pending migration(s); run `kktbot migrate up` on it first")]
@@ -200,7 +228,7 @@ pub async fn copy(
     progress: &mut dyn FnMut(String),
 ) -> Result<Vec<TableReport>, CopyError> {
     if to.is_sqlite() {
-        return Err(CopyError::TargetNotPostgres);
+        return Err(CopyError::TargetIsSqlite);
     }
     let source = crate::db::connect(from).await?;
     let target = crate::db::connect(to).await?;
@@ -224,9 +252,10 @@ pub async fn copy(
     if !filled.is_empty() && !force {
         return Err(CopyError::TargetNotEmpty(filled.join(", ")));
     }
+    let backend = target.get_database_backend();
     let txn = target.begin().await?;
     for t in tables.iter().rev() {
-        txn.execute_raw(Statement::from_string(DbBackend::Postgres, format!("DELETE FROM {}", quote(&t.name)))).await?;
+        txn.execute_raw(Statement::from_string(backend, format!("DELETE FROM {}", quote(backend, &t.name)))).await?;
     }
     for t in &tables {
         let rows = source.query_all_raw(t.select(source.get_database_backend())).await?;
@@ -241,7 +270,9 @@ pub async fn copy(
             txn.execute(&insert).await?;
             done += chunk.len();
         }
-        reset_sequences(&txn, t).await?;
+        if backend == DbBackend::Postgres {
+            reset_sequences(&txn, t).await?;
+        }
         progress(format!("copied {:<20} {done:>8} / {total} rows", t.name));
     }
     txn.commit().await?;
@@ -256,36 +287,45 @@ pub async fn copy(
     Ok(report)
 }
 
-/// Columns (with types) and primary key of a table, from the PostgreSQL catalogue.
+/// Columns (with types) and primary key of a table, from the target's catalogue.
 async fn describe(db: &DatabaseConnection, table: &str) -> Result<Table, DbErr> {
+    let backend = db.get_database_backend();
+    let mysql = backend == DbBackend::MySql;
+    let columns_sql = if mysql {
+        "SELECT column_name AS name, data_type AS data_type, CAST(column_type AS CHAR) AS column_type \
+         FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = $1 \
+         ORDER BY ordinal_position"
+    } else {
+        "SELECT column_name::text AS name, data_type::text AS data_type, ''::text AS column_type \
+         FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+    };
     let columns = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT column_name::text AS name, data_type::text AS data_type FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
-            [table.into()],
-        ))
+        .query_all_raw(crate::sql::statement(backend, columns_sql, [table.into()]))
         .await?
         .iter()
         .map(|r| {
             let name: String = r.try_get("", "name")?;
             let data_type: String = r.try_get("", "data_type")?;
-            Ok(Column { name, kind: Kind::from_pg(&data_type)? })
+            let column_type: String = r.try_get("", "column_type")?;
+            let kind = if mysql { Kind::from_mysql(&data_type, &column_type)? } else { Kind::from_pg(&data_type)? };
+            Ok(Column { name, kind })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
     if columns.is_empty() {
         return Err(DbErr::Custom(format!("db copy: the target has no table {table}")));
     }
+    let schema = if mysql { "DATABASE()" } else { "current_schema()" };
+    let name = if mysql { "k.column_name" } else { "k.column_name::text" };
+    let key_sql = format!(
+        "SELECT {name} AS name FROM information_schema.table_constraints c \
+         JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name \
+           AND k.table_schema = c.table_schema AND k.table_name = c.table_name \
+         WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = {schema} AND c.table_name = $1 \
+         ORDER BY k.ordinal_position"
+    );
     let key = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT k.column_name::text AS name FROM information_schema.table_constraints c \
-             JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name \
-               AND k.table_schema = c.table_schema AND k.table_name = c.table_name \
-             WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = current_schema() AND c.table_name = $1 \
-             ORDER BY k.ordinal_position",
-            [table.into()],
-        ))
+        .query_all_raw(crate::sql::statement(backend, &key_sql, [table.into()]))
         .await?
         .iter()
         .map(|r| r.try_get::<String>("", "name"))
@@ -298,7 +338,7 @@ async fn count(db: &impl ConnectionTrait, table: &str) -> Result<u64, DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
-            format!("SELECT COUNT(*) AS n FROM {}", quote(table)),
+            format!("SELECT COUNT(*) AS n FROM {}", quote(db.get_database_backend(), table)),
         ))
         .await?
         .ok_or_else(|| DbErr::Custom("count returned no row".into()))?;
@@ -308,8 +348,8 @@ async fn count(db: &impl ConnectionTrait, table: &str) -> Result<u64, DbErr> {
 /// Moves each serial column's sequence past the largest value copied.
 async fn reset_sequences(db: &impl ConnectionTrait, t: &Table) -> Result<(), DbErr> {
     for c in t.columns.iter().filter(|c| matches!(c.kind, Kind::I16 | Kind::I32 | Kind::I64)) {
-        let table = quote(&t.name);
-        let col = quote(&c.name);
+        let table = quote(DbBackend::Postgres, &t.name);
+        let col = quote(DbBackend::Postgres, &c.name);
         let sql = format!(
             "SELECT setval(s, COALESCE((SELECT MAX({col}) FROM {table}), 1), (SELECT MAX({col}) FROM {table}) IS NOT NULL) \
              FROM pg_get_serial_sequence($1, $2) AS s WHERE s IS NOT NULL"

@@ -21,6 +21,7 @@ mod deciding;
 mod filing;
 mod lifecycle;
 mod lists;
+mod numbering;
 
 const ADMIN1: i64 = 900_000_001;
 const ADMIN2: i64 = 900_000_002;
