@@ -313,7 +313,9 @@ else
     fail "password case: the restored database differs from the source (diff above)"
   log "password case: restored = source (tables: $(role_snapshot kkt_rt | wc -l))"
   printf 'DATABASE_URL=postgres://kkt_rt:wrong-password@127.0.0.1:%s/kkt_rt\n' "$pport" >"$tmp/wrong.env"
-  if bash "$BACKUP" --env-file "$tmp/wrong.env" --dir "$tmp/role-backups" >"$tmp/out" 2>&1; then
+  # A directory of its own: in the first backup's second, a dump name there would already be taken.
+  mkdir "$tmp/wrong-backups"
+  if bash "$BACKUP" --env-file "$tmp/wrong.env" --dir "$tmp/wrong-backups" >"$tmp/out" 2>&1; then
     fail "a backup with a wrong password succeeded"
   fi
   grep -q 'password authentication failed' "$tmp/out" || { cat "$tmp/out" >&2; fail "unexpected failure output"; }
