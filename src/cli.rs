@@ -303,6 +303,13 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 reminders::SUMMARY_DAYS,
                 report.overdue
             );
+            if report.summaries > 0 {
+                println!("administrators' summary queued for {} administrator(s)", report.summaries);
+            } else {
+                println!(
+                    "administrators' summary not sent: it goes once a day, and each active administrator has had today's"
+                );
+            }
             if config.telegram.bot_token.is_none() {
                 println!("note: TELEGRAM_BOT_TOKEN is not set, so no server delivers the queued messages");
             }

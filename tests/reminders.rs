@@ -1,6 +1,6 @@
-//! The reminder run on SQLite and PostgreSQL: each threshold once, catch-up sends only the
-//! nearest missed threshold, concurrent runs send nothing twice, blocked contacts are skipped,
-//! renewal re-arms, failed sends are retried and logged, the administrators' summary.
+//! The reminder run on every database: each threshold once, catch-up sends only the nearest
+//! missed threshold, concurrent runs send nothing twice, blocked contacts are skipped, renewal
+//! re-arms, failed sends are retried and logged, the administrators' summary once a day.
 
 use std::time::Duration;
 
@@ -13,7 +13,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::support::seed::{client_with_deadline, date};
 use crate::support::telegram::Fault;
-use crate::support::{Backend, TestApp, count_rows};
+use crate::support::{Backend, TestApp, TestDatabase, count_rows};
+use serde_json::json;
 
 const ADMIN: i64 = 900_000_001;
 
@@ -124,8 +125,9 @@ async fn concurrent_runs_send_nothing_twice(backend: Backend) {
     let notifier = app.state.inbound.as_ref().unwrap().notifier();
     let runs = (0..4).map(|_| reminders::run(app.db(), notifier.as_ref(), &[14, 7, 3], date("2027-03-01"), None));
     let reports = futures::future::join_all(runs).await;
-    let queued: u64 = reports.into_iter().map(|r| r.unwrap().queued).sum();
-    assert_eq!(queued, 50, "10 deadlines × 5 contacts, once in all");
+    let reports: Vec<RunReport> = reports.into_iter().map(Result::unwrap).collect();
+    assert_eq!(reports.iter().map(|r| r.queued).sum::<u64>(), 50, "10 deadlines × 5 contacts, once in all");
+    assert_eq!(reports.iter().map(|r| r.summaries).sum::<u64>(), 1, "one summary for the administrator");
     assert_eq!(count_rows(app.db(), "notification_logs").await, 50);
     app.shutdown().await;
 }
@@ -247,6 +249,72 @@ async fn administrators_get_a_summary_with_the_right_figures(backend: Backend) {
     assert!(text.contains("Напоминаний поставлено в очередь: 2"), "{text}");
     assert!(text.contains("20.02.2027 · ООО «Клиент 7707083893» · ФН"), "{text}");
     assert!(!text.contains("7728168971"), "{text}");
+    app.shutdown().await;
+}
+
+backend_test!(the_summary_goes_once_a_day_across_restarts_and_runs_by_hand);
+/// The catch-up run at start, a restart later that day (a new leader starts the same way), a run
+/// from the API and one from the command line: the administrators' summary goes out once that
+/// day, and the runs by hand say they sent none. The next day's run sends the next one.
+async fn the_summary_goes_once_a_day_across_restarts_and_runs_by_hand(backend: Backend) {
+    let builder = || {
+        crate::staff::builder(backend)
+            .scheduler()
+            .env("ADMIN_TELEGRAM_IDS", &ADMIN.to_string())
+            // Already passed today: every start runs the day's catch-up.
+            .env("NOTIFICATION_CHECK_TIME", "00:00")
+    };
+    let (first, second) = (5_300_000_300, 5_300_000_301);
+    let today = reminders::local_date(Utc::now(), chrono_tz::Europe::Moscow);
+    let test_db = TestDatabase::create(backend).await;
+    let url = test_db.url().to_string();
+    {
+        let db = test_db.connect().await;
+        <migration::Migrator as migration::MigratorTrait>::up(&db, None).await.unwrap();
+        client_with_deadline(&db, "7707083893", &[first], today + chrono::Duration::days(14)).await;
+        let _ = db.close().await;
+    }
+    let app = builder().database(test_db).telegram().spawn().await;
+    app.tg().wait_for("sendMessage", 2, Duration::from_secs(20)).await;
+    app.settle().await;
+    assert_eq!(app.tg().sent_texts_to(first).len(), 1, "the catch-up's reminder");
+    assert_eq!(app.tg().sent_texts_to(ADMIN).len(), 1, "the catch-up's summary");
+
+    let admin = crate::staff::admin_token(&app).await;
+    let report = crate::staff::ok(&app, &admin, reqwest::Method::POST, "/api/notifications/run", None).await;
+    assert_eq!((&report["summary_sent"], &report["summaries"]), (&json!(false), &json!(0)), "{report}");
+
+    // A restart: its catch-up reminds the contact of a deadline added meanwhile, and nobody else.
+    client_with_deadline(app.db(), "7736207543", &[second], today + chrono::Duration::days(7)).await;
+    let (test_db, fake) = app.crash().await;
+    let app = builder().database(test_db).fake_telegram(fake.unwrap()).spawn().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while app.tg().sent_texts_to(second).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the restart's catch-up ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.settle().await;
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kktbot"))
+        .args(["notify", "run"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("administrators' summary not sent"), "{stdout}");
+    app.state.sender.as_ref().unwrap().wake();
+    app.settle().await;
+    let summaries = app.tg().sent_texts_to(ADMIN);
+    assert_eq!(summaries.len(), 1, "one summary today: {summaries:?}");
+    assert_eq!(count_rows(app.db(), "reminder_summaries").await, 1);
+
+    let tomorrow = run(&app, &[14, 7, 3], today + chrono::Duration::days(1)).await;
+    assert_eq!(tomorrow.summaries, 1, "the next day has its own");
+    app.settle().await;
+    assert_eq!(app.tg().sent_texts_to(ADMIN).len(), 2);
     app.shutdown().await;
 }
 
@@ -425,6 +493,7 @@ async fn notify_run_from_the_command_line() {
     let out = run("2027-02-15");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("done: 1 reminder(s) queued"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("administrators' summary not sent"), "no administrator");
     let again = run("2027-02-15");
     assert!(String::from_utf8_lossy(&again.stdout).contains("done: 0 reminder(s) queued"));
     assert_eq!(count_rows(&db, "notification_logs").await, 1);

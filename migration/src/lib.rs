@@ -23,6 +23,7 @@ mod m20261201_000030_failed_updates;
 mod m20261201_000040_user_sessions;
 mod m20261201_000041_audit_log;
 mod m20261201_000060_request_lifecycle;
+mod m20261207_000100_reminder_summaries;
 
 /// Creates a table; on MySQL as InnoDB, utf8mb4 with the binary collation.
 pub(crate) async fn create_table(m: &SchemaManager<'_>, mut table: TableCreateStatement) -> Result<(), DbErr> {
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_outbox_failed_at::Migration),
             Box::new(m20261201_000060_request_lifecycle::Migration),
             Box::new(m20261201_000020_request_numbering_lock::Migration),
+            Box::new(m20261207_000100_reminder_summaries::Migration),
         ]
     }
 }
@@ -108,4 +110,5 @@ pub const TABLES: &[&str] = &[
     "outbox_sender",
     "audit_log",
     "request_numbering",
+    "reminder_summaries",
 ];

@@ -14,6 +14,7 @@ pub mod notification_log;
 pub mod ofd_provider;
 pub mod outgoing_message;
 pub mod processed_update;
+pub mod reminder_summary;
 pub mod request_event;
 pub mod request_message;
 pub mod request_type;

@@ -3,7 +3,9 @@
 //! one reminder for that threshold. The unique notification log row (deadline, contact,
 //! threshold, date) decides what is sent — not a check-then-insert — so repeated, restarted and
 //! concurrent runs send nothing twice. A threshold missed while the server was down is sent
-//! late, and only the nearest one. Administrators get a summary.
+//! late, and only the nearest one. Each active administrator gets a summary once a day: a
+//! unique row (day, chat) decides it the same way, so a catch-up at start, a new leader or a run
+//! by hand later that day sends none again.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,7 +20,7 @@ use sea_orm::{
 
 use super::deadlines::DeadlineView;
 use crate::entities::deadline::{self, Status};
-use crate::entities::{administrator, contact, notification_log, telegram_user};
+use crate::entities::{administrator, contact, notification_log, reminder_summary, telegram_user};
 use crate::error::Result;
 
 /// Days ahead the administrators' summary looks.
@@ -61,6 +63,8 @@ pub struct RunReport {
     pub queued: u64,
     pub due_soon: usize,
     pub overdue: usize,
+    /// Administrators this run sent the day's summary to: 0 when each had it already today.
+    pub summaries: u64,
 }
 
 /// The local date in the reminder time zone at an instant.
@@ -142,16 +146,19 @@ pub async fn run(
     }
 
     let summary = summary(&txn, today, queued).await?;
-    let admins = administrator::Entity::find().filter(administrator::Column::IsActive.eq(true)).all(&txn).await?;
-    for admin in admins {
-        messages.summary(&txn, admin.telegram_id, &summary).await?;
-    }
-    let report =
-        RunReport { date: today, expired, queued, due_soon: summary.due_soon.len(), overdue: summary.overdue.len() };
+    let summaries = send_summaries(&txn, messages, &summary).await?;
+    let report = RunReport {
+        date: today,
+        expired,
+        queued,
+        due_soon: summary.due_soon.len(),
+        overdue: summary.overdue.len(),
+        summaries,
+    };
     if let Some(actor) = by {
         let details = serde_json::json!({
             "date": today, "expired": report.expired, "queued": report.queued,
-            "due_soon": report.due_soon, "overdue": report.overdue,
+            "due_soon": report.due_soon, "overdue": report.overdue, "summaries": report.summaries,
         });
         super::audit::record(
             &txn,
@@ -162,6 +169,30 @@ pub async fn run(
     }
     txn.commit().await?;
     Ok(report)
+}
+
+/// Queues the day's summary to every active administrator who has not had it that day; returns
+/// how many got it. The row of (day, chat) is inserted first: a run that finds it sends nothing.
+async fn send_summaries(txn: &DatabaseTransaction, messages: &dyn ReminderMessages, summary: &Summary) -> Result<u64> {
+    let admins = administrator::Entity::find().filter(administrator::Column::IsActive.eq(true)).all(txn).await?;
+    let mut sent = 0;
+    for admin in admins {
+        let row = reminder_summary::Entity::insert(reminder_summary::ActiveModel {
+            summary_date: Set(summary.date),
+            chat_id: Set(admin.telegram_id),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        });
+        let once = OnConflict::columns([reminder_summary::Column::SummaryDate, reminder_summary::Column::ChatId])
+            .do_nothing()
+            .to_owned();
+        if crate::sql::insert_new(txn, row, once).await? == 0 {
+            continue;
+        }
+        messages.summary(txn, admin.telegram_id, summary).await?;
+        sent += 1;
+    }
+    Ok(sent)
 }
 
 /// Active deadlines of active clients expiring between `from` and `to`, inclusive.

@@ -123,6 +123,11 @@ pub struct RunReportDto {
     pub queued: u64,
     pub due_soon: usize,
     pub overdue: usize,
+    /// Whether this run sent the administrators' daily summary. It goes once a day: false when
+    /// every active administrator has had today's already (or there is none).
+    pub summary_sent: bool,
+    /// Administrators this run sent the summary to.
+    pub summaries: u64,
 }
 
 #[utoipa::path(post, path = "/notifications/run", tag = "notifications", security(("bearer" = []), ("cookie" = [])),
@@ -152,5 +157,7 @@ async fn run(
         queued: report.queued,
         due_soon: report.due_soon,
         overdue: report.overdue,
+        summary_sent: report.summaries > 0,
+        summaries: report.summaries,
     }))
 }
