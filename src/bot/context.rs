@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseTransaction;
+use teloxide::types::{CallbackQuery, InlineKeyboardMarkup};
 use tokio::sync::Mutex;
 
 use super::dialog::Dialog;
@@ -133,6 +134,23 @@ impl Ctx {
     /// Queues a plain text reply to this chat.
     pub async fn reply(&self, text: String) -> Result<i64, BotError> {
         self.send(Outgoing::text(self.chat_id, text)).await
+    }
+
+    /// Queues a reply with a keyboard.
+    pub async fn reply_with(&self, text: String, keyboard: InlineKeyboardMarkup) -> Result<i64, BotError> {
+        self.send(Outgoing::with_keyboard(self.chat_id, text, keyboard)).await
+    }
+
+    /// Queues the answer to a button's callback query, with a short notice if there is one.
+    /// Every button handler ends with it, after the button's effects.
+    pub async fn answer(&self, query: &CallbackQuery, notice: Option<String>) -> Result<(), BotError> {
+        let answer = Outgoing::AnswerCallbackQuery {
+            chat_id: self.chat_id,
+            callback_query_id: query.id.to_string(),
+            text: notice,
+            show_alert: false,
+        };
+        self.send(answer).await.map(drop)
     }
 }
 

@@ -1,46 +1,29 @@
 //! `/export` for administrators: a keyboard of datasets × formats, and the file, sent through
 //! the outbox as a document, when a button is tapped. Each export is audited in the update's
-//! transaction.
+//! transaction. The handler tree lets only administrators here.
 
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use std::sync::Arc;
 
-use super::BotError;
-use super::callback::Callback;
+use teloxide::types::CallbackQuery;
+
 use super::context::Ctx;
+use super::{HandlerResult, format, keyboards};
 use crate::outbox::Outgoing;
 use crate::services::audit;
-use crate::services::export::{self, Dataset, Export, Format};
+use crate::services::export::{self, Export};
 use crate::services::requests::Actor;
 
 /// `/export`: which dataset, in which format.
-pub async fn offer(ctx: &Ctx) -> Result<(), BotError> {
-    if ctx.admin.is_none() {
-        return ctx.reply(ctx.t("not-admin", &[])).await.map(drop);
-    }
-    let rows: Vec<Vec<InlineKeyboardButton>> = Dataset::ALL
-        .into_iter()
-        .map(|dataset| {
-            let name = ctx.t(&format!("export-{}", dataset.as_str()), &[]);
-            [Format::Csv, Format::Xlsx]
-                .into_iter()
-                .map(|format| {
-                    let label = format!("{name} · {}", format.as_str().to_uppercase());
-                    InlineKeyboardButton::callback(label, Callback::Export(Export { dataset, format }).encode())
-                })
-                .collect()
-        })
-        .collect();
-    ctx.send(Outgoing::with_keyboard(ctx.chat_id, ctx.t("export-choose", &[]), InlineKeyboardMarkup::new(rows)))
-        .await
-        .map(drop)
+pub async fn offer(ctx: Arc<Ctx>) -> HandlerResult {
+    ctx.reply_with(ctx.t("export-choose", &[]), keyboards::exports(&ctx)).await.map(drop)
 }
 
-/// A button of [`offer`]: the file, to administrators only.
-pub async fn send(ctx: &Ctx, wanted: Export) -> Result<Option<String>, BotError> {
-    let Some(Actor::Administrator { id, name, .. }) = &ctx.admin else {
-        return Ok(Some(ctx.t("not-admin", &[])));
+/// A button of [`offer`]: the file.
+pub async fn send(ctx: Arc<Ctx>, query: CallbackQuery, admin: Actor, wanted: Export) -> HandlerResult {
+    let Actor::Administrator { id, name, .. } = &admin else {
+        return ctx.answer(&query, Some(ctx.t("not-admin", &[]))).await;
     };
-    let today = crate::services::reminders::local_date(chrono::Utc::now(), ctx.notifier.timezone());
+    let today = format::today(&ctx);
     let table = export::table(&ctx.txn, wanted.dataset, today).await?;
     let content = export::render(&table, wanted.format)?;
     let details = serde_json::json!({
@@ -55,5 +38,5 @@ pub async fn send(ctx: &Ctx, wanted: Export) -> Result<Option<String>, BotError>
         caption: Some(ctx.t("export-caption", &[("count", table.rows.len().into())])),
     })
     .await?;
-    Ok(None)
+    ctx.answer(&query, None).await
 }

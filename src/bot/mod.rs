@@ -1,26 +1,46 @@
 //! The conversation: what the bot says and does for each message, command and button. The
-//! dptree handler tree ([`schema`]) routes an update to the handlers of [`handlers`], which parse,
-//! call services and queue replies in the outbox, all in the update's transaction (see
-//! [`crate::inbound`], which runs the tree).
+//! handler tree ([`tree`], run by [`crate::inbound`]) routes an update to a handler of one
+//! conversation, which parses, calls services and queues replies in the outbox, all in the
+//! update's transaction:
+//! - [`start`]: `/start` and linking a chat to its client (an invite, or an ИНН typed), `/help`,
+//!   `/cancel`, `/lang`, and what the bot says to what it does not know;
+//! - [`request`]: the request dialog (type → description → Submit) and withdrawing a request;
+//! - [`decisions`]: administrators approving and rejecting (commands, buttons, replies);
+//! - [`work`]: administrators working on a request after its approval (Take, Done, `/ask`,
+//!   `/reopen`);
+//! - [`lists`]: `/myrequests`, `/list`, `/today`, `/search`; [`export`]: `/export`;
+//! - [`membership`]: a user blocking the bot or coming back.
+//!
+//! Around them: [`command`] and [`callback`] parse what the tree routes by, [`dialog`] holds the
+//! dialog steps and [`storage`] stores them, [`context`] is what a handler works with,
+//! [`content`] what a message carries, [`keyboards`] and [`format`] build replies in the texts
+//! of [`texts`]; [`menu`] sets the command menus; [`notifier`] writes the messages a request's
+//! change causes (for the bot and the REST API alike).
 
 pub mod callback;
 pub mod command;
+pub mod content;
 pub mod context;
+pub mod decisions;
 pub mod dialog;
 pub mod export;
-pub mod handlers;
+pub mod format;
+pub mod keyboards;
+pub mod lists;
+pub mod membership;
 pub mod menu;
 pub mod notifier;
+pub mod request;
+pub mod start;
 pub mod storage;
 pub mod texts;
+pub mod tree;
 pub mod work;
 
 use sea_orm::DbErr;
-use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
-use teloxide::types::{Message, Update};
 
-use self::command::Command;
 use self::storage::StoreError;
+pub use self::tree::schema;
 
 /// Why a handler failed. Database and dialog-store failures are transient: the update is not
 /// acknowledged and Telegram delivers it again.
@@ -54,21 +74,6 @@ impl BotError {
 }
 
 pub type HandlerResult = Result<(), BotError>;
-
-/// The handler tree: which handler an update goes to.
-pub fn schema() -> UpdateHandler<BotError> {
-    let command = dptree::filter_map(|msg: Message, username: BotUsername| {
-        msg.text().and_then(|t| Command::parse(t, &username.0))
-    });
-    dptree::entry()
-        .branch(Update::filter_my_chat_member().endpoint(handlers::my_chat_member))
-        .branch(Update::filter_callback_query().endpoint(handlers::callback_query))
-        .branch(
-            Update::filter_message()
-                .branch(command.endpoint(handlers::command))
-                .branch(dptree::endpoint(handlers::message)),
-        )
-}
 
 /// The bot's @username, for commands addressed as `/cmd@bot`.
 #[derive(Clone, Debug)]

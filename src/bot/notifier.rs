@@ -10,16 +10,15 @@ use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use super::callback::Callback;
+use super::keyboards;
 use super::texts::{Arg, Lang, Texts};
 use crate::entities::client_request::{self, Kind, Status};
 use crate::entities::{administrator, request_event, request_message};
 use crate::error::Result;
 use crate::outbox::{self, MessageRef, Outgoing, RetryPolicy};
 use crate::services::deadlines::DeadlineView;
-use crate::services::lifecycle::{self, Action, Change};
+use crate::services::lifecycle::{Action, Change};
 use crate::services::reminders::{ReminderMessages, Summary};
 use crate::services::requests::RequestEvents;
 use crate::services::{clients, requests, telegram_users};
@@ -34,37 +33,6 @@ pub struct TelegramNotifier {
 pub async fn lang_of(db: &impl ConnectionTrait, telegram_id: i64) -> Result<Lang> {
     let user = telegram_users::find(db, telegram_id).await?;
     Ok(user.map_or(Lang::Ru, |u| Lang::for_user(u.language.as_deref(), u.language_code.as_deref())))
-}
-
-pub fn decision_keyboard(texts: &Texts, lang: Lang, request_id: i32) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([[
-        InlineKeyboardButton::callback(texts.get(lang, "button-approve", &[]), Callback::Approve(request_id).encode()),
-        InlineKeyboardButton::callback(texts.get(lang, "button-reject", &[]), Callback::Reject(request_id).encode()),
-    ]])
-}
-
-/// The buttons of an administrator's copy: those of the actions that apply now (a question to
-/// the client needs its text, so it is the `/ask` command, not a button). None when none apply.
-pub fn copy_keyboard(texts: &Texts, lang: Lang, request: &client_request::Model) -> Option<InlineKeyboardMarkup> {
-    let actions = lifecycle::staff_actions(request.kind, request.status);
-    if actions.contains(&Action::Approve) {
-        return Some(decision_keyboard(texts, lang, request.id));
-    }
-    let buttons: Vec<InlineKeyboardButton> = actions
-        .into_iter()
-        .filter_map(|action| match action {
-            Action::Start => Some(InlineKeyboardButton::callback(
-                texts.get(lang, "button-start", &[]),
-                Callback::Start(request.id).encode(),
-            )),
-            Action::Done => Some(InlineKeyboardButton::callback(
-                texts.get(lang, "button-done", &[]),
-                Callback::Done(request.id).encode(),
-            )),
-            _ => None,
-        })
-        .collect();
-    (!buttons.is_empty()).then(|| InlineKeyboardMarkup::new([buttons]))
 }
 
 impl TelegramNotifier {
@@ -236,7 +204,7 @@ impl TelegramNotifier {
                 .await?;
         }
         let text = self.copy_text(txn, lang, request).await?;
-        let reply_markup = copy_keyboard(&self.texts, lang, request);
+        let reply_markup = keyboards::copy(&self.texts, lang, request);
         let outbox_id = outbox::enqueue(txn, Outgoing::SendMessage { chat_id, text, reply_markup }).await?;
         request_message::ActiveModel {
             request_id: Set(request.id),
@@ -264,7 +232,7 @@ impl TelegramNotifier {
                     chat_id: copy.chat_id,
                     message: MessageRef::Outbox(copy.outgoing_message_id),
                     text,
-                    reply_markup: copy_keyboard(&self.texts, lang, request),
+                    reply_markup: keyboards::copy(&self.texts, lang, request),
                 },
             )
             .await?;

@@ -1,28 +1,49 @@
 //! Working on a request after its decision, from Telegram: the Take and Done buttons of an
 //! administrator's copy, `/ask N question` and `/reopen N [comment]`. Each goes through
-//! [`lifecycle::transition`], the function the REST API uses.
+//! [`lifecycle::transition`], the function the REST API uses. The handler tree lets only
+//! administrators here.
+
+use std::sync::Arc;
+
+use teloxide::types::CallbackQuery;
 
 use super::context::Ctx;
 use super::{BotError, HandlerResult};
+use crate::entities::client_request;
 use crate::error::Error;
 use crate::services::lifecycle::{self, Action, Transitioned};
-use crate::services::requests::{self, Channel};
+use crate::services::requests::{self, Actor, Channel};
 
-/// A Take or Done button; returns the notice for the callback answer.
-pub async fn button(ctx: &Ctx, request_id: i32, action: Action) -> Result<Option<String>, BotError> {
-    match act(ctx, request_id, action, None).await {
-        Ok(text) => Ok(Some(text)),
-        Err(BotError::Domain(Error::NotFound(_))) => Ok(Some(ctx.t("callback-outdated", &[]))),
-        Err(e) => Err(e),
-    }
+/// The Take button (the work starts, or resumes after the client answered).
+pub async fn take_button(ctx: Arc<Ctx>, query: CallbackQuery, admin: Actor, request_id: i32) -> HandlerResult {
+    button(&ctx, &query, &admin, request_id, Action::Start).await
 }
 
-/// `/ask N question` and `/reopen N [comment]`.
-pub async fn command(ctx: &Ctx, args: &str, action: Action) -> HandlerResult {
-    if ctx.admin.is_none() {
-        tracing::warn!(telegram_id = ctx.profile.telegram_id, "work command from a non-administrator");
-        return ctx.reply(ctx.t("not-admin", &[])).await.map(drop);
-    }
+/// The Done button.
+pub async fn done_button(ctx: Arc<Ctx>, query: CallbackQuery, admin: Actor, request_id: i32) -> HandlerResult {
+    button(&ctx, &query, &admin, request_id, Action::Done).await
+}
+
+async fn button(ctx: &Ctx, query: &CallbackQuery, admin: &Actor, request_id: i32, action: Action) -> HandlerResult {
+    let notice = match act(ctx, admin, request_id, action, None).await {
+        Ok(text) => text,
+        Err(BotError::Domain(Error::NotFound(_))) => ctx.t("callback-outdated", &[]),
+        Err(e) => return Err(e),
+    };
+    ctx.answer(query, Some(notice)).await
+}
+
+/// `/ask N question`.
+pub async fn ask_command(ctx: Arc<Ctx>, admin: Actor, args: String) -> HandlerResult {
+    command(&ctx, &admin, &args, Action::AskClient).await
+}
+
+/// `/reopen N [comment]`.
+pub async fn reopen_command(ctx: Arc<Ctx>, admin: Actor, args: String) -> HandlerResult {
+    command(&ctx, &admin, &args, Action::Reopen).await
+}
+
+async fn command(ctx: &Ctx, admin: &Actor, args: &str, action: Action) -> HandlerResult {
     let usage = if action == Action::AskClient { "admin-ask-usage" } else { "admin-reopen-usage" };
     let (number, comment) = match args.split_once(char::is_whitespace) {
         Some((n, comment)) => (n, Some(comment.trim().to_string()).filter(|c| !c.is_empty())),
@@ -37,17 +58,22 @@ pub async fn command(ctx: &Ctx, args: &str, action: Action) -> HandlerResult {
     let Some(request) = requests::find_by_number(&ctx.txn, number).await? else {
         return ctx.reply(ctx.t("admin-request-not-found", &[("number", number.into())])).await.map(drop);
     };
-    let text = act(ctx, request.id, action, comment).await?;
+    let text = act(ctx, admin, request.id, action, comment).await?;
     ctx.reply(text).await.map(drop)
 }
 
-/// Applies the action for the administrator of `ctx`; returns what to tell them.
-async fn act(ctx: &Ctx, request_id: i32, action: Action, comment: Option<String>) -> Result<String, BotError> {
-    let actor = ctx.admin.as_ref().expect("callers check the administrator");
+/// Applies the action; returns what to tell the administrator.
+async fn act(
+    ctx: &Ctx,
+    admin: &Actor,
+    request_id: i32,
+    action: Action,
+    comment: Option<String>,
+) -> Result<String, BotError> {
     let outcome =
-        lifecycle::transition(&ctx.txn, ctx.notifier.as_ref(), request_id, action, actor, Channel::Telegram, comment)
+        lifecycle::transition(&ctx.txn, ctx.notifier.as_ref(), request_id, action, admin, Channel::Telegram, comment)
             .await;
-    let status = |r: &crate::entities::client_request::Model| ctx.notifier.status_text(ctx.lang(), r.status);
+    let status = |r: &client_request::Model| ctx.notifier.status_text(ctx.lang(), r.status);
     Ok(match outcome {
         Ok(Transitioned::Done(r)) => {
             ctx.t("admin-decided", &[("number", r.number.into()), ("status", status(&r).into())])
