@@ -17,7 +17,7 @@ use crate::http::{self, AppState};
 use crate::inbound::Inbound;
 use crate::inbound::polling::{Poller, PollingOptions};
 use crate::outbox::RetryPolicy;
-use crate::scheduler::Scheduler;
+use crate::scheduler::{Scheduler, SlaWatch};
 use crate::services::{administrators, audit, processed_updates, users};
 use crate::telegram::api::BotApi;
 use crate::telegram::sender::{Sender, SenderHandle};
@@ -51,6 +51,9 @@ pub struct ServeOptions {
     pub polling_options: PollingOptions,
     /// Run the daily reminder run (when the bot is on).
     pub scheduler: bool,
+    /// How often the service-level watch looks for requests past their times (when the bot is
+    /// on); `None`: not at all.
+    pub sla_watch: Option<std::time::Duration>,
 }
 
 impl Default for ServeOptions {
@@ -61,6 +64,7 @@ impl Default for ServeOptions {
             register_webhook: true,
             polling_options: PollingOptions::default(),
             scheduler: true,
+            sla_watch: Some(std::time::Duration::from_secs(60)),
         }
     }
 }
@@ -73,6 +77,7 @@ pub struct Application {
     /// The Bot API client of the outgoing-message sender; `None` when the bot is off.
     sender_api: Option<BotApi>,
     scheduler: bool,
+    sla_watch: Option<std::time::Duration>,
     /// Who runs the sender and the scheduler (one instance on PostgreSQL).
     election: crate::ops::leader::Election,
     /// Talking to Telegram at start and in polling mode; `None` when the bot is off.
@@ -190,11 +195,22 @@ impl Application {
             writes,
             jwt,
             leader: election.status(),
+            clock: crate::clock::Clock::default(),
+            bot_api: telegram.as_ref().map(|t| t.api.clone()),
         };
         if options.polling && telegram.is_none() {
             tracing::warn!("--polling has no effect: the bot is off (TELEGRAM_BOT_TOKEN is not set)");
         }
-        Ok(Self { listener, state, initial_admin, sender_api, telegram, scheduler: options.scheduler, election })
+        Ok(Self {
+            listener,
+            state,
+            initial_admin,
+            sender_api,
+            telegram,
+            scheduler: options.scheduler,
+            sla_watch: options.sla_watch,
+            election,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -222,7 +238,8 @@ impl Application {
             }
         };
         let mut background = tokio::task::JoinSet::new();
-        background.spawn(self.election.run(self::leader_work(&self.state, self.sender_api, self.scheduler), stopped()));
+        let work = self::leader_work(&self.state, self.sender_api, self.scheduler, self.sla_watch);
+        background.spawn(self.election.run(work, stopped()));
         if let Some(telegram) = self.telegram {
             // In the background: a slow or unreachable Telegram does not hold up serving.
             let start = on_start(telegram.api.clone(), self.state.db.clone(), telegram.texts, telegram.registration);
@@ -255,9 +272,15 @@ impl Application {
     }
 }
 
-/// What the leader runs: the outgoing-message sender and the reminder scheduler (when on), made
-/// afresh for each term of leadership and stopped when it ends.
-fn leader_work(state: &AppState, sender_api: Option<BotApi>, scheduler: bool) -> crate::ops::leader::LeaderWork {
+/// What the leader runs: the outgoing-message sender, the reminder scheduler and the
+/// service-level watch (when on), made afresh for each term of leadership and stopped when it
+/// ends.
+fn leader_work(
+    state: &AppState,
+    sender_api: Option<BotApi>,
+    scheduler: bool,
+    sla_watch: Option<std::time::Duration>,
+) -> crate::ops::leader::LeaderWork {
     use futures::FutureExt;
     let state = state.clone();
     Arc::new(move |stop| {
@@ -278,6 +301,17 @@ fn leader_work(state: &AppState, sender_api: Option<BotApi>, scheduler: bool) ->
             }),
             _ => None,
         };
+        let watch = match (sla_watch, &state.inbound) {
+            (Some(every), Some(inbound)) => Some(SlaWatch {
+                db: state.db.clone(),
+                events: inbound.notifier(),
+                defaults: state.config.sla,
+                clock: state.clock.clone(),
+                every,
+                sender: state.sender.clone(),
+            }),
+            _ => None,
+        };
         Box::pin(async move {
             let stop = stop.shared();
             let mut tasks = tokio::task::JoinSet::new();
@@ -286,6 +320,9 @@ fn leader_work(state: &AppState, sender_api: Option<BotApi>, scheduler: bool) ->
             }
             if let Some(scheduler) = scheduler {
                 tasks.spawn(scheduler.run(stop.clone()));
+            }
+            if let Some(watch) = watch {
+                tasks.spawn(watch.run(stop.clone()));
             }
             tasks.join_all().await;
         })

@@ -103,7 +103,7 @@ struct ServeArgs {
     /// Do not register WEBHOOK_URL with Telegram at start (it is registered by default when set).
     #[arg(long)]
     no_register_webhook: bool,
-    /// Do not run the daily reminder run on this instance.
+    /// Do not run the daily reminder run nor the service-level watch on this instance.
     #[arg(long)]
     no_scheduler: bool,
 }
@@ -230,6 +230,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 polling: args.polling,
                 register_webhook: !args.no_register_webhook,
                 scheduler: !args.no_scheduler,
+                sla_watch: ServeOptions::default().sla_watch.filter(|_| !args.no_scheduler),
                 ..ServeOptions::default()
             };
             let app = Application::build(config, options).await.map_err(|e| e.to_string())?;

@@ -130,6 +130,9 @@ pub struct Config {
     pub audit_retention_days: u32,
     /// How long delivered outbox rows are kept (`OUTBOX_RETENTION_DAYS`) before they are pruned.
     pub outbox_retention: chrono::Duration,
+    /// Hours to a decision and to done of request types that set none (SLA_DECISION_HOURS,
+    /// SLA_DONE_HOURS).
+    pub sla: crate::services::sla::Defaults,
 }
 
 /// A connection URL whose password is hidden when printed.
@@ -302,6 +305,12 @@ impl Config {
             Ok(m) if m > 0.0 && m <= 24.0 * 60.0 => Ok(m),
             _ => Err("must be a number of minutes above 0 (fractions allowed, e.g. 0.5)".to_string()),
         });
+        let sla_hours = |v: &str| match v.parse::<u32>() {
+            Ok(h) if (1..=crate::services::sla::MAX_HOURS).contains(&h) => Ok(h),
+            _ => Err(format!("must be a whole number of hours from 1 to {}", crate::services::sla::MAX_HOURS)),
+        };
+        let sla_decision_hours = p.with_default("SLA_DECISION_HOURS", "4", sla_hours);
+        let sla_done_hours = p.with_default("SLA_DONE_HOURS", "72", sla_hours);
         let level = p.with_default("LOG_LEVEL", "info", |v| {
             tracing_subscriber::EnvFilter::try_new(v)
                 .map(|_| v.to_string())
@@ -349,6 +358,9 @@ impl Config {
         else {
             unreachable!("a missing value always records an error")
         };
+        let (Some(decision_hours), Some(done_hours)) = (sla_decision_hours, sla_done_hours) else {
+            unreachable!("a missing value always records an error")
+        };
         Ok(Config {
             telegram: TelegramConfig {
                 bot_token,
@@ -379,6 +391,7 @@ impl Config {
             },
             log: LogConfig { level, format },
             outbox_retention: chrono::Duration::days(i64::from(outbox_retention_days)),
+            sla: crate::services::sla::Defaults { decision_hours, done_hours },
         })
     }
 

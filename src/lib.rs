@@ -5,7 +5,7 @@
 //! - [`cli`] parses the command line and runs a command; [`app`] builds and runs the server:
 //!   state, background tasks (sender, scheduler, pruning), shutdown.
 //! - [`config`] is the only reader of the environment; [`telemetry`] sets up logging with
-//!   secrets masked.
+//!   secrets masked; [`clock`] is the time service levels are reckoned by (tests move it).
 //! - [`services`] is the domain (users, administrators, clients, contacts, requests, deadlines,
 //!   reminders, …): plain functions over the database, shared by every adapter; [`error`] is its
 //!   error type.
@@ -23,6 +23,7 @@ pub mod api_error;
 pub mod app;
 pub mod bot;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod entities;

@@ -1,6 +1,7 @@
 //! The daily reminder run: at NOTIFICATION_CHECK_TIME in NOTIFICATION_TIMEZONE (correct across
 //! daylight-saving changes), plus a catch-up run at start when today's time has already passed
-//! (runs are idempotent, so a catch-up never sends anything twice).
+//! (runs are idempotent, so a catch-up never sends anything twice); and the service-level watch
+//! ([`SlaWatch`]), a pass a minute.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,8 +10,11 @@ use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Ut
 use chrono_tz::Tz;
 use sea_orm::DatabaseConnection;
 
+use crate::clock::Clock;
 use crate::config::NotificationConfig;
 use crate::services::reminders::{self, ReminderMessages};
+use crate::services::requests::RequestEvents;
+use crate::services::sla;
 use crate::telegram::sender::SenderHandle;
 
 /// The instant a local date and time happen in `tz`; a time skipped by a clock change moves to
@@ -73,6 +77,44 @@ impl Scheduler {
             tokio::select! {
                 () = &mut stop => return,
                 () = tokio::time::sleep(wait) => self.run_once().await,
+            }
+        }
+    }
+}
+
+/// The service-level watch: a pass of [`sla::watch`] at the clock's time every `every` (requests
+/// past their decision time announced again, past their done time flagged, each once).
+pub struct SlaWatch {
+    pub db: DatabaseConnection,
+    pub events: Arc<dyn RequestEvents>,
+    pub defaults: sla::Defaults,
+    pub clock: Clock,
+    pub every: std::time::Duration,
+    pub sender: Option<SenderHandle>,
+}
+
+impl SlaWatch {
+    /// Runs until `stop` completes.
+    pub async fn run(self, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            match sla::watch(&self.db, self.events.as_ref(), self.defaults, self.clock.now()).await {
+                Ok(watched) if watched == sla::Watched::default() => {}
+                Ok(watched) => {
+                    tracing::info!(
+                        announced = watched.announced,
+                        flagged = watched.flagged,
+                        "requests past their service levels"
+                    );
+                    if let Some(sender) = &self.sender {
+                        sender.wake();
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the service-level watch failed; it tries again at its next pass"),
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(self.every) => {}
             }
         }
     }

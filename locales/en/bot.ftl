@@ -121,6 +121,14 @@ client-request-question = A question about request #{ $number }: { $question }
 client-request-done = Request #{ $number } is done.
 client-request-reopened = Request #{ $number } is open again.
 
+admin-assignee = 👤 Assignee: { $name }
+admin-done-overdue = ⚠️ Not done in time
+assigned-to-you = 📌 Request #{ $number } is assigned to you.
+thread-comment-header = 💬 Request #{ $number } — { $author }:
+thread-reply-header = 💬 Request #{ $number } — reply:
+decision-overdue = ⏰ Request #{ $number } has waited for a decision over { $hours } h.
+done-overdue = ⚠️ Request #{ $number } is not done within { $hours } h.
+
 myrequests-empty = You have no requests yet. /request — file a request.
 myrequests-header = Your requests:
 myrequests-line = #{ $number } · { $type } · { $status } · { $date }

@@ -121,6 +121,14 @@ client-request-question = Вопрос по заявке №{ $number }: { $ques
 client-request-done = Заявка №{ $number } выполнена.
 client-request-reopened = Заявка №{ $number } снова открыта.
 
+admin-assignee = 👤 Исполнитель: { $name }
+admin-done-overdue = ⚠️ Не выполнена в срок
+assigned-to-you = 📌 Вам назначена заявка №{ $number }.
+thread-comment-header = 💬 Заявка №{ $number } — { $author }:
+thread-reply-header = 💬 Заявка №{ $number } — ответ:
+decision-overdue = ⏰ Заявка №{ $number } ждёт решения дольше { $hours } ч.
+done-overdue = ⚠️ Заявка №{ $number } не выполнена за { $hours } ч.
+
 myrequests-empty = У вас пока нет заявок. /request — подать заявку.
 myrequests-header = Ваши заявки:
 myrequests-line = №{ $number } · { $type } · { $status } · { $date }

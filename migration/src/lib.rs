@@ -23,6 +23,9 @@ mod m20261201_000030_failed_updates;
 mod m20261201_000040_user_sessions;
 mod m20261201_000041_audit_log;
 mod m20261201_000060_request_lifecycle;
+mod m20261207_000080_request_assignee;
+mod m20261207_000081_request_thread;
+mod m20261207_000082_request_sla;
 mod m20261207_000100_reminder_summaries;
 
 /// Creates a table; on MySQL as InnoDB, utf8mb4 with the binary collation.
@@ -83,6 +86,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000060_request_lifecycle::Migration),
             Box::new(m20261201_000020_request_numbering_lock::Migration),
             Box::new(m20261207_000100_reminder_summaries::Migration),
+            Box::new(m20261207_000080_request_assignee::Migration),
+            Box::new(m20261207_000081_request_thread::Migration),
+            Box::new(m20261207_000082_request_sla::Migration),
         ]
     }
 }
@@ -111,4 +117,6 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "request_numbering",
     "reminder_summaries",
+    "request_comments",
+    "request_deliveries",
 ];

@@ -11,10 +11,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use super::keyboards;
 use super::texts::{Arg, Lang, Texts};
 use crate::entities::client_request::{self, Kind, Status};
-use crate::entities::{administrator, request_event, request_message};
+use crate::entities::{administrator, request_comment, request_event, request_message};
 use crate::error::Result;
 use crate::outbox::{self, MessageRef, Outgoing, RetryPolicy};
 use crate::services::deadlines::DeadlineView;
@@ -22,6 +21,8 @@ use crate::services::lifecycle::{Action, Change};
 use crate::services::reminders::{ReminderMessages, Summary};
 use crate::services::requests::RequestEvents;
 use crate::services::{clients, requests, telegram_users};
+
+mod work;
 
 pub struct TelegramNotifier {
     texts: Arc<Texts>,
@@ -149,8 +150,10 @@ impl TelegramNotifier {
                 lines.push(self.texts.get(lang, "admin-outcome-approved", &args));
             }
         }
+        // The latest change of its status (an assignment is shown on a line of its own).
         let latest = request_event::Entity::find()
             .filter(request_event::Column::RequestId.eq(request.id))
+            .filter(request_event::Column::Event.is_not_in(["assigned", "unassigned"]))
             .order_by_desc(request_event::Column::Id)
             .one(db)
             .await?;
@@ -185,7 +188,10 @@ impl TelegramNotifier {
         request: &client_request::Model,
     ) -> Result<String> {
         let text = self.admin_text(db, lang, request).await?;
-        let outcome = self.outcome_text(db, lang, request).await?;
+        let mut outcome = self.outcome_text(db, lang, request).await?;
+        for line in self.work_lines(db, lang, request).await? {
+            outcome = if outcome.is_empty() { line } else { format!("{outcome}\n{line}") };
+        }
         Ok(if outcome.is_empty() { text } else { format!("{text}\n\n{outcome}") })
     }
 
@@ -204,7 +210,7 @@ impl TelegramNotifier {
                 .await?;
         }
         let text = self.copy_text(txn, lang, request).await?;
-        let reply_markup = keyboards::copy(&self.texts, lang, request);
+        let reply_markup = self.keyboard_in(txn, chat_id, lang, request).await?;
         let outbox_id = outbox::enqueue(txn, Outgoing::SendMessage { chat_id, text, reply_markup }).await?;
         request_message::ActiveModel {
             request_id: Set(request.id),
@@ -220,7 +226,7 @@ impl TelegramNotifier {
 
     /// Edits every administrator's copy to show the request as it is now, with the buttons that
     /// apply now.
-    async fn edit_copies(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+    pub(crate) async fn edit_copies(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
         let copies =
             request_message::Entity::find().filter(request_message::Column::RequestId.eq(request.id)).all(txn).await?;
         for copy in copies {
@@ -232,7 +238,7 @@ impl TelegramNotifier {
                     chat_id: copy.chat_id,
                     message: MessageRef::Outbox(copy.outgoing_message_id),
                     text,
-                    reply_markup: keyboards::copy(&self.texts, lang, request),
+                    reply_markup: self.keyboard_in(txn, copy.chat_id, lang, request).await?,
                 },
             )
             .await?;
@@ -276,7 +282,7 @@ impl RequestEvents for TelegramNotifier {
             ),
             (_, _, None) => self.texts.get(lang, "client-request-rejected", &[("number", number)]),
         };
-        outbox::enqueue(txn, Outgoing::text(chat_id, text)).await?;
+        self.tell_client(txn, request, None, Outgoing::text(chat_id, text)).await?;
         self.edit_copies(txn, request).await
     }
 
@@ -307,9 +313,37 @@ impl RequestEvents for TelegramNotifier {
             Action::Approve | Action::Reject => None,
         };
         if let Some(text) = text {
-            outbox::enqueue(txn, Outgoing::text(chat_id, text)).await?;
+            let question = change.question.as_ref().map(|q| q.id);
+            self.tell_client(txn, request, question, Outgoing::text(chat_id, text)).await?;
         }
         self.edit_copies(txn, request).await
+    }
+
+    async fn request_assigned(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        self.tell_assignee(txn, request).await?;
+        self.edit_copies(txn, request).await
+    }
+
+    async fn thread_message(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        message: &request_comment::Model,
+    ) -> Result<()> {
+        self.pass_on(txn, request, message).await
+    }
+
+    async fn decision_overdue(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        hours: u32,
+    ) -> Result<()> {
+        self.announce_again(txn, request, hours).await
+    }
+
+    async fn done_overdue(&self, txn: &DatabaseTransaction, request: &client_request::Model, hours: u32) -> Result<()> {
+        self.flag_overdue(txn, request, hours).await
     }
 }
 

@@ -27,6 +27,15 @@ pub struct Model {
     /// When the work on it last started (taken, or resumed after a question to the client).
     pub started_at: Option<DateTimeUtc>,
     pub done_at: Option<DateTimeUtc>,
+    /// The dashboard user it is assigned to (at most one of the two assignee columns is set).
+    pub assignee_user_id: Option<i32>,
+    /// The Telegram administrator it is assigned to.
+    pub assignee_administrator_id: Option<i32>,
+    pub assigned_at: Option<DateTimeUtc>,
+    /// When it was announced to the administrators again for waiting past its decision time.
+    pub decision_sla_announced_at: Option<DateTimeUtc>,
+    /// When it was flagged for not being done within its time.
+    pub done_sla_flagged_at: Option<DateTimeUtc>,
     #[sea_orm(unique)]
     pub submit_key: Option<String>,
     pub created_at: DateTimeUtc,

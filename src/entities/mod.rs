@@ -15,6 +15,8 @@ pub mod ofd_provider;
 pub mod outgoing_message;
 pub mod processed_update;
 pub mod reminder_summary;
+pub mod request_comment;
+pub mod request_delivery;
 pub mod request_event;
 pub mod request_message;
 pub mod request_type;

@@ -12,6 +12,10 @@ pub struct Model {
     pub name_en: String,
     pub sort_order: i32,
     pub is_active: bool,
+    /// Hours from filing to a decision; none: the configured default.
+    pub decision_sla_hours: Option<i32>,
+    /// Hours from filing to done; none: the configured default.
+    pub done_sla_hours: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,9 @@ pub struct Model {
     /// Set by an administrator's reset: the user must choose a new password before anything else.
     pub must_change_password: bool,
     pub last_login_at: Option<DateTimeUtc>,
+    /// The user's own Telegram id: requests assigned to them reach them there too.
+    #[sea_orm(unique)]
+    pub telegram_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

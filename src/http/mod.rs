@@ -39,6 +39,10 @@ pub struct AppState {
     pub jwt: Arc<api::jwt::JwtKeys>,
     /// Whether this instance runs the sender and the scheduler (see `ops::leader`).
     pub leader: crate::ops::leader::LeaderStatus,
+    /// The time service levels are reckoned by (tests move it forward).
+    pub clock: crate::clock::Clock,
+    /// The Bot API, for files shown on the dashboard; `None` when the bot is off.
+    pub bot_api: Option<crate::telegram::api::BotApi>,
 }
 
 /// All routes of the server.

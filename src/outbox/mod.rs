@@ -8,6 +8,8 @@
 //! decides *when* and *how* a row is sent (limits, calls, retry policy); this module decides
 //! what the rows say about it.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
@@ -61,6 +63,15 @@ pub enum Outgoing {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caption: Option<String>,
     },
+    /// A document Telegram already has (a client's file passed on), by its file id.
+    #[serde(rename = "sendDocumentById")]
+    SendDocumentById {
+        chat_id: i64,
+        /// A Telegram file_id.
+        document: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
     #[serde(rename = "editMessageText")]
     EditMessageText {
         chat_id: i64,
@@ -94,7 +105,7 @@ impl Outgoing {
         match self {
             Outgoing::SendMessage { .. } => "sendMessage",
             Outgoing::SendPhoto { .. } => "sendPhoto",
-            Outgoing::SendDocument { .. } => "sendDocument",
+            Outgoing::SendDocument { .. } | Outgoing::SendDocumentById { .. } => "sendDocument",
             Outgoing::EditMessageText { .. } => "editMessageText",
             Outgoing::EditMessageReplyMarkup { .. } => "editMessageReplyMarkup",
             Outgoing::AnswerCallbackQuery { .. } => "answerCallbackQuery",
@@ -106,6 +117,7 @@ impl Outgoing {
             Outgoing::SendMessage { chat_id, .. }
             | Outgoing::SendPhoto { chat_id, .. }
             | Outgoing::SendDocument { chat_id, .. }
+            | Outgoing::SendDocumentById { chat_id, .. }
             | Outgoing::EditMessageText { chat_id, .. }
             | Outgoing::EditMessageReplyMarkup { chat_id, .. }
             | Outgoing::AnswerCallbackQuery { chat_id, .. } => *chat_id,
@@ -187,6 +199,36 @@ pub async fn delivered_as(
         .into_tuple::<i64>()
         .one(db)
         .await
+}
+
+pub use crate::entities::outgoing_message::Status as RowStatus;
+
+/// Where an outbox row is: queued, sent (when) or failed (why).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowState {
+    pub status: RowStatus,
+    pub sent_at: Option<chrono::DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// The state of each of these rows that still exists (delivered rows are pruned in time).
+pub async fn states(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, RowState>, DbErr> {
+    use outgoing_message::Column;
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    type Row = (i64, RowStatus, Option<chrono::DateTime<Utc>>, Option<String>);
+    let rows: Vec<Row> = outgoing_message::Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Status, Column::SentAt, Column::LastError])
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, status, sent_at, last_error)| (id, RowState { status, sent_at, last_error }))
+        .collect())
 }
 
 #[cfg(test)]

@@ -14,15 +14,20 @@
 //!
 //! Every transition is one conditional update (`WHERE status = <the status it was read in>`),
 //! so of two simultaneous actions on a request at most one stands, recorded in
-//! `request_events` with who and where, its messages queued in the same transaction.
+//! `request_events` with who and where, its messages queued in the same transaction. Whoever
+//! starts the work becomes the request's assignee; a question to the client is also a message of
+//! the request's thread.
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use super::requests::{Actor, Channel, RequestEvents, get, record_event};
 use crate::entities::client_request::{self, Kind, Status};
+use crate::entities::request_comment;
 use crate::error::{Error, Result};
+use crate::services::assignment::{self, Assignee};
 use crate::services::telegram_users::Profile;
+use crate::services::thread::{self, NewMessage};
 
 /// Longest question or comment that goes with a transition.
 pub const MAX_COMMENT_CHARS: usize = 1000;
@@ -121,6 +126,8 @@ pub struct Change {
     pub from: Status,
     /// The question to the client, or a comment on a reopen.
     pub comment: Option<String>,
+    /// The question as a message of the request's thread (an `ask_client` only).
+    pub question: Option<request_comment::Model>,
 }
 
 #[derive(Debug)]
@@ -212,6 +219,17 @@ async fn apply(
         .col_expr(client_request::Column::UpdatedAt, now.into());
     if to == Status::InProgress && action == Action::Start {
         update = update.col_expr(client_request::Column::StartedAt, Some(now).into());
+        // Whoever takes the work is its assignee.
+        if let Some(taker) = Assignee::of_actor(actor).filter(|t| assignment::of(&request) != Some(*t)) {
+            let (user_id, administrator_id) = match taker {
+                Assignee::User(id) => (Some(id), None),
+                Assignee::Administrator(id) => (None, Some(id)),
+            };
+            update = update
+                .col_expr(client_request::Column::AssigneeUserId, user_id.into())
+                .col_expr(client_request::Column::AssigneeAdministratorId, administrator_id.into())
+                .col_expr(client_request::Column::AssignedAt, Some(now).into());
+        }
     }
     match to {
         Status::Done => update = update.col_expr(client_request::Column::DoneAt, Some(now).into()),
@@ -239,7 +257,14 @@ async fn apply(
         return Ok(Transitioned::Refused(request));
     }
     record_event(txn, request.id, action.event(), actor, channel, comment.clone()).await?;
-    events.request_changed(txn, &request, &Change { action, from, comment }).await?;
+    let question = match (action, &comment) {
+        (Action::AskClient, Some(text)) => {
+            let new = NewMessage { kind: request_comment::Kind::Question, text: Some(text.clone()), attachment: None };
+            Some(thread::insert(txn, request.id, actor, channel, new).await?)
+        }
+        _ => None,
+    };
+    events.request_changed(txn, &request, &Change { action, from, comment, question }).await?;
     Ok(Transitioned::Done(request))
 }
 

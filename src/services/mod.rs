@@ -2,6 +2,7 @@
 //! handlers, the REST API, the CLI and the scheduler. Nothing here knows axum or teloxide.
 
 pub mod administrators;
+pub mod assignment;
 pub mod audit;
 pub mod cash_registers;
 pub mod clients;
@@ -22,8 +23,10 @@ pub mod reminder_log;
 pub mod reminders;
 pub mod request_queries;
 pub mod requests;
+pub mod sla;
 pub mod stats;
 pub mod telegram_users;
+pub mod thread;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

@@ -9,6 +9,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::assignment::{self, Assignee, AssigneeView};
 use super::listing::{self, ListParams, Listed, check_range, day_start};
 use crate::entities::client_request::{self, Kind, Status};
 use crate::entities::{client, request_event, request_type};
@@ -22,10 +23,12 @@ pub struct RequestView {
     pub request_type: Option<request_type::Model>,
     /// The name of the request's client (none when no client is attached).
     pub client_name: Option<String>,
+    /// Who it is assigned to (none when no one is, or they no longer exist).
+    pub assignee: Option<AssigneeView>,
 }
 
-/// Attaches the types and client names to some requests: at most two queries, whatever the
-/// count (the types and clients the requests refer to, each fetched once).
+/// Attaches the types, client names and assignees to some requests: at most four queries,
+/// whatever the count (the types, clients and assignees the requests refer to, each fetched once).
 pub async fn views(db: &impl ConnectionTrait, requests: Vec<client_request::Model>) -> Result<Vec<RequestView>> {
     let type_ids: BTreeSet<i32> = requests.iter().filter_map(|r| r.request_type_id).collect();
     let client_ids: BTreeSet<i32> = requests.iter().filter_map(|r| r.client_id).collect();
@@ -54,11 +57,13 @@ pub async fn views(db: &impl ConnectionTrait, requests: Vec<client_request::Mode
             .into_iter()
             .collect()
     };
+    let assignees = assignment::describe_all(db, requests.iter().filter_map(assignment::of)).await?;
     Ok(requests
         .into_iter()
         .map(|request| RequestView {
             request_type: request.request_type_id.and_then(|id| types.get(&id).cloned()),
             client_name: request.client_id.and_then(|id| client_names.get(&id).cloned()),
+            assignee: assignment::of(&request).and_then(|a| assignees.get(&a).cloned()),
             request,
         })
         .collect())
@@ -80,6 +85,16 @@ pub struct RequestFilter {
     pub from: Option<NaiveDate>,
     /// Filed on or before this day (UTC).
     pub to: Option<NaiveDate>,
+    pub assignee: Option<AssigneeFilter>,
+}
+
+/// Whose requests a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Assigned to this one.
+    Is(Assignee),
+    /// Assigned to no one.
+    Nobody,
 }
 
 pub async fn list(
@@ -110,6 +125,20 @@ pub async fn list(
     if let Some(id) = filter.client_id {
         query = query.filter(client_request::Column::ClientId.eq(id));
     }
+    match filter.assignee {
+        Some(AssigneeFilter::Is(Assignee::User(id))) => {
+            query = query.filter(client_request::Column::AssigneeUserId.eq(id));
+        }
+        Some(AssigneeFilter::Is(Assignee::Administrator(id))) => {
+            query = query.filter(client_request::Column::AssigneeAdministratorId.eq(id));
+        }
+        Some(AssigneeFilter::Nobody) => {
+            query = query
+                .filter(client_request::Column::AssigneeUserId.is_null())
+                .filter(client_request::Column::AssigneeAdministratorId.is_null());
+        }
+        None => {}
+    }
     check_range(filter.from, filter.to)?;
     if let Some(from) = filter.from {
         query = query.filter(client_request::Column::CreatedAt.gte(day_start(from)));
@@ -126,6 +155,7 @@ pub async fn list(
             ("status", client_request::Column::Status),
             ("created_at", client_request::Column::CreatedAt),
             ("decided_at", client_request::Column::DecidedAt),
+            ("assigned_at", client_request::Column::AssignedAt),
         ],
         "-id",
         client_request::Column::Id,

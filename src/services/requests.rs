@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::entities::client_request::{self, Kind, Status};
-use crate::entities::{request_event, request_type};
+use crate::entities::{request_comment, request_event, request_type};
 use crate::error::{Error, Result};
 use crate::services::lifecycle::{Action, Change, target};
 use crate::services::telegram_users::Profile;
@@ -28,7 +28,7 @@ pub enum Channel {
 }
 
 impl Channel {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Channel::Telegram => "telegram",
             Channel::Api => "api",
@@ -54,7 +54,7 @@ impl Actor {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             Actor::Client { .. } => "client",
             Actor::Administrator { .. } => "administrator",
@@ -62,7 +62,7 @@ impl Actor {
         }
     }
 
-    fn id(&self) -> i64 {
+    pub fn id(&self) -> i64 {
         match self {
             Actor::Client { telegram_id, .. } => *telegram_id,
             Actor::Administrator { id, .. } | Actor::User { id, .. } => i64::from(*id),
@@ -86,6 +86,61 @@ pub trait RequestEvents: Send + Sync {
         request: &client_request::Model,
         change: &Change,
     ) -> Result<()>;
+    /// The request was assigned to someone else (or to no one): the new assignee is told in
+    /// Telegram, every copy is edited.
+    async fn request_assigned(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()>;
+    /// A new message in the request's thread: a client's comment reaches the assignee (all the
+    /// administrators when there is none), a reply reaches the client, a note nobody. (A
+    /// question reaches the client through [`Self::request_changed`].)
+    async fn thread_message(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        message: &request_comment::Model,
+    ) -> Result<()>;
+    /// The request still waits for its decision `hours` after filing: announced once more to
+    /// the administrators.
+    async fn decision_overdue(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        hours: u32,
+    ) -> Result<()>;
+    /// The request is still not done `hours` after filing: its copies are flagged.
+    async fn done_overdue(&self, txn: &DatabaseTransaction, request: &client_request::Model, hours: u32) -> Result<()>;
+}
+
+/// With the bot off nothing is sent: the change is only recorded.
+pub struct Silent;
+
+#[async_trait]
+impl RequestEvents for Silent {
+    async fn request_filed(&self, _: &DatabaseTransaction, _: &client_request::Model) -> Result<()> {
+        Ok(())
+    }
+    async fn request_decided(&self, _: &DatabaseTransaction, _: &client_request::Model) -> Result<()> {
+        Ok(())
+    }
+    async fn request_changed(&self, _: &DatabaseTransaction, _: &client_request::Model, _: &Change) -> Result<()> {
+        Ok(())
+    }
+    async fn request_assigned(&self, _: &DatabaseTransaction, _: &client_request::Model) -> Result<()> {
+        Ok(())
+    }
+    async fn thread_message(
+        &self,
+        _: &DatabaseTransaction,
+        _: &client_request::Model,
+        _: &request_comment::Model,
+    ) -> Result<()> {
+        Ok(())
+    }
+    async fn decision_overdue(&self, _: &DatabaseTransaction, _: &client_request::Model, _: u32) -> Result<()> {
+        Ok(())
+    }
+    async fn done_overdue(&self, _: &DatabaseTransaction, _: &client_request::Model, _: u32) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A service request as the client composed it.

@@ -177,6 +177,9 @@ pub struct UserChanges {
     pub name: Option<Option<String>>,
     pub role: Option<Role>,
     pub is_active: Option<bool>,
+    /// The user's own Telegram id (requests assigned to them reach them there); `Some(None)`
+    /// clears it.
+    pub telegram_id: Option<Option<i64>>,
 }
 
 /// Updates a user on behalf of `actor_id`, who cannot demote or deactivate themselves.
@@ -187,6 +190,11 @@ pub async fn update(db: &impl ConnectionTrait, actor_id: i32, id: i32, changes: 
         && let Err(e) = validate_name(Some(name))
     {
         errors.push(e);
+    }
+    if let Some(Some(telegram_id)) = changes.telegram_id
+        && !(1..=MAX_TELEGRAM_ID).contains(&telegram_id)
+    {
+        errors.push(FieldError::new("telegram_id", "must be a Telegram user id (a positive number)"));
     }
     if actor_id == id {
         if changes.role.is_some_and(|r| r != found.role) {
@@ -213,9 +221,21 @@ pub async fn update(db: &impl ConnectionTrait, actor_id: i32, id: i32, changes: 
         }
         row.is_active = Set(active);
     }
+    if let Some(telegram_id) = changes.telegram_id {
+        row.telegram_id = Set(telegram_id);
+    }
     row.updated_at = Set(Utc::now());
-    Ok(row.update(db).await?)
+    row.update(db).await.map_err(|e| {
+        if super::is_unique_violation(&e) {
+            Error::Conflict("another user has this Telegram id".into())
+        } else {
+            e.into()
+        }
+    })
 }
+
+/// The largest Telegram user id (Telegram's ids fit in 52 bits).
+pub const MAX_TELEGRAM_ID: i64 = (1 << 52) - 1;
 
 /// Deactivates a user (their tokens stop working at once); nobody can deactivate themselves.
 pub async fn deactivate(db: &impl ConnectionTrait, actor_id: i32, id: i32) -> Result<user::Model> {

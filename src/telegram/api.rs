@@ -92,12 +92,25 @@ struct Parameters {
     migrate_to_chat_id: Option<i64>,
 }
 
+/// The most bytes a downloaded file may have (the Bot API serves files of up to 20 MB).
+pub const MAX_FILE_BYTES: usize = 20 * 1024 * 1024;
+
+/// A file downloaded from Telegram.
+#[derive(Clone, Debug)]
+pub struct Downloaded {
+    pub bytes: Vec<u8>,
+    /// Telegram's path of the file (`photos/file_0.jpg`): its name and extension.
+    pub path: String,
+}
+
 /// A Bot API client for one bot. Cheap to clone (the HTTP client is shared).
 #[derive(Clone)]
 pub struct BotApi {
     client: reqwest::Client,
     /// `{api_url}/bot{token}/`: secret, never printed.
     endpoint: String,
+    /// `{api_url}/file/bot{token}/`, where files are downloaded: secret, never printed.
+    files: String,
     /// Where requests go, without the token, for `Debug`.
     api_url: String,
     redactor: Redactor,
@@ -117,9 +130,11 @@ impl BotApi {
     pub fn new(api_url: &Url, token: &Secret) -> Self {
         let api_url = api_url.as_str().trim_end_matches('/').to_string();
         let endpoint = format!("{api_url}/bot{}/", token.expose());
+        let files = format!("{api_url}/file/bot{}/", token.expose());
         Self {
             client: http_client(REQUEST_TIMEOUT),
             endpoint,
+            files,
             api_url,
             redactor: Redactor::new(vec![token.expose().into()]),
         }
@@ -158,6 +173,40 @@ impl BotApi {
             form = form.text("caption", caption.to_string());
         }
         self.call_multipart("sendDocument", form).await
+    }
+
+    /// Downloads a file Telegram keeps, by its file id: `getFile`, then the file from
+    /// `{api_url}/file/bot{token}/{file_path}` (the token stays in here). A file over
+    /// [`MAX_FILE_BYTES`] is a client error, as Telegram's own refusal of a big file is.
+    pub async fn download(&self, file_id: &str) -> Result<Downloaded, ApiError> {
+        let file: teloxide::types::File = self.call("getFile", &serde_json::json!({ "file_id": file_id })).await?;
+        let too_big = || ApiError::Client {
+            code: 400,
+            description: format!("file is too big (over {MAX_FILE_BYTES} bytes)"),
+            migrate_to_chat_id: None,
+        };
+        if file.size as usize > MAX_FILE_BYTES {
+            return Err(too_big());
+        }
+        let mut response =
+            self.client.get(format!("{}{}", self.files, file.path)).send().await.map_err(|e| self.network_error(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let description = self.redactor.redact(&format!("the file download answered {status}"));
+            return Err(if status.is_server_error() {
+                ApiError::Server { status: status.as_u16(), description }
+            } else {
+                ApiError::Client { code: status.as_u16(), description, migrate_to_chat_id: None }
+            });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.network_error(e))? {
+            if bytes.len() + chunk.len() > MAX_FILE_BYTES {
+                return Err(too_big());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Downloaded { bytes, path: file.path })
     }
 
     async fn execute<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ApiError> {

@@ -76,6 +76,13 @@ pub(super) async fn prepare(store: &Store, row: &Model) -> Result<Prepared, sea_
         Outgoing::SendDocument { chat_id, file_name, content, caption } => {
             (Kind::ChatMessage, None, Body::Document { chat_id, file_name, content, caption })
         }
+        Outgoing::SendDocumentById { chat_id, document, caption } => {
+            let mut body = params(json!({ "chat_id": chat_id, "document": document }));
+            if let Some(caption) = caption {
+                body.insert("caption".into(), Value::String(caption));
+            }
+            (Kind::ChatMessage, None, Body::Json(Value::Object(body)))
+        }
         Outgoing::EditMessageText { chat_id, message, text, reply_markup } => {
             let message_id = match resolve(store, &message).await? {
                 Ok(id) => id,

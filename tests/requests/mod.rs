@@ -22,6 +22,8 @@ mod filing;
 mod lifecycle;
 mod lists;
 mod numbering;
+mod sla;
+mod work;
 
 const ADMIN1: i64 = 900_000_001;
 const ADMIN2: i64 = 900_000_002;

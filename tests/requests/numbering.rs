@@ -5,34 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use kktbot::services::lifecycle::Change;
-use kktbot::services::requests::{self, Filed, NewServiceRequest, RequestEvents};
+use kktbot::services::requests::{self, Filed, NewServiceRequest, Silent};
 use kktbot::services::telegram_users::Profile;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 use super::*;
-
-/// Filing events go nowhere here: only the numbers are looked at.
-struct Unheard;
-
-#[async_trait]
-impl RequestEvents for Unheard {
-    async fn request_filed(&self, _: &DatabaseTransaction, _: &client_request::Model) -> kktbot::error::Result<()> {
-        Ok(())
-    }
-    async fn request_decided(&self, _: &DatabaseTransaction, _: &client_request::Model) -> kktbot::error::Result<()> {
-        Ok(())
-    }
-    async fn request_changed(
-        &self,
-        _: &DatabaseTransaction,
-        _: &client_request::Model,
-        _: &Change,
-    ) -> kktbot::error::Result<()> {
-        Ok(())
-    }
-}
 
 fn filing(n: i64) -> NewServiceRequest {
     NewServiceRequest {
@@ -54,7 +31,7 @@ fn filing(n: i64) -> NewServiceRequest {
 /// unless `roll_back`. Returns the number it got.
 async fn file(db: &sea_orm::DatabaseConnection, n: i64, hold: Duration, roll_back: bool) -> i32 {
     let txn = db.begin().await.expect("begin");
-    let filed = requests::file_service_request(&txn, &Unheard, filing(n)).await.expect("filed");
+    let filed = requests::file_service_request(&txn, &Silent, filing(n)).await.expect("filed");
     let Filed::New(request) = filed else { panic!("request {n} was filed before") };
     tokio::time::sleep(hold).await;
     if roll_back {

@@ -42,6 +42,7 @@ pub struct TestAppBuilder {
     /// Runs on another server's database, without owning it (see [`Self::same_database_as`]).
     shared_url: Option<String>,
     scheduler: bool,
+    sla_watch: Option<std::time::Duration>,
 }
 
 impl TestAppBuilder {
@@ -98,6 +99,12 @@ impl TestAppBuilder {
     /// Runs the daily reminder scheduler (off by default: tests run reminder runs themselves).
     pub fn scheduler(mut self) -> Self {
         self.scheduler = true;
+        self
+    }
+
+    /// Runs the service-level watch every `every` (off by default).
+    pub fn sla_watch(mut self, every: std::time::Duration) -> Self {
+        self.sla_watch = Some(every);
         self
     }
 
@@ -167,6 +174,7 @@ impl TestAppBuilder {
             polling_options: TEST_POLLING,
             // Tests run reminder runs themselves, at the dates they choose.
             scheduler: self.scheduler,
+            sla_watch: self.sla_watch,
         };
         let app = Application::build(config, options).await.expect("server starts");
         let addr = app.local_addr();
@@ -229,6 +237,7 @@ impl TestApp {
             register_webhook: true,
             shared_url: None,
             scheduler: false,
+            sla_watch: None,
         }
     }
 

@@ -279,6 +279,7 @@ mod tests {
             token_version: 3,
             must_change_password: false,
             last_login_at: None,
+            telegram_id: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -24,7 +24,9 @@ pub mod openapi;
 pub mod outbox;
 pub mod params;
 pub mod request_actions;
+pub mod request_thread;
 pub mod requests;
+pub mod sla;
 pub mod stats;
 pub mod users;
 
@@ -54,5 +56,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(outbox::router())
         .merge(requests::router())
         .merge(request_actions::router())
+        .merge(request_thread::router())
+        .merge(sla::router())
         .merge(stats::router())
 }

@@ -54,6 +54,7 @@ impl From<outgoing_message::Model> for FailedMessageDto {
             Ok(Outgoing::SendMessage { text, .. } | Outgoing::EditMessageText { text, .. }) => Some(text),
             Ok(Outgoing::SendPhoto { caption, .. }) => caption,
             Ok(Outgoing::SendDocument { file_name, .. }) => Some(file_name),
+            Ok(Outgoing::SendDocumentById { caption, .. }) => caption,
             Ok(Outgoing::AnswerCallbackQuery { text, .. }) => text,
             Ok(Outgoing::EditMessageReplyMarkup { .. }) | Err(_) => None,
         };

@@ -1,13 +1,13 @@
-//! What staff do to a request from the dashboard: decide it (`/approve`, `/reject`) and work it
-//! (`/transitions`: start, ask the client, done, reopen). Each goes through the service the bot
+//! What staff do to a request from the dashboard: decide it (`/approve`, `/reject`), work it
+//! (`/transitions`: start, ask the client, done, reopen) and assign it (`/assignee`). Each goes through the service the bot
 //! uses ([`requests::decide`], [`lifecycle::transition`]), so the administrators' copies are
 //! edited and the client is told exactly as after a tap, and each is audited in its own
 //! transaction.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -17,20 +17,26 @@ use utoipa_axum::routes;
 use super::audit::{Origin, begin};
 use super::extract::ApiJson;
 use super::jwt::CurrentUser;
-use super::requests::{RequestDto, status_name};
+use super::requests::{AssigneeDto, RequestDto, SlaNow, status_name};
 use crate::entities::client_request::{self, Status};
 use crate::entities::user::Role;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
 use crate::inbound::Inbound;
+use crate::services::assignment::{self, Assigned, Assignee};
 use crate::services::audit::{self, Entry};
-use crate::services::lifecycle::{self, Action, Change, Transitioned};
+use crate::services::lifecycle::{self, Action, Transitioned};
 use crate::services::request_queries;
 use crate::services::requests::{self, Actor, Channel, Decided, Decision, RequestEvents};
 use crate::telegram::sender::SenderHandle;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(approve)).routes(routes!(reject)).routes(routes!(transition))
+    OpenApiRouter::new()
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(transition))
+        .routes(routes!(assign, unassign))
+        .routes(routes!(assignees))
 }
 
 /// The reason of a rejection.
@@ -40,35 +46,14 @@ pub struct RejectInput {
     pub reason: Option<String>,
 }
 
-/// With the bot off nothing is sent: the change is only recorded.
-struct Silent;
-
-#[async_trait]
-impl RequestEvents for Silent {
-    async fn request_filed(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
-        Ok(())
-    }
-    async fn request_decided(&self, _: &DatabaseTransaction, _: &client_request::Model) -> crate::error::Result<()> {
-        Ok(())
-    }
-    async fn request_changed(
-        &self,
-        _: &DatabaseTransaction,
-        _: &client_request::Model,
-        _: &Change,
-    ) -> crate::error::Result<()> {
-        Ok(())
-    }
-}
-
-fn notifier(inbound: &Option<Arc<Inbound>>) -> Arc<dyn RequestEvents> {
+pub(crate) fn notifier(inbound: &Option<Arc<Inbound>>) -> Arc<dyn RequestEvents> {
     match inbound {
         Some(inbound) => inbound.notifier(),
-        None => Arc::new(Silent),
+        None => Arc::new(requests::Silent),
     }
 }
 
-fn actor(user: &CurrentUser) -> Actor {
+pub(crate) fn actor(user: &CurrentUser) -> Actor {
     Actor::User { id: user.id, name: user.label(), admin: user.role == Role::Admin }
 }
 
@@ -90,24 +75,59 @@ fn refused(request: &client_request::Model, what: &str) -> ApiError {
     err
 }
 
-async fn decide(
-    user: CurrentUser,
-    origin: Origin,
-    db: DatabaseConnection,
-    inbound: Option<Arc<Inbound>>,
-    sender: Option<SenderHandle>,
-    id: i32,
-    decision: Decision,
-) -> Result<ApiJson<RequestDto>, ApiError> {
+/// What every change of a request needs: who, from where, the database, the Telegram side, and
+/// the time for its service levels.
+pub(crate) struct Change {
+    pub user: CurrentUser,
+    pub origin: Origin,
+    pub db: DatabaseConnection,
+    pub inbound: Option<Arc<Inbound>>,
+    pub sender: Option<SenderHandle>,
+    pub at: SlaNow,
+}
+
+impl FromRequestParts<AppState> for Change {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Change {
+            user: CurrentUser::from_request_parts(parts, state).await?,
+            origin: Origin::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {}),
+            db: state.db.clone(),
+            inbound: state.inbound.clone(),
+            sender: state.sender.clone(),
+            at: SlaNow { defaults: state.config.sla, now: state.clock.now() },
+        })
+    }
+}
+
+impl Change {
+    /// Commits the change with its audit record, wakes the sender and answers the request.
+    async fn commit(
+        self,
+        txn: DatabaseTransaction,
+        request: client_request::Model,
+        entry: Entry,
+    ) -> Result<ApiJson<RequestDto>, ApiError> {
+        let view = request_queries::view(&txn, request).await?;
+        audit::commit(txn, &self.origin.of(&self.user), entry).await?;
+        if let Some(sender) = &self.sender {
+            sender.wake();
+        }
+        Ok(ApiJson(RequestDto::new(view, self.at)))
+    }
+}
+
+async fn decide(change: Change, id: i32, decision: Decision) -> Result<ApiJson<RequestDto>, ApiError> {
     if let Decision::Reject { reason: Some(reason) } = &decision
         && reason.chars().count() > 1000
     {
         return Err(Error::invalid("reason", "must be at most 1000 characters").into());
     }
     let what = if decision == Decision::Approve { "approve" } else { "reject" };
-    let notifier = notifier(&inbound);
-    let txn = begin(&db).await?;
-    let outcome = requests::decide(&txn, notifier.as_ref(), id, decision, &actor(&user), Channel::Api).await?;
+    let notifier = notifier(&change.inbound);
+    let txn = begin(&change.db).await?;
+    let outcome = requests::decide(&txn, notifier.as_ref(), id, decision, &actor(&change.user), Channel::Api).await?;
     match outcome {
         Decided::Done(request) => {
             let action = if request.status == Status::Approved { "request.approved" } else { "request.rejected" };
@@ -116,12 +136,7 @@ async fn decide(
                 "status": status_name(request.status),
                 "reason": request.reason,
             }));
-            let view = request_queries::view(&txn, request).await?;
-            audit::commit(txn, &origin.of(&user), entry).await?;
-            if let Some(sender) = &sender {
-                sender.wake();
-            }
-            Ok(ApiJson(view.into()))
+            change.commit(txn, request, entry).await
         }
         Decided::AlreadyDecided(request) => Err(refused(&request, what)),
         Decided::LinkClientMissing(request) => Err(Error::Conflict(format!(
@@ -137,15 +152,8 @@ async fn decide(
     responses((status = 200, body = RequestDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
         (status = 409, body = super::openapi::ErrorBody, description = "Already decided (details say by whom), or a link request without a client")))]
-async fn approve(
-    user: CurrentUser,
-    origin: Origin,
-    State(db): State<DatabaseConnection>,
-    State(inbound): State<Option<Arc<Inbound>>>,
-    State(sender): State<Option<SenderHandle>>,
-    Path(id): Path<i32>,
-) -> Result<ApiJson<RequestDto>, ApiError> {
-    decide(user, origin, db, inbound, sender, id, Decision::Approve).await
+async fn approve(change: Change, Path(id): Path<i32>) -> Result<ApiJson<RequestDto>, ApiError> {
+    decide(change, id, Decision::Approve).await
 }
 
 #[utoipa::path(post, path = "/requests/{id}/reject", tag = "requests", params(("id" = i32, Path)),
@@ -155,15 +163,7 @@ async fn approve(
         (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
         (status = 409, body = super::openapi::ErrorBody, description = "Already decided (details say by whom)"),
         (status = 422, body = super::openapi::ErrorBody, description = "The reason is too long")))]
-async fn reject(
-    user: CurrentUser,
-    origin: Origin,
-    State(db): State<DatabaseConnection>,
-    State(inbound): State<Option<Arc<Inbound>>>,
-    State(sender): State<Option<SenderHandle>>,
-    Path(id): Path<i32>,
-    body: axum::body::Bytes,
-) -> Result<ApiJson<RequestDto>, ApiError> {
+async fn reject(change: Change, Path(id): Path<i32>, body: axum::body::Bytes) -> Result<ApiJson<RequestDto>, ApiError> {
     let input: RejectInput = if body.iter().all(u8::is_ascii_whitespace) {
         RejectInput::default()
     } else {
@@ -172,7 +172,7 @@ async fn reject(
         super::extract::refuse_nul(&value)?;
         serde_json::from_value(value).map_err(invalid)?
     };
-    decide(user, origin, db, inbound, sender, id, Decision::Reject { reason: input.reason }).await
+    decide(change, id, Decision::Reject { reason: input.reason }).await
 }
 
 /// A change of a request's work.
@@ -198,22 +198,19 @@ pub struct TransitionInput {
         (status = 409, body = super::openapi::ErrorBody, description = "The request's status does not allow the action now (details give the status and the actions that apply)"),
         (status = 422, body = super::openapi::ErrorBody, description = "An unknown action, a decision (use /approve or /reject), an action a link request never takes, or a missing or too long comment")))]
 async fn transition(
-    user: CurrentUser,
-    origin: Origin,
-    State(db): State<DatabaseConnection>,
-    State(inbound): State<Option<Arc<Inbound>>>,
-    State(sender): State<Option<SenderHandle>>,
+    change: Change,
     Path(id): Path<i32>,
     ApiJson(input): ApiJson<TransitionInput>,
 ) -> Result<ApiJson<RequestDto>, ApiError> {
     let action = Action::parse(&input.action)
         .filter(|a| matches!(a, Action::Start | Action::AskClient | Action::Done | Action::Reopen))
         .ok_or_else(|| Error::invalid("action", "must be one of start, ask_client, done, reopen"))?;
-    let notifier = notifier(&inbound);
-    let txn = begin(&db).await?;
+    let notifier = notifier(&change.inbound);
+    let txn = begin(&change.db).await?;
     let before = requests::get(&txn, id).await?.ok_or(Error::NotFound("request"))?.status;
+    let actor = actor(&change.user);
     let outcome =
-        lifecycle::transition(&txn, notifier.as_ref(), id, action, &actor(&user), Channel::Api, input.comment).await?;
+        lifecycle::transition(&txn, notifier.as_ref(), id, action, &actor, Channel::Api, input.comment).await?;
     match outcome {
         Transitioned::Done(request) => {
             let name = match action {
@@ -226,13 +223,97 @@ async fn transition(
                 "number": request.number,
                 "status": [status_name(before), status_name(request.status)],
             }));
-            let view = request_queries::view(&txn, request).await?;
-            audit::commit(txn, &origin.of(&user), entry).await?;
-            if let Some(sender) = &sender {
-                sender.wake();
-            }
-            Ok(ApiJson(view.into()))
+            change.commit(txn, request, entry).await
         }
         Transitioned::Refused(request) => Err(refused(&request, action.name())),
     }
+}
+
+/// Who to assign a request to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignInput {
+    /// `user` (a dashboard user) or `administrator` (a Telegram administrator).
+    #[schema(max_length = 16)]
+    pub kind: String,
+    /// The user's or administrator's id.
+    #[schema(minimum = 1, maximum = 2147483647)]
+    pub id: i64,
+}
+
+/// Assigns a request to a dashboard user or a Telegram administrator (any staff may). The
+/// assignee gets the request in Telegram when they have a Telegram id; every administrator's copy
+/// shows them. Audited as `request.assigned`.
+#[utoipa::path(put, path = "/requests/{id}/assignee", tag = "requests", params(("id" = i32, Path)),
+    request_body = AssignInput,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = RequestDto, description = "The request as assigned (unchanged if it already was)"),
+        (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
+        (status = 409, body = super::openapi::ErrorBody, description = "The request is closed (done, rejected, cancelled), or changed meanwhile"),
+        (status = 422, body = super::openapi::ErrorBody, description = "An unknown kind, or no active user or administrator with that id")))]
+async fn assign(
+    change: Change,
+    Path(id): Path<i32>,
+    ApiJson(input): ApiJson<AssignInput>,
+) -> Result<ApiJson<RequestDto>, ApiError> {
+    let target = i32::try_from(input.id)
+        .ok()
+        .filter(|id| *id > 0)
+        .and_then(|id| Assignee::parse(&input.kind, id))
+        .ok_or_else(|| Error::invalid("kind", "must be user or administrator, with the id of an active one"))?;
+    set_assignee(change, id, Some(target)).await
+}
+
+/// Takes a request off whoever it is assigned to. Audited as `request.unassigned`.
+#[utoipa::path(delete, path = "/requests/{id}/assignee", tag = "requests", params(("id" = i32, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = RequestDto, description = "The request, assigned to no one"),
+        (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
+        (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
+        (status = 409, body = super::openapi::ErrorBody, description = "The request is closed, or changed meanwhile")))]
+async fn unassign(change: Change, Path(id): Path<i32>) -> Result<ApiJson<RequestDto>, ApiError> {
+    set_assignee(change, id, None).await
+}
+
+async fn set_assignee(change: Change, id: i32, to: Option<Assignee>) -> Result<ApiJson<RequestDto>, ApiError> {
+    let notifier = notifier(&change.inbound);
+    let txn = begin(&change.db).await?;
+    let before = requests::get(&txn, id).await?.ok_or(Error::NotFound("request"))?;
+    let actor = actor(&change.user);
+    match assignment::assign(&txn, notifier.as_ref(), id, to, &actor, Channel::Api).await? {
+        Assigned::Done(request) => {
+            let name = |r: &client_request::Model| assignment::of(r).map(|a| format!("{}:{}", a.kind(), a.id()));
+            let action = if to.is_some() { "request.assigned" } else { "request.unassigned" };
+            let entry = Entry::new(action, "request", request.id).with_details(serde_json::json!({
+                "number": request.number,
+                "assignee": [name(&before), name(&request)],
+            }));
+            change.commit(txn, request, entry).await
+        }
+        Assigned::Unchanged(request) => {
+            let view = request_queries::view(&txn, request).await?;
+            txn.rollback().await.map_err(Error::from)?;
+            Ok(ApiJson(RequestDto::new(view, change.at)))
+        }
+        Assigned::Refused(request) => Err(Error::Conflict(format!(
+            "request №{} is {}: its assignee does not change now",
+            request.number,
+            status_name(request.status)
+        ))
+        .into()),
+    }
+}
+
+/// Who requests may be assigned to: the active dashboard users, then the active Telegram
+/// administrators, each by name.
+#[utoipa::path(get, path = "/assignees", tag = "requests",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = Vec<AssigneeDto>),
+        (status = 401, body = super::openapi::ErrorBody, description = "Not signed in")))]
+async fn assignees(
+    _user: CurrentUser,
+    State(db): State<DatabaseConnection>,
+) -> Result<ApiJson<Vec<AssigneeDto>>, ApiError> {
+    Ok(ApiJson(assignment::candidates(&db).await?.into_iter().map(Into::into).collect()))
 }

@@ -1,7 +1,9 @@
-//! `/api/requests`: requests filed in Telegram and their audit trail. What staff do to a
-//! request (decisions, work, reopen) is in [`super::request_actions`].
+//! `/api/requests`: requests filed in Telegram, with their assignee, service levels, audit trail
+//! and thread. What staff do to a request (decisions, work, reopen, assignment) is in
+//! [`super::request_actions`]; its conversation in [`super::request_thread`].
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, Iterable};
 use serde::{Deserialize, Serialize};
@@ -12,12 +14,14 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{date_range, list_params, page};
+use super::request_thread::ThreadMessageDto;
 use crate::entities::client_request::{Kind, Status};
 use crate::entities::request_event;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
-use crate::services::lifecycle;
-use crate::services::request_queries::{self, RequestFilter, RequestView};
+use crate::services::assignment::{Assignee, AssigneeView};
+use crate::services::request_queries::{self, AssigneeFilter, RequestFilter, RequestView};
+use crate::services::{lifecycle, sla, thread};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(get_one))
@@ -60,8 +64,61 @@ pub struct RequestDto {
     /// When the work last started (taken, or resumed after a question to the client).
     pub started_at: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
+    /// Who it is assigned to; null when no one is.
+    pub assignee: Option<AssigneeDto>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// Where it stands against its service levels.
+    pub sla: SlaDto,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A technician a request is (or may be) assigned to: a dashboard user or a Telegram administrator.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssigneeDto {
+    /// `user` or `administrator`.
+    pub kind: String,
+    pub id: i32,
+    pub name: String,
+    /// Where requests reach them in Telegram; null for a user who gave none.
+    pub telegram_id: Option<i64>,
+}
+
+impl From<AssigneeView> for AssigneeDto {
+    fn from(v: AssigneeView) -> Self {
+        Self { kind: v.assignee.kind().into(), id: v.assignee.id(), name: v.name, telegram_id: v.telegram_id }
+    }
+}
+
+/// A request against its service levels (hours from filing to a decision and to done, per type).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaDto {
+    /// When it should be decided by.
+    pub decision_due_at: DateTime<Utc>,
+    /// When it should be done by.
+    pub done_due_at: DateTime<Utc>,
+    /// `decision` (still pending past its decision time) or `done` (decided, not done past its
+    /// done time); null when within its times or closed.
+    pub over: Option<String>,
+    /// When it was announced to the administrators again for waiting past its decision time.
+    pub decision_announced_at: Option<DateTime<Utc>>,
+    /// When it was flagged for not being done in time.
+    pub done_flagged_at: Option<DateTime<Utc>>,
+}
+
+/// The service-level defaults and the time now, to tell where a request stands.
+#[derive(Clone, Copy, Debug)]
+pub struct SlaNow {
+    pub defaults: sla::Defaults,
+    pub now: DateTime<Utc>,
+}
+
+impl FromRequestParts<AppState> for SlaNow {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(SlaNow { defaults: state.config.sla, now: state.clock.now() })
+    }
 }
 
 pub(crate) fn status_name(status: Status) -> &'static str {
@@ -76,9 +133,10 @@ pub(crate) fn status_name(status: Status) -> &'static str {
     }
 }
 
-impl From<RequestView> for RequestDto {
-    fn from(view: RequestView) -> Self {
-        let RequestView { request: r, request_type, client_name } = view;
+impl RequestDto {
+    pub fn new(view: RequestView, at: SlaNow) -> Self {
+        let RequestView { request: r, request_type, client_name, assignee } = view;
+        let standing = sla::standing(&r, sla::limits(at.defaults, request_type.as_ref()), at.now);
         Self {
             id: r.id,
             number: r.number,
@@ -107,6 +165,15 @@ impl From<RequestView> for RequestDto {
             reason: r.reason,
             started_at: r.started_at,
             done_at: r.done_at,
+            assignee: assignee.map(Into::into),
+            assigned_at: r.assigned_at,
+            sla: SlaDto {
+                decision_due_at: standing.decision_due,
+                done_due_at: standing.done_due,
+                over: standing.over.map(|o| o.as_str().into()),
+                decision_announced_at: r.decision_sla_announced_at,
+                done_flagged_at: r.done_sla_flagged_at,
+            },
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -117,7 +184,8 @@ impl From<RequestView> for RequestDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestEventDto {
     pub id: i32,
-    /// `filed`, `approved`, `rejected`, `started`, `asked_client`, `done`, `cancelled`, `reopened`.
+    /// `filed`, `approved`, `rejected`, `started`, `asked_client`, `done`, `cancelled`, `reopened`,
+    /// `assigned` (details: to whom), `unassigned`.
     pub event: String,
     /// `telegram` or `api`.
     pub channel: String,
@@ -144,12 +212,14 @@ impl From<request_event::Model> for RequestEventDto {
     }
 }
 
-/// A request with its events, oldest first.
+/// A request with its events and its thread, each oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestDetailDto {
     #[serde(flatten)]
     pub request: RequestDto,
     pub events: Vec<RequestEventDto>,
+    /// The conversation: the client's comments, staff replies and questions, internal notes.
+    pub thread: Vec<ThreadMessageDto>,
 }
 
 /// Request list parameters.
@@ -158,7 +228,8 @@ pub struct RequestDetailDto {
 pub struct RequestListQuery {
     pub page: Option<u64>,
     pub per_page: Option<u64>,
-    /// `id`, `number`, `status`, `created_at`, `decided_at`; `-` for descending (default `-id`).
+    /// `id`, `number`, `status`, `created_at`, `decided_at`, `assigned_at`; `-` for descending
+    /// (default `-id`).
     pub sort: Option<String>,
     /// Part of the description, requester name or ИНН, or the number.
     pub q: Option<String>,
@@ -173,6 +244,24 @@ pub struct RequestListQuery {
     pub from: Option<String>,
     /// Filed on or before this day (`YYYY-MM-DD`, UTC).
     pub to: Option<String>,
+    /// Whose requests: `me` (the signed-in user), `none` (no one's), `user:N` or
+    /// `administrator:N`.
+    #[param(max_length = 32)]
+    pub assignee: Option<String>,
+}
+
+/// `me`, `none`, `user:N` or `administrator:N`.
+fn parse_assignee(value: &str, me: &CurrentUser) -> Result<AssigneeFilter, Error> {
+    let invalid = || Error::invalid("assignee", "must be me, none, user:N or administrator:N");
+    match value {
+        "me" => Ok(AssigneeFilter::Is(Assignee::User(me.id))),
+        "none" => Ok(AssigneeFilter::Nobody),
+        _ => {
+            let (kind, id) = value.split_once(':').ok_or_else(invalid)?;
+            let id = id.parse::<i32>().ok().filter(|id| *id > 0).ok_or_else(invalid)?;
+            Assignee::parse(kind, id).map(AssigneeFilter::Is).ok_or_else(invalid)
+        }
+    }
 }
 
 fn parse_status(value: &str) -> Result<Status, Error> {
@@ -195,8 +284,9 @@ fn parse_kind(value: &str) -> Result<Kind, Error> {
     responses((status = 200, body = Page<RequestDto>), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 422, body = super::openapi::ErrorBody, description = "Invalid parameters")))]
 async fn list(
-    _user: CurrentUser,
+    user: CurrentUser,
     State(db): State<DatabaseConnection>,
+    at: SlaNow,
     ApiQuery(query): ApiQuery<RequestListQuery>,
 ) -> Result<ApiJson<Page<RequestDto>>, ApiError> {
     let params = list_params(query.page, query.per_page, query.sort, query.q)?;
@@ -208,9 +298,10 @@ async fn list(
         client_id: query.client_id,
         from,
         to,
+        assignee: query.assignee.as_deref().map(|a| parse_assignee(a, &user)).transpose()?,
     };
     let listed = request_queries::list(&db, &params, &filter).await?;
-    Ok(ApiJson(page(listed, &params, RequestDto::from)))
+    Ok(ApiJson(page(listed, &params, |view| RequestDto::new(view, at))))
 }
 
 #[utoipa::path(get, path = "/requests/{id}", tag = "requests", params(("id" = i32, Path)),
@@ -220,8 +311,14 @@ async fn list(
 async fn get_one(
     _user: CurrentUser,
     State(db): State<DatabaseConnection>,
+    at: SlaNow,
     Path(id): Path<i32>,
 ) -> Result<ApiJson<RequestDetailDto>, ApiError> {
     let (request, events) = request_queries::detail(&db, id).await?;
-    Ok(ApiJson(RequestDetailDto { request: request.into(), events: events.into_iter().map(Into::into).collect() }))
+    let thread = thread::thread(&db, id).await?;
+    Ok(ApiJson(RequestDetailDto {
+        request: RequestDto::new(request, at),
+        events: events.into_iter().map(Into::into).collect(),
+        thread: thread.into_iter().map(Into::into).collect(),
+    }))
 }

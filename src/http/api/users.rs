@@ -54,6 +54,8 @@ pub struct UserView {
     pub is_active: bool,
     /// The password was reset: the user must choose a new one before anything else.
     pub must_change_password: bool,
+    /// Their own Telegram id: requests assigned to them reach them there too.
+    pub telegram_id: Option<i64>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -68,6 +70,7 @@ impl From<user::Model> for UserView {
             role: u.role.into(),
             is_active: u.is_active,
             must_change_password: u.must_change_password,
+            telegram_id: u.telegram_id,
             last_login_at: u.last_login_at,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -110,6 +113,10 @@ pub struct UpdateUser {
     pub name: Option<Option<String>>,
     pub role: Option<ApiRole>,
     pub is_active: Option<bool>,
+    /// Their own Telegram id (requests assigned to them reach them there); `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 4503599627370495_i64)]
+    pub telegram_id: Option<Option<i64>>,
 }
 
 /// A reset password: shown once, never stored in the clear.
@@ -188,12 +195,14 @@ async fn get_user(
     Ok(ApiJson(service::get(&db, id).await?.into()))
 }
 
-/// Changes a user's name, role or activity; an admin cannot demote or deactivate themselves.
+/// Changes a user's name, role, activity or Telegram id; an admin cannot demote or deactivate
+/// themselves.
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = i32, Path, description = "User id")),
     request_body = UpdateUser, security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, body = UserView),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Another user has this Telegram id", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ))]
 async fn update_user(
@@ -203,7 +212,12 @@ async fn update_user(
     Path(id): Path<i32>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<ApiJson<UserView>, ApiError> {
-    let changes = UserChanges { name: body.name, role: body.role.map(Into::into), is_active: body.is_active };
+    let changes = UserChanges {
+        name: body.name,
+        role: body.role.map(Into::into),
+        is_active: body.is_active,
+        telegram_id: body.telegram_id,
+    };
     let txn = begin(&db).await?;
     let before = service::get(&txn, id).await?;
     let after = service::update(&txn, admin.id, id, changes).await?;

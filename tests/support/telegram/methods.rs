@@ -74,6 +74,16 @@ impl FakeState {
                 Some(id) if !id.is_empty() => Ok(json!(true)),
                 _ => Err(ApiError::bad_request("query is too old and response timeout expired or query ID is invalid")),
             },
+            "getFile" => {
+                let id = params["file_id"].as_str().unwrap_or_default();
+                let (path, bytes) = self.files.get(id).ok_or_else(|| ApiError::bad_request("invalid file_id"))?;
+                Ok(json!({
+                    "file_id": id,
+                    "file_unique_id": format!("Unique{}", path.len()),
+                    "file_size": bytes.len(),
+                    "file_path": path,
+                }))
+            }
             "setWebhook" => self.set_webhook(params),
             "deleteWebhook" => {
                 if params["drop_pending_updates"] == json!(true) {

@@ -55,6 +55,7 @@ const METHODS: &[&str] = &[
     "setMyCommands",
     "getMyCommands",
     "deleteMyCommands",
+    "getFile",
 ];
 /// Methods that post a new message and so count against flood limits.
 const SEND_METHODS: &[&str] = &["sendMessage", "sendPhoto", "sendDocument"];
@@ -72,6 +73,7 @@ const TEXT_PARAMS: &[&str] = &[
     "document",
     "action",
     "ip_address",
+    "file_id",
 ];
 /// Inline keyboard button fields that give a button something to do.
 const BUTTON_ACTIONS: &[&str] = &[
@@ -345,6 +347,17 @@ impl FakeTelegram {
         id
     }
 
+    /// Makes a file a user sent known to the fake: `getFile` with its id answers `path`, and
+    /// `/file/bot{token}/{path}` serves `bytes`.
+    pub fn put_file(&self, file_id: &str, path: &str, bytes: &[u8]) {
+        self.shared.state().files.insert(file_id.to_owned(), (path.to_owned(), bytes.to_vec()));
+    }
+
+    /// Paths of the files downloaded so far, with the token each download used.
+    pub fn downloads(&self) -> Vec<(String, String)> {
+        self.shared.state().downloads.clone()
+    }
+
     /// One line per recorded call, for panic messages.
     fn describe_calls(&self) -> String {
         let calls = self.calls();
@@ -373,6 +386,7 @@ impl Drop for FakeTelegram {
 /// Serves the fake's routes on `listener` until the returned sender is used (or the task aborted).
 fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> (JoinHandle<()>, oneshot::Sender<()>) {
     let app = Router::new()
+        .route("/file/{bot}/{*path}", axum::routing::get(download))
         .route("/{bot}/{method}", any(handle))
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -419,6 +433,10 @@ struct FakeState {
     webhook: Option<Webhook>,
     /// Command lists by scope and language.
     commands: HashMap<String, Value>,
+    /// Files users sent, by file id: their path and bytes (see [`FakeTelegram::put_file`]).
+    files: HashMap<String, (String, Vec<u8>)>,
+    /// Downloads: (the token in the URL, the path).
+    downloads: Vec<(String, String)>,
 }
 
 struct QueuedFault {
@@ -530,6 +548,21 @@ async fn handle(
         return shared.answer(&method, params, files, result);
     }
     shared.answer_with(&method, params, files, |state, params, files| state.dispatch(&method, params, files))
+}
+
+/// Serves `/file/bot{token}/{path}`: the bytes of a file `getFile` gave the path of; 401 for
+/// another token, 404 for an unknown path.
+async fn download(State(shared): State<Arc<Shared>>, Path((bot, path)): Path<(String, String)>) -> Response {
+    let mut state = shared.state();
+    let token = bot.strip_prefix("bot").unwrap_or_default().to_owned();
+    state.downloads.push((token.clone(), path.clone()));
+    if token != TOKEN {
+        return ApiError::unauthorized().into_response();
+    }
+    match state.files.values().find(|(known, _)| *known == path) {
+        Some((_, bytes)) => (StatusCode::OK, bytes.clone()).into_response(),
+        None => ApiError::not_found().into_response(),
+    }
 }
 
 impl Shared {
