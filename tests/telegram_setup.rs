@@ -255,7 +255,7 @@ async fn serve_sets_the_command_menus_at_start() {
     assert_eq!(calls.len(), 6, "{:?}", calls.iter().map(|c| &c.params).collect::<Vec<_>>());
 
     let everyone = ["start", "request", "myrequests", "lang", "cancel", "help"];
-    let admins = [&everyone[..], &["pending", "approve", "reject", "ask", "reopen"]].concat();
+    let admins = [&everyone[..], &["pending", "approve", "reject", "ask", "reopen", "mine", "note"]].concat();
 
     // The default menu in Russian, then in English for English clients.
     assert_eq!(calls[0].params.get("scope"), None);
@@ -284,7 +284,7 @@ async fn serve_sets_the_command_menus_at_start() {
     // The fake now answers with these menus.
     let menu =
         call_fake(tg, "getMyCommands", json!({"scope": {"type": "chat", "chat_id": 111}, "language_code": "en"})).await;
-    assert_eq!(menu["result"].as_array().map(Vec::len), Some(11));
+    assert_eq!(menu["result"].as_array().map(Vec::len), Some(13));
     // No WEBHOOK_URL: no registration.
     assert!(tg.calls_to("setWebhook").is_empty());
     app.shutdown().await;

@@ -27,9 +27,11 @@ help-admin =
     /reject N reason — reject request #N
     /ask N question — ask the client a question about request #N
     /reopen N — open closed request #N again
+    /mine — your open requests
+    /note N text — an internal note on request #N (the client does not see it)
     /search name or INN — find a client
     /export — deadlines, clients, requests or reminders as CSV or XLSX
-    You can also reply to a request message with “Approve” or “Reject reason”.
+    You can also reply to a request message with “Approve” or “Reject reason”; any other reply to a message about a request goes to the client.
 cancel-done = Cancelled.
 cancel-nothing = There is nothing to cancel. /help — all commands.
 lang-choose = Выберите язык / Choose your language:
@@ -138,6 +140,15 @@ request-cancelled-by-client = Request #{ $number } cancelled.
 request-cannot-cancel = Request #{ $number } can no longer be cancelled: it is { $status }.
 pending-empty = No requests are waiting for a decision.
 pending-header = Waiting for a decision: { $count }.
+mine-empty = You have no open requests.
+mine-header = Your open requests: { $count }.
+myrequests-assignee = assignee: { $name }
+comment-sent = Your comment on request #{ $number } was passed on.
+comment-wrong-kind = A comment on a request is a text, a photo or a document.
+admin-reply-sent = The reply on request #{ $number } was sent to the client.
+admin-reply-wrong-kind = A reply to the client is a text, a photo or a document.
+admin-note-saved = The note on request #{ $number } is saved: the client does not see it.
+admin-note-usage = Usage: /note N note text.
 
 # Command menu (setMyCommands): short descriptions, 1–256 characters.
 menu-start = Start and introduction
@@ -151,6 +162,8 @@ menu-approve = Approve a request: /approve N
 menu-reject = Reject a request: /reject N reason
 menu-ask = Ask the client: /ask N question
 menu-reopen = Reopen a request: /reopen N
+menu-mine = My open requests
+menu-note = A note on a request: /note N text
 
 reminder =
     ⏰ { $type }: expires on { $date } — { $days ->

@@ -27,9 +27,11 @@ help-admin =
     /reject N причина — отклонить заявку №N
     /ask N вопрос — задать клиенту вопрос по заявке №N
     /reopen N — снова открыть закрытую заявку №N
+    /mine — ваши открытые заявки
+    /note N текст — внутренняя заметка к заявке №N (клиент её не видит)
     /search название или ИНН — найти клиента
     /export — выгрузка сроков, клиентов, заявок или напоминаний (CSV или XLSX)
-    На сообщение с заявкой можно ответить «Одобрить» или «Отклонить причина».
+    На сообщение с заявкой можно ответить «Одобрить» или «Отклонить причина»; любой другой ответ на сообщение о заявке уйдёт клиенту.
 cancel-done = Действие отменено.
 cancel-nothing = Сейчас нечего отменять. /help — список команд.
 lang-choose = Выберите язык / Choose your language:
@@ -138,6 +140,15 @@ request-cancelled-by-client = Заявка №{ $number } отменена.
 request-cannot-cancel = Заявку №{ $number } уже нельзя отменить: она { $status }.
 pending-empty = Заявок, ждущих решения, нет.
 pending-header = Ждут решения: { $count }.
+mine-empty = У вас нет открытых заявок.
+mine-header = Ваши открытые заявки: { $count }.
+myrequests-assignee = исполнитель: { $name }
+comment-sent = Комментарий к заявке №{ $number } передан.
+comment-wrong-kind = Комментарий к заявке — это текст, фото или документ.
+admin-reply-sent = Ответ по заявке №{ $number } отправлен клиенту.
+admin-reply-wrong-kind = Ответ клиенту — это текст, фото или документ.
+admin-note-saved = Заметка к заявке №{ $number } сохранена: клиент её не видит.
+admin-note-usage = Использование: /note N текст заметки.
 
 # Command menu (setMyCommands): short descriptions, 1–256 characters.
 menu-start = Начало работы
@@ -151,6 +162,8 @@ menu-approve = Одобрить заявку: /approve N
 menu-reject = Отклонить заявку: /reject N причина
 menu-ask = Вопрос клиенту: /ask N вопрос
 menu-reopen = Открыть заявку снова: /reopen N
+menu-mine = Мои открытые заявки
+menu-note = Заметка к заявке: /note N текст
 
 reminder =
     ⏰ { $type }: срок истекает { $date } — { $days ->

@@ -29,6 +29,10 @@ pub enum Command {
     Ask(String),
     /// `/reopen N [comment]`.
     Reopen(String),
+    /// `/mine`: an administrator's open requests.
+    Mine,
+    /// `/note N text`: an internal note on a request (never sent to the client).
+    Note(String),
     List,
     Today,
     /// `/search text`.
@@ -87,6 +91,11 @@ mod tests {
         assert_eq!(parse("/reject 12\nнет ФН "), Some(Ok(Command::Reject("12\nнет ФН".into()))));
         assert_eq!(parse("/ask 3 какой заводской номер?"), Some(Ok(Command::Ask("3 какой заводской номер?".into()))));
         assert_eq!(parse("/reopen 3"), Some(Ok(Command::Reopen("3".into()))));
+        assert_eq!(parse("/mine"), Some(Ok(Command::Mine)));
+        assert_eq!(
+            parse("/note 3 звонил, перезвонить в 15:00"),
+            Some(Ok(Command::Note("3 звонил, перезвонить в 15:00".into())))
+        );
         assert_eq!(parse("/approve"), Some(Ok(Command::Approve(String::new()))));
         assert_eq!(parse("  /HELP"), Some(Ok(Command::Help)));
         assert_eq!(parse("/MyRequests"), Some(Ok(Command::MyRequests)));

@@ -1,7 +1,10 @@
-//! What a message carries, as the conversation cares: text, a photo (with its caption), or
-//! something else.
+//! What a message carries, as the conversation cares: text, a photo or a document (with its
+//! caption), or something else.
 
 use teloxide::types::{MediaKind, Message, MessageKind};
+
+use crate::entities::request_comment::{AttachmentKind, Kind};
+use crate::services::thread::{Attachment, NewMessage};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
@@ -11,10 +14,33 @@ pub enum Content {
         file_id: String,
         caption: Option<String>,
     },
+    /// A file: its id, name and media type as the sender's app gave them, and the caption.
+    Document {
+        file_id: String,
+        name: Option<String>,
+        mime: Option<String>,
+        caption: Option<String>,
+    },
     Other,
 }
 
 impl Content {
+    /// The message as a message of a request's thread; `None` for anything but text, a photo or
+    /// a document.
+    pub fn into_thread_message(self, kind: Kind) -> Option<NewMessage> {
+        let (text, attachment) = match self {
+            Content::Text(text) => (Some(text), None),
+            Content::Photo { file_id, caption } => {
+                (caption, Some(Attachment { kind: AttachmentKind::Photo, file_id, name: None, mime: None }))
+            }
+            Content::Document { file_id, name, mime, caption } => {
+                (caption, Some(Attachment { kind: AttachmentKind::Document, file_id, name, mime }))
+            }
+            Content::Other => return None,
+        };
+        Some(NewMessage { kind, text, attachment })
+    }
+
     pub fn of(msg: Message) -> Content {
         let MessageKind::Common(common) = &msg.kind else { return Content::Other };
         match &common.media_kind {
@@ -27,6 +53,12 @@ impl Content {
                     .map(|s| s.file.id.to_string())
                     .unwrap_or_default(),
                 caption: p.caption.clone(),
+            },
+            MediaKind::Document(d) => Content::Document {
+                file_id: d.document.file.id.to_string(),
+                name: d.document.file_name.clone(),
+                mime: d.document.mime_type.as_ref().map(ToString::to_string),
+                caption: d.caption.clone(),
             },
             _ => Content::Other,
         }

@@ -1,5 +1,5 @@
-//! Lists and search: `/myrequests` (a client's requests, with Cancel buttons for those they may
-//! still withdraw), `/list` (their client's deadlines), `/today` (deadlines due today: the
+//! Lists and search: `/myrequests` (a client's requests with their status and assignee, with
+//! Cancel buttons for those they may still withdraw), `/list` (their client's deadlines), `/today` (deadlines due today: the
 //! client's, or everyone's for administrators) and `/search` (administrators: clients by name
 //! or ИНН with their registers and next deadlines).
 
@@ -12,7 +12,7 @@ use super::format::{self, deadline_line};
 use super::{HandlerResult, keyboards};
 use crate::entities::{cash_register, client_request};
 use crate::outbox::Outgoing;
-use crate::services::{clients, contacts, deadlines, requests};
+use crate::services::{assignment, clients, contacts, deadlines, requests};
 
 /// Requests shown by `/myrequests`.
 const MY_REQUESTS_SHOWN: u64 = 10;
@@ -26,6 +26,7 @@ pub async fn my_requests(ctx: Arc<Ctx>) -> HandlerResult {
         return ctx.reply(ctx.t("myrequests-empty", &[])).await.map(drop);
     }
     let mut lines = vec![ctx.t("myrequests-header", &[])];
+    let assignees = assignment::describe_all(&ctx.txn, list.iter().filter_map(assignment::of)).await?;
     for request in &list {
         let kind = match request.kind {
             client_request::Kind::Service => ctx.notifier.type_name(&ctx.txn, ctx.lang(), request).await?,
@@ -44,6 +45,9 @@ pub async fn my_requests(ctx: Arc<Ctx>) -> HandlerResult {
         ));
         if let Some(reason) = &request.reason {
             lines.push(format!("  {}", ctx.t("myrequests-reason", &[("reason", reason.clone().into())])));
+        }
+        if let Some(assignee) = assignment::of(request).and_then(|a| assignees.get(&a)) {
+            lines.push(format!("  {}", ctx.t("myrequests-assignee", &[("name", assignee.name.clone().into())])));
         }
     }
     let text = lines.join("\n");

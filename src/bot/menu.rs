@@ -27,6 +27,8 @@ const ADMIN_COMMANDS: &[(&str, &str)] = &[
     ("reject", "menu-reject"),
     ("ask", "menu-ask"),
     ("reopen", "menu-reopen"),
+    ("mine", "menu-mine"),
+    ("note", "menu-note"),
 ];
 
 /// The command menu in `lang`, with the administrators' commands when `admin`.
@@ -61,8 +63,8 @@ pub struct MenusSet {
 }
 
 /// Sets the command menus: Russian by default, English for English clients, and for each
-/// active administrator a menu scoped to their chat that adds /pending, /approve, /reject, /ask
-/// and /reopen (in both languages). Deactivated administrators' chat menus are deleted, so they
+/// active administrator a menu scoped to their chat that adds /pending, /approve, /reject, /ask,
+/// /reopen, /mine and /note (in both languages). Deactivated administrators' chat menus are deleted, so they
 /// fall back to the common one. A failing call is logged and the others still go out.
 pub async fn set_command_menus(api: &BotApi, db: &DatabaseConnection, texts: &Texts) -> Result<MenusSet> {
     let mut result = MenusSet::default();
@@ -141,7 +143,9 @@ mod tests {
                     "approve",
                     "reject",
                     "ask",
-                    "reopen"
+                    "reopen",
+                    "mine",
+                    "note"
                 ]
             );
             for command in &admin {

@@ -8,6 +8,8 @@
 //! - [`decisions`]: administrators approving and rejecting (commands, buttons, replies);
 //! - [`work`]: administrators working on a request after its approval (Take, Done, `/ask`,
 //!   `/reopen`);
+//! - [`conversation`]: a request's thread (the client's comments, the staff's replies, `/note`)
+//!   and `/mine`;
 //! - [`lists`]: `/myrequests`, `/list`, `/today`, `/search`; [`export`]: `/export`;
 //! - [`membership`]: a user blocking the bot or coming back.
 //!
@@ -21,6 +23,7 @@ pub mod callback;
 pub mod command;
 pub mod content;
 pub mod context;
+pub mod conversation;
 pub mod decisions;
 pub mod dialog;
 pub mod export;

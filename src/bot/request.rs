@@ -18,6 +18,7 @@ use crate::entities::client_request;
 use crate::error::Error;
 use crate::services::lifecycle::{self, Transitioned};
 use crate::services::requests::{self, Filed, NewServiceRequest};
+use crate::services::thread::{self, Purpose};
 
 /// `/request` (and any message while the type keyboard is shown): the request types.
 pub async fn choose_type(ctx: Arc<Ctx>) -> HandlerResult {
@@ -60,7 +61,7 @@ pub async fn describe(ctx: Arc<Ctx>, type_id: i32, content: Content) -> HandlerR
             let hint = ctx.t("request-photo-needs-caption", &[]);
             return ctx.reply_with(hint, keyboards::cancel(&ctx)).await.map(drop);
         }
-        Content::Other => {
+        Content::Document { .. } | Content::Other => {
             let hint = ctx.t("request-description-wrong-kind", &[]);
             return ctx.reply_with(hint, keyboards::cancel(&ctx)).await.map(drop);
         }
@@ -128,7 +129,9 @@ pub async fn submit(ctx: Arc<Ctx>, query: CallbackQuery, key: String) -> Handler
     ctx.set_dialog(None).await?;
     match filed {
         Filed::New(r) => {
-            ctx.reply(ctx.t("request-submitted", &[("number", Arg::from(r.number))])).await?;
+            let told = ctx.reply(ctx.t("request-submitted", &[("number", Arg::from(r.number))])).await?;
+            // A reply to it is a comment on the request.
+            thread::record_delivery(&ctx.txn, r.id, None, ctx.chat_id, Purpose::Client, told).await?;
             ctx.answer(&query, None).await
         }
         // Another tap of the same Submit got there first: a notice, no second message.

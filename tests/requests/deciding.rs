@@ -87,9 +87,10 @@ async fn administrators_decide_by_replying_to_their_copy() {
     let second = file(&app, &anna, 1, "Регистрация").await;
     let third = file(&app, &oleg, 2, "Продление").await;
 
-    // A reply that is not a decision decides nothing.
+    // A reply that is not a decision decides nothing: it goes to the client.
     send(&app, &updates::reply(&petr(), "спасибо", copy_in(&app, first.id, ADMIN2).await)).await;
-    assert_eq!(last_text(&app, ADMIN2), UNKNOWN_INPUT);
+    assert_eq!(last_text(&app, ADMIN2), "Ответ по заявке №1 отправлен клиенту.");
+    assert_eq!(last_text(&app, ivan.id), "💬 Заявка №1 — ответ:\nспасибо");
     assert_eq!(request(&app, first.id).await.status, client_request::Status::Pending);
 
     send(&app, &updates::reply(&petr(), "Одобрить", copy_in(&app, first.id, ADMIN2).await)).await;

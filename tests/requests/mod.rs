@@ -17,6 +17,7 @@ use crate::support::{Backend, TestApp, count_rows};
 use crate::support::{backend_test, integration_test};
 
 mod concurrency;
+mod conversation;
 mod deciding;
 mod filing;
 mod lifecycle;
@@ -59,7 +60,14 @@ async fn bot_app(backend: Backend) -> TestApp {
 
 /// Every call that delivers something went through the outbox: one sent row per successful call.
 async fn assert_all_through_outbox(app: &TestApp) {
-    let methods = ["sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery"];
+    let methods = [
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "answerCallbackQuery",
+    ];
     let calls: usize = methods.iter().map(|m| app.tg().calls_to(m).into_iter().filter(|c| c.ok).count()).sum();
     let rows = outgoing_message::Entity::find().all(app.db()).await.unwrap();
     let stuck: Vec<_> = rows.iter().filter(|r| r.status != outgoing_message::Status::Sent).collect();

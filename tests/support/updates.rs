@@ -87,6 +87,27 @@ pub fn photo(user: &User, caption: Option<&str>) -> Value {
     update
 }
 
+/// A document (a PDF) with an optional caption.
+pub fn document(user: &User, caption: Option<&str>) -> Value {
+    let mut update = message_of(user, "message_document");
+    match caption {
+        Some(c) => update["message"]["caption"] = json!(c),
+        None => {
+            update["message"].as_object_mut().unwrap().remove("caption");
+        }
+    }
+    update
+}
+
+/// `update`'s message made a reply to the bot's message `to_message_id` in the user's chat.
+pub fn replying(mut update: Value, user: &User, to_message_id: i64) -> Value {
+    let mut replied = sample("message_reply_admin_text")["message"]["reply_to_message"].clone();
+    replied["message_id"] = json!(to_message_id);
+    replied["chat"] = user.chat_json();
+    update["message"]["reply_to_message"] = replied;
+    update
+}
+
 pub fn sticker(user: &User) -> Value {
     message_of(user, "message_sticker")
 }

@@ -162,6 +162,8 @@ async fn each_command_reaches_its_branch() {
         ("/reject 3 нет ФН", Route::Reject),
         ("/ask 3 какой номер?", Route::Ask),
         ("/reopen 3", Route::Reopen),
+        ("/mine", Route::Mine),
+        ("/note 3 перезвонить", Route::Note),
         ("/search Ромашка", Route::Search),
         ("/export", Route::Export),
     ];
@@ -219,10 +221,41 @@ async fn a_decision_in_reply_to_a_copy_reaches_its_branch() {
     for text in ["Одобрить", "approve", "Отклонить нет документов", "Reject."] {
         assert_eq!(bench.route(reply(ADMIN, text, 311), None).await, Some(Route::ReplyDecision), "{text}");
     }
-    assert_eq!(bench.route(reply(ADMIN, "спасибо", 311), None).await, Some(Route::FreeText));
+    // Any other reply to a copy goes to the client.
+    assert_eq!(bench.route(reply(ADMIN, "спасибо", 311), None).await, Some(Route::StaffReply));
     assert_eq!(bench.route(reply(ADMIN, "Одобрить", 312), None).await, Some(Route::FreeText));
     // Not an administrator: no decision, whatever the words.
     assert_eq!(bench.route(reply(CLIENT, "Одобрить", 311), None).await, Some(Route::FreeText));
+}
+
+#[tokio::test]
+async fn the_clients_messages_about_a_request_are_comments() {
+    let bench = Bench::new().await;
+    let txn = bench.db.begin().await.unwrap();
+    let client = Profile { telegram_id: CLIENT, first_name: Some("Иван".into()), ..Profile::default() };
+    processed_updates::record(&txn, 1, "message", Some(&client)).await.unwrap();
+    let filed = requests::file_link_request(&txn, &requests::Silent, &client, "7707083893").await.unwrap();
+    let requests::Filed::New(request) = filed else { panic!("a new request") };
+    // The bot's message about it went out as message 40 of the client's chat.
+    let told = crate::outbox::enqueue(&txn, crate::outbox::Outgoing::text(CLIENT, "Заявка №1")).await.unwrap();
+    let delivered = format!("UPDATE outgoing_messages SET telegram_message_id = 40 WHERE id = {told}");
+    txn.execute_unprepared(&delivered).await.unwrap();
+    let purpose = crate::services::thread::Purpose::Client;
+    crate::services::thread::record_delivery(&txn, request.id, None, CLIENT, purpose, told).await.unwrap();
+    txn.commit().await.unwrap();
+
+    assert_eq!(bench.route(reply(CLIENT, "когда приедете?", 40), None).await, Some(Route::ClientComment));
+    assert_eq!(bench.route(reply(CLIENT, "когда приедете?", 41), None).await, Some(Route::FreeText));
+    // Not waiting for the client: text is text.
+    assert_eq!(bench.route(message(CLIENT, "заводской номер 123"), None).await, Some(Route::FreeText));
+    let waiting = format!("UPDATE client_requests SET status = 'waiting_for_client' WHERE id = {}", request.id);
+    bench.db.execute_unprepared(&waiting).await.unwrap();
+    assert_eq!(bench.route(message(CLIENT, "заводской номер 123"), None).await, Some(Route::ClientComment));
+    assert_eq!(bench.route(photo(CLIENT), None).await, Some(Route::ClientComment));
+    // A dialog step comes first.
+    let describing = Some(Dialog::Describing { type_id: 1 });
+    assert_eq!(bench.route(message(CLIENT, "новая заявка"), describing).await, Some(Route::Describing));
+    assert_eq!(bench.route(message(ADMIN, "заводской номер 123"), None).await, Some(Route::FreeText));
 }
 
 #[tokio::test]
