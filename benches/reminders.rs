@@ -22,7 +22,7 @@ use chrono::Utc;
 use kktbot::bot::notifier::TelegramNotifier;
 use kktbot::bot::texts::Texts;
 use kktbot::services::reminders;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -74,7 +74,9 @@ async fn main() {
     for i in 0..iterations {
         db.execute_unprepared("DELETE FROM notification_logs; DELETE FROM outgoing_messages;").await.expect("reset");
         let started = Instant::now();
-        let report = reminders::run(&db, &notifier, &[14, 7, 3], today, None).await.expect("run");
+        let txn = db.begin().await.expect("begin");
+        let report = reminders::run(&txn, &notifier, &[14, 7, 3], today, None).await.expect("run");
+        txn.commit().await.expect("commit");
         let took = started.elapsed();
         assert_eq!(report.queued, due, "every due deadline's contact gets one reminder");
         println!("run {}: {:.0} ms, {} reminders queued", i + 1, took.as_secs_f64() * 1000.0, report.queued);

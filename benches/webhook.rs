@@ -285,7 +285,7 @@ async fn kktbot_without_sender(backend: Backend) -> Option<Running> {
     let state = app.state().clone();
     drop(app);
     let db = BareDb {
-        conn: state.db.clone(),
+        conn: state.core.db.clone(),
         table: "processed_updates",
         _telegram: Some(telegram),
         _redis: redis,

@@ -12,8 +12,8 @@ use crate::bot::notifier::TelegramNotifier;
 use crate::bot::texts::Texts;
 use crate::bot::{menu, storage};
 use crate::config::Config;
-use crate::db::WriteGate;
-use crate::http::{self, AppState};
+use crate::core::Core;
+use crate::http::{self, AppState, Probes};
 use crate::inbound::Inbound;
 use crate::inbound::polling::{Poller, PollingOptions};
 use crate::outbox::RetryPolicy;
@@ -120,9 +120,9 @@ impl Application {
             tracing::warn!("JWT_SECRET_KEY is not set: a random key is used and dashboard logins end at restart");
         }
         let redis = config.redis_url.as_ref().map(crate::redis_store::connect).transpose()?;
-        let writes = WriteGate::for_database(&db);
-        let (inbound, sender_handle, telegram) = match &config.telegram.bot_token {
-            None => (None, None, None),
+        let mut core = Core::new(db, SenderHandle::new(), config.notifications.timezone);
+        let (inbound, telegram) = match &config.telegram.bot_token {
+            None => (None, None),
             Some(token) => {
                 if config.telegram.webhook_secret.is_none() && !options.polling {
                     return Err(StartError::Config(
@@ -144,13 +144,12 @@ impl Application {
                 };
                 let api = BotApi::new(&config.telegram.api_url, token);
                 let username = match api.call::<teloxide::types::Me>("getMe", &serde_json::json!({})).await {
-                    Ok(me) => me.username().to_string(),
+                    Ok(me) => Some(me.username().to_string()),
                     Err(e) => {
-                        tracing::warn!(error = %e, "getMe failed; commands addressed as /cmd@bot are not recognised until restart");
-                        String::new()
+                        tracing::warn!(error = %e, "getMe failed; commands addressed as /cmd@bot are not recognised and invites have no link until restart");
+                        None
                     }
                 };
-                let handle = SenderHandle::new();
                 let texts = Arc::new(Texts::new());
                 let reminder_retry = RetryPolicy {
                     max_attempts: config.notifications.retry_attempts,
@@ -160,15 +159,12 @@ impl Application {
                     TelegramNotifier::new(texts.clone(), config.notifications.timezone)
                         .with_reminder_retry(reminder_retry),
                 );
+                core = core.with_bot(notifier, username);
                 let store = storage::from_config(redis.clone(), &config.redis_key_prefix, storage::DEFAULT_TTL);
-                let wake = Arc::new({
-                    let handle = handle.clone();
-                    move || handle.wake()
-                });
-                let inbound = Inbound::new(db.clone(), writes.clone(), store, texts.clone(), notifier, username, wake);
+                let inbound = Inbound::new(core.clone(), store).map(Arc::new);
                 let polling = options.polling.then_some(options.polling_options);
                 let telegram = TelegramStart { api: api.clone(), texts, registration, polling };
-                (Some(Arc::new(inbound)), Some(handle), Some(telegram))
+                (inbound, Some(telegram))
             }
         };
         let sender_api = telegram.as_ref().map(|t: &TelegramStart| t.api.clone());
@@ -187,14 +183,11 @@ impl Application {
             config.jwt.expiration_hours,
         ));
         let state = AppState {
-            db,
-            redis,
+            core,
             config: Arc::new(config),
             inbound,
-            sender: sender_handle,
-            writes,
             jwt,
-            leader: election.status(),
+            probes: Probes { redis, leader: election.status() },
             clock: crate::clock::Clock::default(),
             bot_api: telegram.as_ref().map(|t| t.api.clone()),
         };
@@ -242,7 +235,8 @@ impl Application {
         background.spawn(self.election.run(work, stopped()));
         if let Some(telegram) = self.telegram {
             // In the background: a slow or unreachable Telegram does not hold up serving.
-            let start = on_start(telegram.api.clone(), self.state.db.clone(), telegram.texts, telegram.registration);
+            let start =
+                on_start(telegram.api.clone(), self.state.core.db.clone(), telegram.texts, telegram.registration);
             let stop = stopped();
             background.spawn(async move {
                 tokio::select! {
@@ -254,9 +248,10 @@ impl Application {
                 background.spawn(Poller::new(telegram.api, inbound, options).run(stopped()));
             }
         }
-        background.spawn(prune_history(self.state.db.clone(), self.state.config.outbox_retention, stopped()));
+        let db = &self.state.core.db;
+        background.spawn(prune_history(db.clone(), self.state.config.outbox_retention, stopped()));
         let audit_retention = chrono::Duration::days(i64::from(self.state.config.audit_retention_days));
-        background.spawn(prune_audit_log(self.state.db.clone(), audit_retention, stopped()));
+        background.spawn(prune_audit_log(db.clone(), audit_retention, stopped()));
         // Under systemd (Type=notify): ready once migrated and bound; a no-op elsewhere.
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -282,33 +277,28 @@ fn leader_work(
     sla_watch: Option<std::time::Duration>,
 ) -> crate::ops::leader::LeaderWork {
     use futures::FutureExt;
-    let state = state.clone();
+    let core = state.core.clone();
+    let config = state.config.clone();
+    let clock = state.clock.clone();
     Arc::new(move |stop| {
-        let sender = match (&sender_api, &state.sender) {
-            (Some(api), Some(handle)) => Some(
-                Sender::new(state.db.clone(), api.clone(), state.config.telegram.sender.clone())
-                    .with_write_gate(state.writes.clone())
-                    .with_handle(handle.clone()),
-            ),
+        let sender = sender_api.as_ref().map(|api| {
+            Sender::new(core.db.clone(), api.clone(), config.telegram.sender.clone())
+                .with_write_gate(core.write_gate().clone())
+                .with_handle(core.sender().clone())
+        });
+        let scheduler = match (scheduler, &core.notifier) {
+            (true, Some(notifier)) => {
+                Some(Scheduler { core: core.clone(), messages: notifier.clone(), config: config.notifications.clone() })
+            }
             _ => None,
         };
-        let scheduler = match (scheduler, &state.inbound) {
-            (true, Some(inbound)) => Some(Scheduler {
-                db: state.db.clone(),
-                messages: inbound.notifier(),
-                config: state.config.notifications.clone(),
-                sender: state.sender.clone(),
-            }),
-            _ => None,
-        };
-        let watch = match (sla_watch, &state.inbound) {
-            (Some(every), Some(inbound)) => Some(SlaWatch {
-                db: state.db.clone(),
-                events: inbound.notifier(),
-                defaults: state.config.sla,
-                clock: state.clock.clone(),
+        let watch = match (sla_watch, &core.notifier) {
+            (Some(every), Some(notifier)) => Some(SlaWatch {
+                core: core.clone(),
+                events: notifier.clone(),
+                defaults: config.sla,
+                clock: clock.clone(),
                 every,
-                sender: state.sender.clone(),
             }),
             _ => None,
         };

@@ -14,11 +14,13 @@ use sea_orm_migration::migrator::MigrationStatus;
 use crate::app::{Application, ServeOptions};
 use crate::bot::notifier::TelegramNotifier;
 use crate::config::Config;
+use crate::core::Core;
 use crate::entities::user::Role;
 use crate::outbox::RetryPolicy;
 use crate::services::reminders;
 use crate::services::{administrators, audit, passwords, users};
 use crate::telegram::api::{ApiError, BotApi};
+use crate::telegram::sender::SenderHandle;
 use crate::telegram::setup::{self, WebhookRegistration};
 
 #[derive(Parser, Debug)]
@@ -293,9 +295,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let texts = std::sync::Arc::new(crate::bot::texts::Texts::new());
             let retry = RetryPolicy { max_attempts: n.retry_attempts, delay: n.retry_interval };
             let notifier = TelegramNotifier::new(texts, n.timezone).with_reminder_retry(retry);
+            // No sender runs in this process: the server's delivers what the run queues.
+            let core = Core::new(db, SenderHandle::new(), n.timezone);
             println!("reminder run for {today} (thresholds {:?} days)…", n.days);
-            let report =
-                reminders::run(&db, &notifier, &n.days, today, Some(&audit::Actor::cli())).await.map_err(describe)?;
+            let write = core.begin().await.map_err(describe)?;
+            let report = reminders::run(&write, &notifier, &n.days, today, Some(&audit::Actor::cli()))
+                .await
+                .map_err(describe)?;
+            write.commit().await.map_err(describe)?;
             println!(
                 "done: {} reminder(s) queued, {} deadline(s) marked expired, {} due within {} days, {} overdue",
                 report.queued,

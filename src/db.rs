@@ -6,7 +6,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::DatabaseUrl;
 
@@ -60,9 +60,9 @@ impl WriteGate {
     }
 
     /// Waits for this writer's turn, which lasts until the returned guard is dropped.
-    pub async fn turn(&self) -> Option<MutexGuard<'_, ()>> {
+    pub async fn turn(&self) -> Option<OwnedMutexGuard<()>> {
         match &self.0 {
-            Some(queue) => Some(queue.lock().await),
+            Some(queue) => Some(queue.clone().lock_owned().await),
             None => None,
         }
     }

@@ -25,6 +25,7 @@ pub mod bot;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod core;
 pub mod db;
 pub mod entities;
 pub mod error;

@@ -8,14 +8,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use sea_orm::DatabaseConnection;
 
 use crate::clock::Clock;
 use crate::config::NotificationConfig;
-use crate::services::reminders::{self, ReminderMessages};
+use crate::core::Core;
+use crate::services::reminders::{self, ReminderMessages, RunReport};
 use crate::services::requests::RequestEvents;
 use crate::services::sla;
-use crate::telegram::sender::SenderHandle;
 
 /// The instant a local date and time happen in `tz`; a time skipped by a clock change moves to
 /// the first valid minute after it, an ambiguous one takes its first occurrence.
@@ -38,22 +37,26 @@ pub fn next_run(now: DateTime<Utc>, tz: Tz, check_time: NaiveTime) -> DateTime<U
 }
 
 pub struct Scheduler {
-    pub db: DatabaseConnection,
+    pub core: Core,
     pub messages: Arc<dyn ReminderMessages>,
     pub config: NotificationConfig,
-    pub sender: Option<SenderHandle>,
 }
 
 impl Scheduler {
+    /// One run, in one write: committed, then the sender woken for the reminders it queued.
+    async fn run_in_a_write(&self, today: NaiveDate) -> crate::error::Result<RunReport> {
+        let write = self.core.begin().await?;
+        let report = reminders::run(&write, self.messages.as_ref(), &self.config.days, today, None).await?;
+        write.commit().await?;
+        Ok(report)
+    }
+
     async fn run_once(&self) {
         let today = reminders::local_date(Utc::now(), self.config.timezone);
-        match reminders::run(&self.db, self.messages.as_ref(), &self.config.days, today, None).await {
+        match self.run_in_a_write(today).await {
             Ok(report) => {
                 tracing::info!(date = %report.date, queued = report.queued, expired = report.expired, "reminder run done");
                 metrics::counter!("kktbot_reminders_queued_total").increment(report.queued);
-                if let Some(sender) = &self.sender {
-                    sender.wake();
-                }
             }
             Err(e) => {
                 metrics::counter!("kktbot_reminder_runs_failed_total").increment(1);
@@ -85,12 +88,11 @@ impl Scheduler {
 /// The service-level watch: a pass of [`sla::watch`] at the clock's time every `every` (requests
 /// past their decision time announced again, past their done time flagged, each once).
 pub struct SlaWatch {
-    pub db: DatabaseConnection,
+    pub core: Core,
     pub events: Arc<dyn RequestEvents>,
     pub defaults: sla::Defaults,
     pub clock: Clock,
     pub every: std::time::Duration,
-    pub sender: Option<SenderHandle>,
 }
 
 impl SlaWatch {
@@ -98,7 +100,7 @@ impl SlaWatch {
     pub async fn run(self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            match sla::watch(&self.db, self.events.as_ref(), self.defaults, self.clock.now()).await {
+            match sla::watch(&self.core.db, self.events.as_ref(), self.defaults, self.clock.now()).await {
                 Ok(watched) if watched == sla::Watched::default() => {}
                 Ok(watched) => {
                     tracing::info!(
@@ -106,9 +108,8 @@ impl SlaWatch {
                         flagged = watched.flagged,
                         "requests past their service levels"
                     );
-                    if let Some(sender) = &self.sender {
-                        sender.wake();
-                    }
+                    // sla::watch commits a transaction per request itself.
+                    self.core.sender().wake();
                 }
                 Err(e) => tracing::warn!(error = %e, "the service-level watch failed; it tries again at its next pass"),
             }

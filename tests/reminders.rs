@@ -30,10 +30,12 @@ async fn app(backend: Backend, days: &str) -> TestApp {
         .await
 }
 
+/// A run as the scheduler makes it: in one write, committed, then the sender woken.
 async fn run(app: &TestApp, days: &[u32], today: NaiveDate) -> RunReport {
-    let notifier = app.state.inbound.as_ref().unwrap().notifier();
-    let report = reminders::run(app.db(), notifier.as_ref(), days, today, None).await.unwrap();
-    app.state.sender.as_ref().unwrap().wake();
+    let core = &app.state.core;
+    let write = core.begin().await.unwrap();
+    let report = reminders::run(&write, core.notifier.as_deref().unwrap(), days, today, None).await.unwrap();
+    write.commit().await.unwrap();
     report
 }
 
@@ -122,10 +124,8 @@ async fn concurrent_runs_send_nothing_twice(backend: Backend) {
         ][i];
         client_with_deadline(app.db(), inn, &contacts, date("2027-03-08")).await;
     }
-    let notifier = app.state.inbound.as_ref().unwrap().notifier();
-    let runs = (0..4).map(|_| reminders::run(app.db(), notifier.as_ref(), &[14, 7, 3], date("2027-03-01"), None));
-    let reports = futures::future::join_all(runs).await;
-    let reports: Vec<RunReport> = reports.into_iter().map(Result::unwrap).collect();
+    let runs = (0..4).map(|_| run(&app, &[14, 7, 3], date("2027-03-01")));
+    let reports: Vec<RunReport> = futures::future::join_all(runs).await;
     assert_eq!(reports.iter().map(|r| r.queued).sum::<u64>(), 50, "10 deadlines × 5 contacts, once in all");
     assert_eq!(reports.iter().map(|r| r.summaries).sum::<u64>(), 1, "one summary for the administrator");
     assert_eq!(count_rows(app.db(), "notification_logs").await, 50);
@@ -305,7 +305,6 @@ async fn the_summary_goes_once_a_day_across_restarts_and_runs_by_hand(backend: B
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("administrators' summary not sent"), "{stdout}");
-    app.state.sender.as_ref().unwrap().wake();
     app.settle().await;
     let summaries = app.tg().sent_texts_to(ADMIN);
     assert_eq!(summaries.len(), 1, "one summary today: {summaries:?}");

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseTransaction;
+use chrono_tz::Tz;
 use teloxide::types::{CallbackQuery, InlineKeyboardMarkup};
 use tokio::sync::Mutex;
 
@@ -11,6 +11,7 @@ use super::dialog::Dialog;
 use super::storage::{self, DialogStore, StoreError};
 use super::texts::{Arg, Lang, Texts};
 use super::{BotError, notifier::TelegramNotifier};
+use crate::core::Write;
 use crate::outbox::{self, Outgoing};
 use crate::services::requests::Actor;
 use crate::services::telegram_users::Profile;
@@ -23,9 +24,12 @@ enum Slot {
 }
 
 pub struct Ctx {
-    pub txn: DatabaseTransaction,
+    /// The update's transaction (a [`Write`]: committing it wakes the sender).
+    pub txn: Write,
     pub texts: Arc<Texts>,
     pub notifier: Arc<TelegramNotifier>,
+    /// The company's time zone ("today").
+    pub timezone: Tz,
     pub profile: Profile,
     /// The chat the update came from (the user's id in private chats).
     pub chat_id: i64,
@@ -36,12 +40,14 @@ pub struct Ctx {
     slot: Mutex<Slot>,
 }
 
-/// What every update's context shares: texts, notifications and the dialog store.
+/// What every update's context shares: texts, notifications, the dialog store and the time
+/// zone.
 #[derive(Clone)]
 pub struct Shared {
     pub texts: Arc<Texts>,
     pub notifier: Arc<TelegramNotifier>,
     pub store: Arc<dyn DialogStore>,
+    pub timezone: Tz,
 }
 
 /// The dialog change an update made, applied after its handlers ran.
@@ -51,18 +57,12 @@ pub struct DialogChange {
 }
 
 impl Ctx {
-    pub fn new(
-        txn: DatabaseTransaction,
-        shared: &Shared,
-        profile: Profile,
-        chat_id: i64,
-        lang: Lang,
-        admin: Option<Actor>,
-    ) -> Self {
+    pub fn new(txn: Write, shared: &Shared, profile: Profile, chat_id: i64, lang: Lang, admin: Option<Actor>) -> Self {
         Self {
             txn,
             texts: shared.texts.clone(),
             notifier: shared.notifier.clone(),
+            timezone: shared.timezone,
             profile,
             chat_id,
             admin,

@@ -11,7 +11,7 @@ const URGENT_DAYS: i64 = 7;
 
 /// Today in the company's time zone.
 pub fn today(ctx: &Ctx) -> NaiveDate {
-    crate::services::reminders::local_date(chrono::Utc::now(), ctx.notifier.timezone())
+    crate::services::reminders::local_date(chrono::Utc::now(), ctx.timezone)
 }
 
 /// A date as the bot writes it: `31.12.2026`.

@@ -32,7 +32,7 @@ pub async fn my_requests(ctx: Arc<Ctx>) -> HandlerResult {
             client_request::Kind::Service => ctx.notifier.type_name(&ctx.txn, ctx.lang(), request).await?,
             client_request::Kind::Link => format!("ИНН {}", request.inn.clone().unwrap_or_default()),
         };
-        let date = request.created_at.with_timezone(&ctx.notifier.timezone()).format("%d.%m.%Y").to_string();
+        let date = request.created_at.with_timezone(&ctx.timezone).format("%d.%m.%Y").to_string();
         let status = ctx.notifier.status_text(ctx.lang(), request.status);
         lines.push(ctx.t(
             "myrequests-line",

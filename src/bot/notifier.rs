@@ -47,9 +47,9 @@ impl TelegramNotifier {
         self
     }
 
-    /// The time zone reminders and "today" are reckoned in.
-    pub fn timezone(&self) -> Tz {
-        self.timezone
+    /// The bot's texts.
+    pub fn texts(&self) -> &Arc<Texts> {
+        &self.texts
     }
 
     pub fn status_text(&self, lang: Lang, status: Status) -> String {

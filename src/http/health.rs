@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use super::AppState;
+use super::Probes;
+use crate::core::Core;
 
 #[derive(Serialize)]
 pub struct Health {
@@ -50,10 +51,10 @@ impl Check {
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+pub async fn health(State(core): State<Core>, State(probes): State<Probes>) -> (StatusCode, Json<Health>) {
     let started = Instant::now();
-    let database = Check::timed(started, tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await);
-    let redis = match &state.redis {
+    let database = Check::timed(started, tokio::time::timeout(CHECK_TIMEOUT, core.db.ping()).await);
+    let redis = match &probes.redis {
         None => Check { status: "disabled", latency_ms: None, error: None },
         Some(conn) => {
             let started = Instant::now();
@@ -66,11 +67,11 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         _ => (StatusCode::SERVICE_UNAVAILABLE, "down"),
     };
     let pending = if database.status == "up" {
-        tokio::time::timeout(CHECK_TIMEOUT, crate::outbox::pending_count(&state.db)).await.ok().and_then(Result::ok)
+        tokio::time::timeout(CHECK_TIMEOUT, crate::outbox::pending_count(&core.db)).await.ok().and_then(Result::ok)
     } else {
         None
     };
-    let leader = state.leader.is_leader();
+    let leader = probes.leader.is_leader();
     (
         code,
         Json(Health {

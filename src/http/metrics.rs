@@ -4,15 +4,18 @@
 //! (`METRICS_TOKEN`). Its answers are plain text, as Prometheus reads them, not the JSON error
 //! shape.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sea_orm::DatabaseConnection;
 use subtle::ConstantTimeEq;
 
-use super::AppState;
+use super::Probes;
+use crate::config::Config;
 use crate::ops::metrics::{install, sample};
 
 /// Counts every request by method, matched route and status, and times it.
@@ -30,8 +33,13 @@ pub async fn track(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: the Prometheus text format.
-pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = &state.config.metrics_token {
+pub async fn endpoint(
+    State(config): State<Arc<Config>>,
+    State(db): State<DatabaseConnection>,
+    State(probes): State<Probes>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(token) = &config.metrics_token {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -45,7 +53,7 @@ pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Resp
     let Some(handle) = install() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not available\n").into_response();
     };
-    sample(&state.db, state.redis.as_ref(), &state.leader).await;
+    sample(&db, probes.redis.as_ref(), &probes.leader).await;
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

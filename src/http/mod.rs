@@ -20,29 +20,41 @@ use tower_http::trace::TraceLayer;
 
 pub use crate::api_error::ApiError;
 use crate::config::Config;
+use crate::core::Core;
 use crate::inbound::{Inbound, webhook};
-use crate::telegram::sender::SenderHandle;
 
-/// Everything a request handler may use, passed explicitly.
+/// Everything a request handler may use, passed explicitly. A handler takes the part it needs
+/// (axum's `State` with `FromRef`): the [`Core`] (or just its database), the configuration, the
+/// inbound pipeline, the token keys, or the [`Probes`].
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    pub db: DatabaseConnection,
-    pub redis: Option<ConnectionManager>,
+    /// The database, writes, the bot's notifier and @username, the time zone (`src/core.rs`).
+    pub core: Core,
     pub config: Arc<Config>,
-    /// The inbound pipeline of Telegram updates; `None` when no bot token is configured.
+    /// The inbound pipeline of Telegram updates, for the webhook; `None` when the bot is off.
     pub inbound: Option<Arc<Inbound>>,
-    /// Wakes the outgoing-message sender after a commit that queued messages.
-    pub sender: Option<SenderHandle>,
-    /// Queues the webhook's and the sender's writes on SQLite (see [`crate::db::WriteGate`]).
-    pub writes: crate::db::WriteGate,
     /// Dashboard token keys.
     pub jwt: Arc<api::jwt::JwtKeys>,
-    /// Whether this instance runs the sender and the scheduler (see `ops::leader`).
-    pub leader: crate::ops::leader::LeaderStatus,
+    /// What health and metrics report besides the database.
+    pub probes: Probes,
     /// The time service levels are reckoned by (tests move it forward).
     pub clock: crate::clock::Clock,
     /// The Bot API, for files shown on the dashboard; `None` when the bot is off.
     pub bot_api: Option<crate::telegram::api::BotApi>,
+}
+
+/// What `/health` and `/metrics` look at besides the database.
+#[derive(Clone)]
+pub struct Probes {
+    pub redis: Option<ConnectionManager>,
+    /// Whether this instance runs the sender and the scheduler (see `ops::leader`).
+    pub leader: crate::ops::leader::LeaderStatus,
+}
+
+impl FromRef<AppState> for DatabaseConnection {
+    fn from_ref(state: &AppState) -> Self {
+        state.core.db.clone()
+    }
 }
 
 /// All routes of the server.

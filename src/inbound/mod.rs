@@ -14,7 +14,6 @@ pub mod webhook;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::types::{Update, UpdateKind};
 
@@ -22,9 +21,9 @@ use crate::bot::context::{self, Ctx};
 use crate::bot::dialog::Dialog;
 use crate::bot::notifier::TelegramNotifier;
 use crate::bot::storage::{self, DialogStore, StoreError};
-use crate::bot::texts::{Lang, Texts};
+use crate::bot::texts::Lang;
 use crate::bot::{BotError, BotUsername};
-use crate::db::WriteGate;
+use crate::core::Core;
 use crate::outbox::{self, Outgoing};
 use crate::services::failed_updates;
 use crate::services::processed_updates::{self, Arrival, Visitor};
@@ -53,15 +52,11 @@ impl Outcome {
     }
 }
 
-/// The inbound pipeline: handler tree, texts, dialog store and database.
+/// The inbound pipeline: the core (database, writes), the bot's notifier and texts, the dialog
+/// store and the handler tree.
 pub struct Inbound {
-    db: DatabaseConnection,
-    writes: WriteGate,
-    store: Arc<dyn DialogStore>,
-    texts: Arc<Texts>,
-    notifier: Arc<TelegramNotifier>,
-    username: String,
-    on_commit: Arc<dyn Fn() + Send + Sync>,
+    core: Core,
+    shared: context::Shared,
     handler: UpdateHandler<BotError>,
 }
 
@@ -93,20 +88,11 @@ pub fn kind_name(update: &Update) -> &'static str {
 }
 
 impl Inbound {
-    pub fn new(
-        db: DatabaseConnection,
-        writes: WriteGate,
-        store: Arc<dyn DialogStore>,
-        texts: Arc<Texts>,
-        notifier: Arc<TelegramNotifier>,
-        username: String,
-        on_commit: Arc<dyn Fn() + Send + Sync>,
-    ) -> Self {
-        Self { db, writes, store, texts, notifier, username, on_commit, handler: crate::bot::schema() }
-    }
-
-    pub fn notifier(&self) -> Arc<TelegramNotifier> {
-        self.notifier.clone()
+    /// The pipeline of a server whose bot is on (`None` when the core has no bot).
+    pub fn new(core: Core, store: Arc<dyn DialogStore>) -> Option<Self> {
+        let notifier: Arc<TelegramNotifier> = core.notifier.clone()?;
+        let shared = context::Shared { texts: notifier.texts().clone(), notifier, store, timezone: core.timezone };
+        Some(Self { core, shared, handler: crate::bot::schema() })
     }
 
     /// Applies one update exactly once: its update_id is recorded in the same transaction as
@@ -131,26 +117,23 @@ impl Inbound {
         kind: &'static str,
         origin: Option<(Profile, i64)>,
     ) -> Result<Outcome, BotError> {
-        let _turn = self.writes.turn().await;
-        let txn = self.db.begin().await?;
+        let write = self.core.begin().await?;
         let profile = origin.as_ref().map(|(profile, _)| profile);
-        let visitor = match processed_updates::record(&txn, update.id.0 as i64, kind, profile).await? {
+        let visitor = match processed_updates::record(&write, update.id.0 as i64, kind, profile).await? {
             Arrival::Duplicate => {
-                txn.rollback().await?;
+                write.rollback().await?;
                 return Ok(Outcome::Duplicate);
             }
             Arrival::New(visitor) => visitor,
         };
         let (Some((profile, chat_id)), Some(Visitor { user, admin })) = (origin, visitor) else {
-            txn.commit().await?;
+            write.commit().await?;
             return Ok(Outcome::Applied);
         };
         let lang = Lang::for_user(user.language.as_deref(), user.language_code.as_deref());
-        let shared =
-            context::Shared { texts: self.texts.clone(), notifier: self.notifier.clone(), store: self.store.clone() };
-        let ctx = Arc::new(Ctx::new(txn, &shared, profile, chat_id, lang, admin));
-        let result =
-            self.handler.dispatch(dptree::deps![update, ctx.clone(), BotUsername(self.username.clone())]).await;
+        let ctx = Arc::new(Ctx::new(write, &self.shared, profile, chat_id, lang, admin));
+        let username = BotUsername(self.core.bot_username.clone().unwrap_or_default());
+        let result = self.handler.dispatch(dptree::deps![update, ctx.clone(), username]).await;
         // An update no branch takes (an edited message, a channel post, …) comes back with the
         // dependencies it was given, the context among them: dropped here, before the context is
         // taken back.
@@ -166,17 +149,17 @@ impl Inbound {
             return Err(BotError::ContextKept);
         };
         let change = ctx.dialog_change().await;
+        let store = self.shared.store.as_ref();
         if let Some(change) = &change {
-            write_dialog(self.store.as_ref(), ctx.chat_id, change.after.as_ref()).await?;
+            write_dialog(store, ctx.chat_id, change.after.as_ref()).await?;
         }
         if let Err(e) = ctx.txn.commit().await {
             if let Some(change) = change {
                 // Put the dialog back so the redelivered update finds it as it was.
-                let _ = write_dialog(self.store.as_ref(), chat_id, change.before.as_ref()).await;
+                let _ = write_dialog(store, chat_id, change.before.as_ref()).await;
             }
             return Err(e.into());
         }
-        (self.on_commit)();
         Ok(Outcome::Applied)
     }
 }
@@ -193,8 +176,7 @@ impl Inbound {
         body: &[u8],
     ) -> Result<Outcome, BotError> {
         tracing::warn!(update_id, kind, error = %error, "update failed because of its content; kept as a dead letter");
-        let _turn = self.writes.turn().await;
-        let txn = self.db.begin().await?;
+        let write = self.core.begin().await?;
         let error = error.to_string();
         let failure = failed_updates::Failure {
             update_id,
@@ -204,17 +186,17 @@ impl Inbound {
             error: &error,
             body,
         };
-        if !failed_updates::record(&txn, &failure).await? {
-            txn.rollback().await?;
+        if !failed_updates::record(&write, &failure).await? {
+            write.rollback().await?;
             return Ok(Outcome::Duplicate);
         }
         if let Some((profile, chat_id)) = &origin {
-            let chosen = telegram_users::find(&txn, profile.telegram_id).await?.and_then(|u| u.language);
+            let chosen = telegram_users::find(&write, profile.telegram_id).await?.and_then(|u| u.language);
             let lang = Lang::for_user(chosen.as_deref(), profile.language_code.as_deref());
-            outbox::enqueue(&txn, Outgoing::text(*chat_id, self.texts.get(lang, "update-failed", &[]))).await?;
+            let text = self.shared.texts.get(lang, "update-failed", &[]);
+            outbox::enqueue(&write, Outgoing::text(*chat_id, text)).await?;
         }
-        txn.commit().await?;
-        (self.on_commit)();
+        write.commit().await?;
         metrics::counter!("kktbot_failed_updates_total", "kind" => kind).increment(1);
         Ok(Outcome::Failed)
     }

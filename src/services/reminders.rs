@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use super::deadlines::DeadlineView;
@@ -81,29 +81,29 @@ pub fn current_threshold(days_left: i64, thresholds: &[u32]) -> Option<u32> {
     thresholds.iter().copied().filter(|t| i64::from(*t) >= days_left).min()
 }
 
-/// One reminder run for `today`. A run started by hand names who started it (`by`): its audit
-/// record is written in the run's transaction.
+/// One reminder run for `today`, in the transaction `txn` (the caller commits it). A run
+/// started by hand names who started it (`by`): its audit record is written in the run's
+/// transaction.
 pub async fn run(
-    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     messages: &dyn ReminderMessages,
     thresholds: &[u32],
     today: NaiveDate,
     by: Option<&super::audit::Actor>,
 ) -> Result<RunReport> {
-    let txn = db.begin().await?;
     let expired = deadline::Entity::update_many()
         .col_expr(deadline::Column::Status, Expr::value(Status::Expired))
         .col_expr(deadline::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(deadline::Column::Status.eq(Status::Active))
         .filter(deadline::Column::ExpirationDate.lt(today))
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected;
 
     let horizon = thresholds.iter().copied().max().map_or(0, i64::from);
-    let due = window(&txn, today, today + Duration::days(horizon)).await?;
+    let due = window(txn, today, today + Duration::days(horizon)).await?;
     let client_ids: Vec<i32> = due.iter().map(|v| v.client.id).collect::<HashSet<_>>().into_iter().collect();
-    let recipients = recipients(&txn, &client_ids).await?;
+    let recipients = recipients(txn, &client_ids).await?;
 
     let mut queued = 0;
     for view in &due {
@@ -128,25 +128,25 @@ pub async fn run(
             ])
             .do_nothing()
             .to_owned();
-            let inserted = crate::sql::insert_new(&txn, row, once).await?;
+            let inserted = crate::sql::insert_new(txn, row, once).await?;
             if inserted == 0 {
                 continue;
             }
-            let outbox_id = messages.reminder(&txn, contact.telegram_id, view, days_left).await?;
+            let outbox_id = messages.reminder(txn, contact.telegram_id, view, days_left).await?;
             notification_log::Entity::update_many()
                 .col_expr(notification_log::Column::OutgoingMessageId, Expr::value(outbox_id))
                 .filter(notification_log::Column::DeadlineId.eq(view.deadline.id))
                 .filter(notification_log::Column::ContactId.eq(contact.id))
                 .filter(notification_log::Column::DaysBefore.eq(threshold as i32))
                 .filter(notification_log::Column::ExpirationDate.eq(view.deadline.expiration_date))
-                .exec(&txn)
+                .exec(txn)
                 .await?;
             queued += 1;
         }
     }
 
-    let summary = summary(&txn, today, queued).await?;
-    let summaries = send_summaries(&txn, messages, &summary).await?;
+    let summary = summary(txn, today, queued).await?;
+    let summaries = send_summaries(txn, messages, &summary).await?;
     let report = RunReport {
         date: today,
         expired,
@@ -161,13 +161,12 @@ pub async fn run(
             "due_soon": report.due_soon, "overdue": report.overdue, "summaries": report.summaries,
         });
         super::audit::record(
-            &txn,
+            txn,
             actor,
             super::audit::Entry::general("reminders.run", "reminders").with_details(details),
         )
         .await?;
     }
-    txn.commit().await?;
     Ok(report)
 }
 

@@ -3,6 +3,8 @@
 //! administrators' copies, the client's answer, the edits after a decision) are written through
 //! [`RequestEvents`] in the same transaction as the change.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
@@ -110,36 +112,58 @@ pub trait RequestEvents: Send + Sync {
     async fn done_overdue(&self, txn: &DatabaseTransaction, request: &client_request::Model, hours: u32) -> Result<()>;
 }
 
-/// With the bot off nothing is sent: the change is only recorded.
-pub struct Silent;
-
+/// No bot, no messages: with the Telegram notifier absent (the bot is off) a change is recorded
+/// and nothing is queued.
 #[async_trait]
-impl RequestEvents for Silent {
-    async fn request_filed(&self, _: &DatabaseTransaction, _: &client_request::Model) -> Result<()> {
-        Ok(())
+impl<E: RequestEvents + ?Sized> RequestEvents for Option<Arc<E>> {
+    async fn request_filed(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        let Some(events) = self else { return Ok(()) };
+        events.request_filed(txn, request).await
     }
-    async fn request_decided(&self, _: &DatabaseTransaction, _: &client_request::Model) -> Result<()> {
-        Ok(())
+
+    async fn request_decided(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        let Some(events) = self else { return Ok(()) };
+        events.request_decided(txn, request).await
     }
-    async fn request_changed(&self, _: &DatabaseTransaction, _: &client_request::Model, _: &Change) -> Result<()> {
-        Ok(())
+
+    async fn request_changed(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        change: &Change,
+    ) -> Result<()> {
+        let Some(events) = self else { return Ok(()) };
+        events.request_changed(txn, request, change).await
     }
-    async fn request_assigned(&self, _: &DatabaseTransaction, _: &client_request::Model) -> Result<()> {
-        Ok(())
+
+    async fn request_assigned(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        let Some(events) = self else { return Ok(()) };
+        events.request_assigned(txn, request).await
     }
+
     async fn thread_message(
         &self,
-        _: &DatabaseTransaction,
-        _: &client_request::Model,
-        _: &request_comment::Model,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        message: &request_comment::Model,
     ) -> Result<()> {
-        Ok(())
+        let Some(events) = self else { return Ok(()) };
+        events.thread_message(txn, request, message).await
     }
-    async fn decision_overdue(&self, _: &DatabaseTransaction, _: &client_request::Model, _: u32) -> Result<()> {
-        Ok(())
+
+    async fn decision_overdue(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &client_request::Model,
+        hours: u32,
+    ) -> Result<()> {
+        let Some(events) = self else { return Ok(()) };
+        events.decision_overdue(txn, request, hours).await
     }
-    async fn done_overdue(&self, _: &DatabaseTransaction, _: &client_request::Model, _: u32) -> Result<()> {
-        Ok(())
+
+    async fn done_overdue(&self, txn: &DatabaseTransaction, request: &client_request::Model, hours: u32) -> Result<()> {
+        let Some(events) = self else { return Ok(()) };
+        events.done_overdue(txn, request, hours).await
     }
 }
 

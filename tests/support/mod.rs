@@ -251,7 +251,7 @@ impl TestApp {
     }
 
     pub fn db(&self) -> &DatabaseConnection {
-        &self.state.db
+        &self.state.core.db
     }
 
     /// The fake Bot API (the app must have been built with `.telegram()`).
@@ -279,8 +279,9 @@ impl TestApp {
 
     /// Waits until the sender has delivered everything due.
     pub async fn settle(&self) {
-        let sender = self.state.sender.as_ref().expect("the bot is on");
-        tokio::time::timeout(std::time::Duration::from_secs(30), sender.settled()).await.expect("sender settles");
+        assert!(self.state.core.notifier.is_some(), "the bot is on");
+        let settled = self.state.core.sender().settled();
+        tokio::time::timeout(std::time::Duration::from_secs(30), settled).await.expect("sender settles");
     }
 
     /// Stops the server abruptly, as a crash would (nothing is flushed), and hands back what it
@@ -290,7 +291,7 @@ impl TestApp {
             handle.abort();
             let _ = handle.await;
         }
-        self.state.db.close_by_ref().await.ok();
+        self.state.core.db.close_by_ref().await.ok();
         let db = std::mem::replace(&mut self.db, TestDatabase::Detached);
         (db, self.telegram.take())
     }

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::{Value, json};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::types::Update;
@@ -17,9 +17,11 @@ use crate::bot::notifier::TelegramNotifier;
 use crate::bot::storage::{self, DialogStore, MemoryStore};
 use crate::bot::texts::{Lang, Texts};
 use crate::bot::{BotError, BotUsername};
+use crate::core::Core;
 use crate::services::requests::{self, Actor};
 use crate::services::telegram_users::Profile;
 use crate::services::{administrators, processed_updates};
+use crate::telegram::sender::SenderHandle;
 
 const ADMIN: i64 = 900_000_001;
 const CLIENT: i64 = 5_123_456_789;
@@ -37,7 +39,7 @@ fn recorder(route: Route) -> UpdateHandler<BotError> {
 }
 
 struct Bench {
-    db: DatabaseConnection,
+    core: Core,
     shared: context::Shared,
 }
 
@@ -105,7 +107,11 @@ impl Bench {
         let texts = Arc::new(Texts::new());
         let notifier = Arc::new(TelegramNotifier::new(texts.clone(), chrono_tz::Europe::Moscow));
         let store: Arc<dyn DialogStore> = Arc::new(MemoryStore::new(Duration::from_secs(600)));
-        Self { db, shared: context::Shared { texts, notifier, store } }
+        let timezone = chrono_tz::Europe::Moscow;
+        Self {
+            core: Core::new(db, SenderHandle::new(), timezone),
+            shared: context::Shared { texts, notifier, store, timezone },
+        }
     }
 
     /// Where an update from `from` (an administrator when `from` is [`ADMIN`]) goes while the
@@ -121,8 +127,8 @@ impl Bench {
         let profile = Profile { telegram_id: from, first_name: Some("Ольга".into()), ..Profile::default() };
         let admin =
             (from == ADMIN).then(|| Actor::Administrator { id: 1, telegram_id: from, name: "Ольга".into() });
-        let txn = self.db.begin().await.expect("a transaction");
-        let ctx = Arc::new(Ctx::new(txn, &self.shared, profile, from, Lang::Ru, admin));
+        let write = self.core.begin().await.expect("a transaction");
+        let ctx = Arc::new(Ctx::new(write, &self.shared, profile, from, Lang::Ru, admin));
         let seen = Seen::default();
         let deps = dptree::deps![update, ctx, BotUsername(BOT.into()), seen.clone()];
         if let std::ops::ControlFlow::Break(result) = tree(recorder).dispatch(deps).await {
@@ -208,7 +214,7 @@ async fn messages_go_by_the_dialog_step() {
 #[tokio::test]
 async fn a_decision_in_reply_to_a_copy_reaches_its_branch() {
     let bench = Bench::new().await;
-    let txn = bench.db.begin().await.unwrap();
+    let txn = bench.core.db.begin().await.unwrap();
     administrators::add(&txn, ADMIN, Some("Ольга".into())).await.unwrap();
     let client = Profile { telegram_id: CLIENT, first_name: Some("Иван".into()), ..Profile::default() };
     processed_updates::record(&txn, 1, "message", Some(&client)).await.unwrap();
@@ -306,8 +312,8 @@ async fn membership_changes_reach_their_branch_and_other_updates_none() {
 async fn the_handlers_take_only_what_the_tree_provides() {
     let bench = Bench::new().await;
     let update: Update = serde_json::from_str(&message(CLIENT, "/help").to_string()).unwrap();
-    let txn = bench.db.begin().await.unwrap();
-    let ctx = Arc::new(Ctx::new(txn, &bench.shared, Profile::default(), CLIENT, Lang::Ru, None));
+    let write = bench.core.begin().await.unwrap();
+    let ctx = Arc::new(Ctx::new(write, &bench.shared, Profile::default(), CLIENT, Lang::Ru, None));
     let deps = dptree::deps![update, ctx, BotUsername(BOT.into())];
     dptree::type_check(schema().sig(), &deps, &[]);
 }

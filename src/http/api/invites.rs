@@ -1,13 +1,9 @@
 //! `/api/clients/{id}/invites`: single-use `t.me/<bot>?start=<code>` links that make whoever
 //! opens them a contact of the client.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,11 +11,10 @@ use utoipa_axum::routes;
 
 use super::extract::ApiJson;
 use super::jwt::CurrentUser;
-use crate::config::Config;
+use crate::core::Core;
 use crate::entities::invite;
 use crate::http::{ApiError, AppState};
 use crate::services::invites;
-use crate::telegram::api::BotApi;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create))
@@ -32,7 +27,7 @@ pub struct InviteDto {
     pub client_id: i32,
     pub code: String,
     /// `https://t.me/<bot username>?start=<code>`; absent when the bot is not configured or
-    /// Telegram could not be asked for its username.
+    /// Telegram could not be asked for its username at start.
     pub link: Option<String>,
     pub created_by_user_id: Option<i32>,
     pub expires_at: DateTime<Utc>,
@@ -64,32 +59,18 @@ pub struct InviteInput {
     pub valid_days: Option<u32>,
 }
 
-/// The bot's @username from Telegram's getMe (None with no bot or when Telegram fails).
-async fn bot_username(config: &Config) -> Option<String> {
-    let token = config.telegram.bot_token.as_ref()?;
-    let api = BotApi::new(&config.telegram.api_url, token).with_timeout(Duration::from_secs(5));
-    match api.call::<teloxide::types::Me>("getMe", &serde_json::json!({})).await {
-        Ok(me) => Some(me.username().to_string()).filter(|u| !u.is_empty()),
-        Err(e) => {
-            tracing::warn!(error = %e, "getMe failed; the invite is returned without a link");
-            None
-        }
-    }
-}
-
 #[utoipa::path(get, path = "/clients/{id}/invites", tag = "invites", params(("id" = i32, Path)),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = Vec<InviteDto>), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 404, body = super::openapi::ErrorBody, description = "No such client")))]
 async fn list(
     _user: CurrentUser,
-    State(db): State<DatabaseConnection>,
-    State(config): State<Arc<Config>>,
+    State(core): State<Core>,
     Path(id): Path<i32>,
 ) -> Result<ApiJson<Vec<InviteDto>>, ApiError> {
-    let rows = invites::of_client(&db, id).await?;
-    let username = if rows.is_empty() { None } else { bot_username(&config).await };
-    Ok(ApiJson(rows.into_iter().map(|i| InviteDto::of(i, username.as_deref())).collect()))
+    let rows = invites::of_client(&core.db, id).await?;
+    let username = core.bot_username.as_deref();
+    Ok(ApiJson(rows.into_iter().map(|i| InviteDto::of(i, username)).collect()))
 }
 
 #[utoipa::path(post, path = "/clients/{id}/invites", tag = "invites", params(("id" = i32, Path)),
@@ -100,8 +81,7 @@ async fn list(
         (status = 422, body = super::openapi::ErrorBody, description = "Invalid validity")))]
 async fn create(
     user: CurrentUser,
-    State(db): State<DatabaseConnection>,
-    State(config): State<Arc<Config>>,
+    State(core): State<Core>,
     Path(id): Path<i32>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, ApiJson<InviteDto>), ApiError> {
@@ -111,8 +91,7 @@ async fn create(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::from(crate::error::Error::invalid("valid_days", e.to_string())))?
     };
-    let created =
-        invites::create(&db, id, input.valid_days.unwrap_or(invites::DEFAULT_VALID_DAYS), Some(user.id)).await?;
-    let username = bot_username(&config).await;
-    Ok((StatusCode::CREATED, ApiJson(InviteDto::of(created, username.as_deref()))))
+    let valid_days = input.valid_days.unwrap_or(invites::DEFAULT_VALID_DAYS);
+    let created = invites::create(&core.db, id, valid_days, Some(user.id)).await?;
+    Ok((StatusCode::CREATED, ApiJson(InviteDto::of(created, core.bot_username.as_deref()))))
 }

@@ -16,11 +16,10 @@ use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{date_range, list_params, page, today};
 use crate::config::Config;
+use crate::core::Core;
 use crate::http::{ApiError, AppState};
-use crate::inbound::Inbound;
 use crate::services::reminder_log::{self, ReminderFilter, ReminderView};
 use crate::services::reminders;
-use crate::telegram::sender::SenderHandle;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(run))
@@ -136,21 +135,16 @@ pub struct RunReportDto {
 async fn run(
     user: CurrentUser,
     origin: Origin,
-    State(db): State<DatabaseConnection>,
+    State(core): State<Core>,
     State(config): State<Arc<Config>>,
-    State(inbound): State<Option<Arc<Inbound>>>,
-    State(sender): State<Option<SenderHandle>>,
 ) -> Result<ApiJson<RunReportDto>, ApiError> {
-    let Some(inbound) = inbound else {
+    let Some(notifier) = &core.notifier else {
         return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the Telegram bot is not configured"));
     };
-    let notifier = inbound.notifier();
-    let report =
-        reminders::run(&db, notifier.as_ref(), &config.notifications.days, today(&config), Some(&origin.of(&user)))
-            .await?;
-    if let Some(sender) = &sender {
-        sender.wake();
-    }
+    let write = core.begin().await?;
+    let days = &config.notifications.days;
+    let report = reminders::run(&write, notifier.as_ref(), days, today(&config), Some(&origin.of(&user))).await?;
+    write.commit().await?;
     Ok(ApiJson(RunReportDto {
         date: report.date,
         expired: report.expired,

@@ -11,16 +11,16 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::audit::{Origin, begin};
+use super::audit::Origin;
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::RequireAdmin;
 use super::openapi::ErrorBody;
 use super::params::{list_params, page};
+use crate::core::Core;
 use crate::entities::outgoing_message;
 use crate::http::{ApiError, AppState};
 use crate::outbox::{self, Outgoing};
 use crate::services::audit::{self, Entry};
-use crate::telegram::sender::SenderHandle;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(replay_one)).routes(routes!(replay_chat))
@@ -126,17 +126,16 @@ async fn list(
 async fn replay_one(
     RequireAdmin(admin): RequireAdmin,
     origin: Origin,
-    State(db): State<DatabaseConnection>,
-    State(sender): State<Option<SenderHandle>>,
+    State(core): State<Core>,
     Path(id): Path<i64>,
 ) -> Result<ApiJson<ReplayedDto>, ApiError> {
-    let txn = begin(&db).await?;
-    let row = outbox::replay::replay(&txn, id).await?;
+    let write = core.begin().await?;
+    let row = outbox::replay::replay(&write, id).await?;
     let entry = Entry::new("outbox.replayed", "outgoing_message", id).with_details(json!({
         "chat_id": row.chat_id, "method": row.method, "error": row.last_error,
     }));
-    audit::commit(txn, &origin.of(&admin), entry).await?;
-    wake(sender.as_ref());
+    audit::record(&write, &origin.of(&admin), entry).await?;
+    write.commit().await?;
     Ok(ApiJson(ReplayedDto { replayed: 1, ids: vec![id] }))
 }
 
@@ -150,24 +149,15 @@ async fn replay_one(
 async fn replay_chat(
     RequireAdmin(admin): RequireAdmin,
     origin: Origin,
-    State(db): State<DatabaseConnection>,
-    State(sender): State<Option<SenderHandle>>,
+    State(core): State<Core>,
     Path(chat_id): Path<i64>,
 ) -> Result<ApiJson<ReplayedDto>, ApiError> {
-    let txn = begin(&db).await?;
-    let rows = outbox::replay::replay_chat(&txn, chat_id).await?;
+    let write = core.begin().await?;
+    let rows = outbox::replay::replay_chat(&write, chat_id).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let entry =
         Entry::new("outbox.chat_replayed", "chat", chat_id).with_details(json!({ "replayed": ids.len(), "ids": ids }));
-    audit::commit(txn, &origin.of(&admin), entry).await?;
-    if !ids.is_empty() {
-        wake(sender.as_ref());
-    }
+    audit::record(&write, &origin.of(&admin), entry).await?;
+    write.commit().await?;
     Ok(ApiJson(ReplayedDto { replayed: ids.len(), ids }))
-}
-
-fn wake(sender: Option<&SenderHandle>) {
-    if let Some(sender) = sender {
-        sender.wake();
-    }
 }

@@ -4,31 +4,28 @@
 //! edited and the client is told exactly as after a tap, and each is audited in its own
 //! transaction.
 
-use std::sync::Arc;
-
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::audit::{Origin, begin};
+use super::audit::Origin;
 use super::extract::ApiJson;
 use super::jwt::CurrentUser;
 use super::requests::{AssigneeDto, RequestDto, SlaNow, status_name};
+use crate::core::{Core, Write};
 use crate::entities::client_request::{self, Status};
 use crate::entities::user::Role;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
-use crate::inbound::Inbound;
 use crate::services::assignment::{self, Assigned, Assignee};
 use crate::services::audit::{self, Entry};
 use crate::services::lifecycle::{self, Action, Transitioned};
 use crate::services::request_queries;
-use crate::services::requests::{self, Actor, Channel, Decided, Decision, RequestEvents};
-use crate::telegram::sender::SenderHandle;
+use crate::services::requests::{self, Actor, Channel, Decided, Decision};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -44,13 +41,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct RejectInput {
     /// Shown to the client.
     pub reason: Option<String>,
-}
-
-pub(crate) fn notifier(inbound: &Option<Arc<Inbound>>) -> Arc<dyn RequestEvents> {
-    match inbound {
-        Some(inbound) => inbound.notifier(),
-        None => Arc::new(requests::Silent),
-    }
 }
 
 pub(crate) fn actor(user: &CurrentUser) -> Actor {
@@ -75,14 +65,12 @@ fn refused(request: &client_request::Model, what: &str) -> ApiError {
     err
 }
 
-/// What every change of a request needs: who, from where, the database, the Telegram side, and
-/// the time for its service levels.
+/// What every change of a request needs: who, from where, the core (its write and the
+/// notifier), and the time for its service levels.
 pub(crate) struct Change {
     pub user: CurrentUser,
     pub origin: Origin,
-    pub db: DatabaseConnection,
-    pub inbound: Option<Arc<Inbound>>,
-    pub sender: Option<SenderHandle>,
+    pub core: Core,
     pub at: SlaNow,
 }
 
@@ -93,27 +81,24 @@ impl FromRequestParts<AppState> for Change {
         Ok(Change {
             user: CurrentUser::from_request_parts(parts, state).await?,
             origin: Origin::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {}),
-            db: state.db.clone(),
-            inbound: state.inbound.clone(),
-            sender: state.sender.clone(),
+            core: state.core.clone(),
             at: SlaNow { defaults: state.config.sla, now: state.clock.now() },
         })
     }
 }
 
 impl Change {
-    /// Commits the change with its audit record, wakes the sender and answers the request.
+    /// Commits the change with its audit record (the commit wakes the sender) and answers the
+    /// request.
     async fn commit(
         self,
-        txn: DatabaseTransaction,
+        write: Write,
         request: client_request::Model,
         entry: Entry,
     ) -> Result<ApiJson<RequestDto>, ApiError> {
-        let view = request_queries::view(&txn, request).await?;
-        audit::commit(txn, &self.origin.of(&self.user), entry).await?;
-        if let Some(sender) = &self.sender {
-            sender.wake();
-        }
+        let view = request_queries::view(&write, request).await?;
+        audit::record(&write, &self.origin.of(&self.user), entry).await?;
+        write.commit().await?;
         Ok(ApiJson(RequestDto::new(view, self.at)))
     }
 }
@@ -125,9 +110,9 @@ async fn decide(change: Change, id: i32, decision: Decision) -> Result<ApiJson<R
         return Err(Error::invalid("reason", "must be at most 1000 characters").into());
     }
     let what = if decision == Decision::Approve { "approve" } else { "reject" };
-    let notifier = notifier(&change.inbound);
-    let txn = begin(&change.db).await?;
-    let outcome = requests::decide(&txn, notifier.as_ref(), id, decision, &actor(&change.user), Channel::Api).await?;
+    let write = change.core.begin().await?;
+    let notifier = &change.core.notifier;
+    let outcome = requests::decide(&write, notifier, id, decision, &actor(&change.user), Channel::Api).await?;
     match outcome {
         Decided::Done(request) => {
             let action = if request.status == Status::Approved { "request.approved" } else { "request.rejected" };
@@ -136,7 +121,7 @@ async fn decide(change: Change, id: i32, decision: Decision) -> Result<ApiJson<R
                 "status": status_name(request.status),
                 "reason": request.reason,
             }));
-            change.commit(txn, request, entry).await
+            change.commit(write, request, entry).await
         }
         Decided::AlreadyDecided(request) => Err(refused(&request, what)),
         Decided::LinkClientMissing(request) => Err(Error::Conflict(format!(
@@ -205,12 +190,11 @@ async fn transition(
     let action = Action::parse(&input.action)
         .filter(|a| matches!(a, Action::Start | Action::AskClient | Action::Done | Action::Reopen))
         .ok_or_else(|| Error::invalid("action", "must be one of start, ask_client, done, reopen"))?;
-    let notifier = notifier(&change.inbound);
-    let txn = begin(&change.db).await?;
-    let before = requests::get(&txn, id).await?.ok_or(Error::NotFound("request"))?.status;
+    let write = change.core.begin().await?;
+    let before = requests::get(&write, id).await?.ok_or(Error::NotFound("request"))?.status;
     let actor = actor(&change.user);
-    let outcome =
-        lifecycle::transition(&txn, notifier.as_ref(), id, action, &actor, Channel::Api, input.comment).await?;
+    let notifier = &change.core.notifier;
+    let outcome = lifecycle::transition(&write, notifier, id, action, &actor, Channel::Api, input.comment).await?;
     match outcome {
         Transitioned::Done(request) => {
             let name = match action {
@@ -223,7 +207,7 @@ async fn transition(
                 "number": request.number,
                 "status": [status_name(before), status_name(request.status)],
             }));
-            change.commit(txn, request, entry).await
+            change.commit(write, request, entry).await
         }
         Transitioned::Refused(request) => Err(refused(&request, action.name())),
     }
@@ -277,11 +261,10 @@ async fn unassign(change: Change, Path(id): Path<i32>) -> Result<ApiJson<Request
 }
 
 async fn set_assignee(change: Change, id: i32, to: Option<Assignee>) -> Result<ApiJson<RequestDto>, ApiError> {
-    let notifier = notifier(&change.inbound);
-    let txn = begin(&change.db).await?;
-    let before = requests::get(&txn, id).await?.ok_or(Error::NotFound("request"))?;
+    let write = change.core.begin().await?;
+    let before = requests::get(&write, id).await?.ok_or(Error::NotFound("request"))?;
     let actor = actor(&change.user);
-    match assignment::assign(&txn, notifier.as_ref(), id, to, &actor, Channel::Api).await? {
+    match assignment::assign(&write, &change.core.notifier, id, to, &actor, Channel::Api).await? {
         Assigned::Done(request) => {
             let name = |r: &client_request::Model| assignment::of(r).map(|a| format!("{}:{}", a.kind(), a.id()));
             let action = if to.is_some() { "request.assigned" } else { "request.unassigned" };
@@ -289,11 +272,11 @@ async fn set_assignee(change: Change, id: i32, to: Option<Assignee>) -> Result<A
                 "number": request.number,
                 "assignee": [name(&before), name(&request)],
             }));
-            change.commit(txn, request, entry).await
+            change.commit(write, request, entry).await
         }
         Assigned::Unchanged(request) => {
-            let view = request_queries::view(&txn, request).await?;
-            txn.rollback().await.map_err(Error::from)?;
+            let view = request_queries::view(&write, request).await?;
+            write.rollback().await?;
             Ok(ApiJson(RequestDto::new(view, change.at)))
         }
         Assigned::Refused(request) => Err(Error::Conflict(format!(

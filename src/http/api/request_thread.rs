@@ -14,11 +14,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::audit::begin;
 use super::extract::ApiJson;
 use super::jwt::CurrentUser;
 use super::openapi::ErrorBody;
-use super::request_actions::{Change, actor, notifier};
+use super::request_actions::{Change, actor};
 use crate::entities::request_comment::{self, AttachmentKind, Kind};
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
@@ -153,22 +152,19 @@ async fn post_comment(
         "note" => Kind::Note,
         _ => return Err(Error::invalid("kind", "must be reply or note").into()),
     };
-    let notifier = notifier(&change.inbound);
-    let txn = begin(&change.db).await?;
+    let write = change.core.begin().await?;
     let new = NewMessage { kind, text: Some(input.text), attachment: None };
-    let message = thread::post(&txn, notifier.as_ref(), id, &actor(&change.user), Channel::Api, new).await?;
-    let request = requests::get(&txn, id).await?.ok_or(Error::NotFound("request"))?;
+    let message = thread::post(&write, &change.core.notifier, id, &actor(&change.user), Channel::Api, new).await?;
+    let request = requests::get(&write, id).await?.ok_or(Error::NotFound("request"))?;
     let action = if kind == Kind::Reply { "request.replied" } else { "request.noted" };
     let entry = Entry::new(action, "request", id).with_details(serde_json::json!({
         "number": request.number,
         "message_id": message.id,
         "characters": message.body.as_deref().map_or(0, |b| b.chars().count()),
     }));
-    let entry_view = thread::thread(&txn, id).await?.into_iter().find(|e| e.message.id == message.id);
-    audit::commit(txn, &change.origin.of(&change.user), entry).await?;
-    if let Some(sender) = &change.sender {
-        sender.wake();
-    }
+    let entry_view = thread::thread(&write, id).await?.into_iter().find(|e| e.message.id == message.id);
+    audit::record(&write, &change.origin.of(&change.user), entry).await?;
+    write.commit().await?;
     let entry_view = entry_view.ok_or(Error::NotFound("message"))?;
     Ok((StatusCode::CREATED, ApiJson(entry_view.into())))
 }
