@@ -237,10 +237,11 @@ async fn a_decision_in_reply_to_a_copy_reaches_its_branch() {
 #[tokio::test]
 async fn the_clients_messages_about_a_request_are_comments() {
     let bench = Bench::new().await;
-    let txn = bench.db.begin().await.unwrap();
+    let txn = bench.core.db.begin().await.unwrap();
     let client = Profile { telegram_id: CLIENT, first_name: Some("Иван".into()), ..Profile::default() };
     processed_updates::record(&txn, 1, "message", Some(&client)).await.unwrap();
-    let filed = requests::file_link_request(&txn, &requests::Silent, &client, "7707083893").await.unwrap();
+    let no_bot: Option<Arc<TelegramNotifier>> = None;
+    let filed = requests::file_link_request(&txn, &no_bot, &client, "7707083893").await.unwrap();
     let requests::Filed::New(request) = filed else { panic!("a new request") };
     // The bot's message about it went out as message 40 of the client's chat.
     let told = crate::outbox::enqueue(&txn, crate::outbox::Outgoing::text(CLIENT, "Заявка №1")).await.unwrap();
@@ -255,7 +256,7 @@ async fn the_clients_messages_about_a_request_are_comments() {
     // Not waiting for the client: text is text.
     assert_eq!(bench.route(message(CLIENT, "заводской номер 123"), None).await, Some(Route::FreeText));
     let waiting = format!("UPDATE client_requests SET status = 'waiting_for_client' WHERE id = {}", request.id);
-    bench.db.execute_unprepared(&waiting).await.unwrap();
+    bench.core.db.execute_unprepared(&waiting).await.unwrap();
     assert_eq!(bench.route(message(CLIENT, "заводской номер 123"), None).await, Some(Route::ClientComment));
     assert_eq!(bench.route(photo(CLIENT), None).await, Some(Route::ClientComment));
     // A dialog step comes first.
