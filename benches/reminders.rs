@@ -31,17 +31,19 @@ fn env_or(name: &str, default: u64) -> u64 {
 async fn seed(db: &DatabaseConnection, deadlines: u64, due: u64) {
     let clients = (deadlines / 10).max(1);
     let sql = format!(
-        "INSERT INTO clients (name, inn, is_active, created_at, updated_at)
-           SELECT 'Клиент ' || g, lpad(g::text, 10, '0'), true, now(), now() FROM generate_series(1, {clients}) g;
-         INSERT INTO contacts (client_id, telegram_id, name, notify, is_active, created_at, updated_at)
-           SELECT id, 6000000000 + id, 'Контакт', true, true, now(), now() FROM clients;
-         INSERT INTO administrators (telegram_id, name, is_active, created_at, updated_at)
-           VALUES (900000001, 'Админ', true, now(), now());
-         INSERT INTO deadlines (client_id, deadline_type_id, expiration_date, status, created_at, updated_at)
+        "INSERT INTO clients (name, inn, is_active, created_at, updated_at, search)
+           SELECT 'Клиент ' || g, lpad(g::text, 10, '0'), true, now(), now(),
+                  'клиент ' || g || E'\\n' || lpad(g::text, 10, '0') || E'\\n'
+           FROM generate_series(1, {clients}) g;
+         INSERT INTO contacts (client_id, telegram_id, name, notify, is_active, created_at, updated_at, search)
+           SELECT id, 6000000000 + id, 'Контакт', true, true, now(), now(), 'контакт' FROM clients;
+         INSERT INTO administrators (telegram_id, name, is_active, created_at, updated_at, search)
+           VALUES (900000001, 'Админ', true, now(), now(), E'админ\\n');
+         INSERT INTO deadlines (client_id, deadline_type_id, expiration_date, status, created_at, updated_at, search)
            SELECT 1 + (g % {clients}), 1 + (g % 4),
                   CASE WHEN g <= {due} THEN current_date + 7
                        ELSE current_date + 30 + (g % 700) END,
-                  'active', now(), now()
+                  'active', now(), now(), ''
            FROM generate_series(1, {deadlines}) g;
          ANALYZE;"
     );

@@ -17,6 +17,7 @@ mod ops;
 mod reminders;
 mod requests;
 mod schema;
+mod search;
 mod sender;
 mod staff;
 mod telegram_setup;

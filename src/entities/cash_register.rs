@@ -17,6 +17,9 @@ pub struct Model {
     pub is_active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The searched fields, lower-cased, one per line (model, serial_number, registration_number, fiscal_drive_number): see `entities::search`.
+    #[serde(skip)]
+    pub search: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -43,4 +46,4 @@ impl Related<super::ofd_provider::Entity> for Entity {
     }
 }
 
-impl ActiveModelBehavior for ActiveModel {}
+super::search::searched!(model, serial_number, registration_number, fiscal_drive_number);

@@ -17,6 +17,9 @@ pub struct Model {
     pub is_active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The searched fields, lower-cased, one per line (name, inn, contact_person): see `entities::search`.
+    #[serde(skip)]
+    pub search: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -47,4 +50,4 @@ impl Related<super::deadline::Entity> for Entity {
     }
 }
 
-impl ActiveModelBehavior for ActiveModel {}
+super::search::searched!(name, inn, contact_person);

@@ -40,6 +40,8 @@ pub struct Model {
     pub submit_key: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The searched fields, lower-cased, one per line (description, requester_name, inn): see `entities::search`.
+    pub search: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
@@ -106,4 +108,4 @@ impl Related<super::request_event::Entity> for Entity {
     }
 }
 
-impl ActiveModelBehavior for ActiveModel {}
+super::search::searched!(description, requester_name, inn);

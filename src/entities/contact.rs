@@ -13,6 +13,9 @@ pub struct Model {
     pub is_active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The searched fields, lower-cased, one per line (name): see `entities::search`.
+    #[serde(skip)]
+    pub search: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -27,4 +30,4 @@ impl Related<super::client::Entity> for Entity {
     }
 }
 
-impl ActiveModelBehavior for ActiveModel {}
+super::search::searched!(name);

@@ -13,9 +13,11 @@ pub struct Model {
     pub description: Option<String>,
     pub is_active: bool,
     pub created_at: DateTimeUtc,
+    /// The searched fields, lower-cased, one per line (code, name_ru, name_en): see `entities::search`.
+    pub search: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+super::search::searched!(code, name_ru, name_en);

@@ -20,5 +20,6 @@ pub mod request_delivery;
 pub mod request_event;
 pub mod request_message;
 pub mod request_type;
+pub mod search;
 pub mod telegram_user;
 pub mod user;

@@ -12,9 +12,11 @@ pub struct Model {
     pub website: Option<String>,
     pub is_active: bool,
     pub created_at: DateTimeUtc,
+    /// The searched fields, lower-cased, one per line (name, inn): see `entities::search`.
+    pub search: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+super::search::searched!(name, inn);

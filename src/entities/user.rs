@@ -24,6 +24,9 @@ pub struct Model {
     pub telegram_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The searched fields, lower-cased, one per line (email, name): see `entities::search`.
+    #[serde(skip)]
+    pub search: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
@@ -39,4 +42,4 @@ pub enum Role {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+super::search::searched!(email, name);

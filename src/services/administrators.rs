@@ -2,7 +2,9 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 
 use crate::entities::administrator;
 use crate::error::{Error, Result};
@@ -14,28 +16,35 @@ pub async fn add(db: &impl ConnectionTrait, telegram_id: i64, name: Option<Strin
         return Err(Error::invalid("telegram_id", "must be a positive Telegram user id"));
     }
     let now = Utc::now();
-    let mut update = vec![administrator::Column::IsActive, administrator::Column::UpdatedAt];
-    if name.is_some() {
-        update.push(administrator::Column::Name);
-    }
-    let row = administrator::ActiveModel {
+    let mut row = administrator::ActiveModel {
         telegram_id: Set(telegram_id),
-        name: Set(name),
+        name: Set(name.clone()),
         username: Set(None),
         is_active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     };
+    row.refresh_search(true)?;
+    let update = [administrator::Column::IsActive, administrator::Column::UpdatedAt];
     administrator::Entity::insert(row)
         .on_conflict(OnConflict::column(administrator::Column::TelegramId).update_columns(update).to_owned())
         .exec_without_returning(db)
         .await?;
-    administrator::Entity::find()
+    let found = administrator::Entity::find()
         .filter(administrator::Column::TelegramId.eq(telegram_id))
         .one(db)
         .await?
-        .ok_or(Error::NotFound("administrator"))
+        .ok_or(Error::NotFound("administrator"))?;
+    match name {
+        // A new name for one that existed: an update, which rewrites its search text too.
+        Some(name) if found.name.as_deref() != Some(name.as_str()) => {
+            let mut row = found.into_active_model();
+            row.name = Set(Some(name));
+            Ok(row.update(db).await?)
+        }
+        _ => Ok(found),
+    }
 }
 
 /// Whether this Telegram user is an active administrator.
@@ -119,14 +128,10 @@ pub const ADMINISTRATOR_SORTS: &[&str] = &["id", "telegram_id", "name", "created
 
 /// One page of administrators and the total matching.
 pub async fn list(db: &impl ConnectionTrait, params: &ListAdministrators) -> Result<(Vec<administrator::Model>, u64)> {
-    use sea_orm::sea_query::{Expr, ExprTrait, Func};
     use sea_orm::{Condition, Order, PaginatorTrait, QueryOrder};
     let mut query = administrator::Entity::find();
     if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = super::users::contains_pattern(q);
-        let mut any = Condition::any()
-            .add(Expr::expr(Func::lower(Expr::col(administrator::Column::Name))).like(pattern.clone()))
-            .add(Expr::expr(Func::lower(Expr::col(administrator::Column::Username))).like(pattern));
+        let mut any = Condition::any().add(super::listing::matches(administrator::Column::Search, q));
         if let Ok(id) = q.parse::<i64>() {
             any = any.add(administrator::Column::TelegramId.eq(id));
         }
@@ -169,7 +174,6 @@ pub struct AdministratorChanges {
 }
 
 pub async fn update(db: &impl ConnectionTrait, id: i32, changes: AdministratorChanges) -> Result<administrator::Model> {
-    use sea_orm::IntoActiveModel;
     let found = get(db, id).await?;
     let mut row = found.into_active_model();
     if let Some(name) = changes.name {

@@ -2,8 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
 };
 
 use super::listing::{self, ListParams, Listed};
@@ -41,13 +40,7 @@ pub async fn list(
 ) -> Result<Listed<cash_register::Model>> {
     let mut query = cash_register::Entity::find();
     if let Some(q) = params.search() {
-        query = query.filter(
-            Condition::any()
-                .add(listing::contains(cash_register::Column::Model, q))
-                .add(listing::contains(cash_register::Column::SerialNumber, q))
-                .add(listing::contains(cash_register::Column::RegistrationNumber, q))
-                .add(listing::contains(cash_register::Column::FiscalDriveNumber, q)),
-        );
+        query = query.filter(listing::matches(cash_register::Column::Search, q));
     }
     if let Some(id) = filter.client_id {
         query = query.filter(cash_register::Column::ClientId.eq(id));

@@ -36,7 +36,7 @@ pub async fn search(db: &impl ConnectionTrait, query: &str, limit: usize) -> Res
 
 // ------------------------------------------------------------------ management (REST API)
 
-use sea_orm::{ActiveModelTrait, Condition, IntoActiveModel, PaginatorTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, PaginatorTrait};
 
 use super::listing::{self, ListParams, Listed};
 use crate::entities::{cash_register, deadline};
@@ -101,12 +101,7 @@ pub async fn list(
 ) -> Result<Listed<client::Model>> {
     let mut query = client::Entity::find();
     if let Some(q) = params.search() {
-        query = query.filter(
-            Condition::any()
-                .add(listing::contains(client::Column::Name, q))
-                .add(listing::contains(client::Column::Inn, q))
-                .add(listing::contains(client::Column::ContactPerson, q)),
-        );
+        query = query.filter(listing::matches(client::Column::Search, q));
     }
     if let Some(active) = filter.is_active {
         query = query.filter(client::Column::IsActive.eq(active));

@@ -25,7 +25,7 @@ pub async fn linked_client(db: &impl ConnectionTrait, telegram_id: i64) -> Resul
 /// Makes a Telegram user an active contact of a client (re-activating an old link).
 pub async fn link(db: &impl ConnectionTrait, client_id: i32, telegram_id: i64, name: Option<String>) -> Result<()> {
     let now = Utc::now();
-    let row = contact::ActiveModel {
+    let mut row = contact::ActiveModel {
         client_id: Set(client_id),
         telegram_id: Set(telegram_id),
         name: Set(name),
@@ -35,6 +35,7 @@ pub async fn link(db: &impl ConnectionTrait, client_id: i32, telegram_id: i64, n
         updated_at: Set(now),
         ..Default::default()
     };
+    row.refresh_search(true)?;
     contact::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([contact::Column::ClientId, contact::Column::TelegramId])
@@ -83,7 +84,7 @@ pub async fn list(
 ) -> Result<Listed<contact::Model>> {
     let mut query = contact::Entity::find();
     if let Some(q) = params.search() {
-        query = query.filter(listing::contains(contact::Column::Name, q));
+        query = query.filter(listing::matches(contact::Column::Search, q));
     }
     if let Some(id) = filter.client_id {
         query = query.filter(contact::Column::ClientId.eq(id));

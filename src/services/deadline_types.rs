@@ -2,8 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
 };
 
 use super::listing::{self, ListParams, Listed};
@@ -31,12 +30,7 @@ pub async fn list(
 ) -> Result<Listed<deadline_type::Model>> {
     let mut query = deadline_type::Entity::find();
     if let Some(q) = params.search() {
-        query = query.filter(
-            Condition::any()
-                .add(listing::contains(deadline_type::Column::Code, q))
-                .add(listing::contains(deadline_type::Column::NameRu, q))
-                .add(listing::contains(deadline_type::Column::NameEn, q)),
-        );
+        query = query.filter(listing::matches(deadline_type::Column::Search, q));
     }
     if let Some(active) = is_active {
         query = query.filter(deadline_type::Column::IsActive.eq(active));

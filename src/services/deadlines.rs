@@ -186,7 +186,7 @@ pub async fn list(
 ) -> Result<Listed<DeadlineView>> {
     let mut query = deadline::Entity::find();
     if let Some(q) = params.search() {
-        query = query.filter(listing::contains(deadline::Column::Notes, q));
+        query = query.filter(listing::matches(deadline::Column::Search, q));
     }
     if let Some(id) = filter.client_id {
         query = query.filter(deadline::Column::ClientId.eq(id));

@@ -8,7 +8,7 @@ use crate::entities::{client, invite};
 use crate::error::Result;
 
 pub enum Redeemed {
-    Linked(client::Model),
+    Linked(Box<client::Model>),
     Invalid,
 }
 
@@ -37,7 +37,7 @@ pub async fn redeem(db: &impl ConnectionTrait, code: &str, telegram_id: i64, nam
         return Ok(Redeemed::Invalid);
     };
     super::contacts::link(db, client.id, telegram_id, name).await?;
-    Ok(Redeemed::Linked(client))
+    Ok(Redeemed::Linked(Box::new(client)))
 }
 
 // ------------------------------------------------------------------ issuing (REST API)

@@ -2,7 +2,7 @@
 //! whitelisted sort (`field` or `-field`) and a substring search.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryOrder, Select};
 
 use crate::error::{Error, Result};
@@ -64,16 +64,25 @@ pub fn sorted<E: EntityTrait>(
     Ok(select.order_by(*column, order.clone()).order_by(tie, order))
 }
 
-/// A literal substring match (the wildcards of `text` are escaped): `column LIKE '%text%'` or
-/// `LOWER(column) LIKE '%lowercase text%'`. SQLite folds only ASCII case, PostgreSQL any.
+/// A `LIKE` pattern matching `text` anywhere, literally (its wildcards escaped).
+pub fn substring(text: &str) -> LikeExpr {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// Rows whose search text (the `search` column, see `entities::search`) holds `text`, case
+/// folded by Unicode's rules on every database.
+pub fn matches<C: ColumnTrait>(search: C, text: &str) -> SimpleExpr {
+    Expr::col(search.as_column_ref()).like(substring(&crate::entities::search::fold(text)))
+}
+
+/// A literal substring match of machine-written text (errors, method names; no `search`
+/// column): `column LIKE '%text%'` or `LOWER(column) LIKE '%lowercase text%'`, which folds ASCII
+/// case on every database.
 pub fn contains<C: ColumnTrait>(column: C, text: &str) -> Condition {
-    let pattern = |t: &str| {
-        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        LikeExpr::new(format!("%{escaped}%")).escape('\\')
-    };
     Condition::any()
-        .add(Expr::col(column.as_column_ref()).like(pattern(text)))
-        .add(Expr::expr(Func::lower(Expr::col(column.as_column_ref()))).like(pattern(&text.to_lowercase())))
+        .add(Expr::col(column.as_column_ref()).like(substring(text)))
+        .add(Expr::expr(Func::lower(Expr::col(column.as_column_ref()))).like(substring(&text.to_lowercase())))
 }
 
 /// Highest page number a list is asked for.

@@ -1,9 +1,7 @@
 //! OFD providers (операторы фискальных данных): management for the REST API.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
 use super::listing::{self, ListParams, Listed};
 use crate::entities::ofd_provider;
@@ -30,11 +28,7 @@ pub async fn list(
 ) -> Result<Listed<ofd_provider::Model>> {
     let mut query = ofd_provider::Entity::find();
     if let Some(q) = params.search() {
-        query = query.filter(
-            Condition::any()
-                .add(listing::contains(ofd_provider::Column::Name, q))
-                .add(listing::contains(ofd_provider::Column::Inn, q)),
-        );
+        query = query.filter(listing::matches(ofd_provider::Column::Search, q));
     }
     if let Some(active) = is_active {
         query = query.filter(ofd_provider::Column::IsActive.eq(active));

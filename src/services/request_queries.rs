@@ -104,10 +104,7 @@ pub async fn list(
 ) -> Result<Listed<RequestView>> {
     let mut query = client_request::Entity::find();
     if let Some(q) = params.search() {
-        let mut any = Condition::any()
-            .add(listing::contains(client_request::Column::Description, q))
-            .add(listing::contains(client_request::Column::RequesterName, q))
-            .add(listing::contains(client_request::Column::Inn, q));
+        let mut any = Condition::any().add(listing::matches(client_request::Column::Search, q));
         if let Ok(number) = q.trim_start_matches('№').trim_start_matches('#').parse::<i32>() {
             any = any.add(client_request::Column::Number.eq(number));
         }

@@ -289,6 +289,7 @@ async fn insert(
     row.submit_key = Set(submit_key.clone());
     row.created_at = Set(now);
     row.updated_at = Set(now);
+    row.refresh_search(true)?;
     let inserted = crate::sql::insert_new(
         txn,
         client_request::Entity::insert(row),

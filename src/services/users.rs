@@ -2,10 +2,9 @@
 //! Passwords and sign-in are [`super::passwords`].
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 use super::passwords::{MIN_PASSWORD_LEN, generate_password, hash_password};
@@ -115,26 +114,11 @@ pub struct ListUsers {
 /// The sort keys a user list accepts.
 pub const USER_SORTS: &[&str] = &["id", "email", "name", "role", "created_at", "last_login_at"];
 
-/// A `LIKE` pattern matching `q` literally anywhere (`%`, `_` and `\` escaped).
-pub fn contains_pattern(q: &str) -> LikeExpr {
-    let escaped: String = q
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
-        .collect();
-    LikeExpr::new(format!("%{escaped}%")).escape('\\')
-}
-
 /// One page of users and the total matching.
 pub async fn list(db: &impl ConnectionTrait, params: &ListUsers) -> Result<(Vec<user::Model>, u64)> {
     let mut query = user::Entity::find();
     if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = contains_pattern(q);
-        query = query.filter(
-            Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col(user::Column::Email))).like(pattern.clone()))
-                .add(Expr::expr(Func::lower(Expr::col(user::Column::Name))).like(pattern)),
-        );
+        query = query.filter(super::listing::matches(user::Column::Search, q));
     }
     if let Some(role) = params.role {
         query = query.filter(user::Column::Role.eq(role));

@@ -86,6 +86,19 @@ impl TestDatabase {
 
     /// A fresh empty database, or why its server is not reachable.
     pub async fn try_create(backend: Backend) -> Result<Self, String> {
+        Self::try_create_in(backend, "").await
+    }
+
+    /// A fresh empty database whose PostgreSQL locale is `C` (its `lower` folds only ASCII), as a
+    /// cluster made without a locale has; the same as [`Self::create`] on the other databases.
+    pub async fn create_in_c_locale(backend: Backend) -> Self {
+        Self::try_create_in(backend, " ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+            .await
+            .unwrap_or_else(|why| skip(why))
+    }
+
+    /// A fresh empty database, created on PostgreSQL with `postgres_options`.
+    async fn try_create_in(backend: Backend, postgres_options: &str) -> Result<Self, String> {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
@@ -107,7 +120,10 @@ impl TestDatabase {
                     }
                 };
                 let name = format!("kktbot_test_{}", unique_suffix());
-                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}{postgres_options}"))
+                    .await
+                    .expect("create test database");
                 let _ = admin.close().await;
                 let mut url = url::Url::parse(&admin_url).expect("postgres url");
                 url.set_path(&name);

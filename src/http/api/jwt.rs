@@ -282,6 +282,7 @@ mod tests {
             telegram_id: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            search: String::new(),
         }
     }
 
