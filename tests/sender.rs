@@ -198,7 +198,7 @@ async fn keeps_chat_order_and_resolves_edits_of_outbox_rows(backend: Backend) {
             chat_id: USER,
             message: MessageRef::Outbox(first),
             text: "Заявка №1 одобрена".into(),
-            reply_markup: Some(keyboard("v1:cl:1")),
+            reply_markup: Some(keyboard("v1:cl:1").into()),
         },
     )
     .await;

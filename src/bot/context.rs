@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use teloxide::types::{CallbackQuery, InlineKeyboardMarkup};
+use teloxide::types::CallbackQuery;
 use tokio::sync::Mutex;
 
 use super::dialog::Dialog;
@@ -12,7 +12,7 @@ use super::storage::{self, DialogStore, StoreError};
 use super::texts::{Arg, Lang, Texts};
 use super::{BotError, notifier::TelegramNotifier};
 use crate::core::Write;
-use crate::outbox::{self, Outgoing};
+use crate::outbox::{self, Keyboard, Outgoing};
 use crate::services::requests::Actor;
 use crate::services::telegram_users::Profile;
 
@@ -137,7 +137,7 @@ impl Ctx {
     }
 
     /// Queues a reply with a keyboard.
-    pub async fn reply_with(&self, text: String, keyboard: InlineKeyboardMarkup) -> Result<i64, BotError> {
+    pub async fn reply_with(&self, text: String, keyboard: impl Into<Keyboard>) -> Result<i64, BotError> {
         self.send(Outgoing::with_keyboard(self.chat_id, text, keyboard)).await
     }
 

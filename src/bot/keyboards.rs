@@ -7,6 +7,7 @@ use super::callback::Callback;
 use super::context::Ctx;
 use super::texts::{Lang, Texts};
 use crate::entities::{client_request, request_type};
+use crate::outbox::{Button, ButtonStyle, Keyboard};
 use crate::services::export::{Dataset, Export, Format};
 use crate::services::lifecycle::{self, Action};
 
@@ -84,17 +85,23 @@ pub fn exports(ctx: &Ctx) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(rows)
 }
 
-/// Approve / Reject under an administrator's copy of a pending request.
-pub fn decision(texts: &Texts, lang: Lang, request_id: i32) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([[
-        button(texts.get(lang, "button-approve", &[]), Callback::Approve(request_id)),
-        button(texts.get(lang, "button-reject", &[]), Callback::Reject(request_id)),
+/// Approve (green) / Reject (red) under an administrator's copy of a pending request.
+pub fn decision(texts: &Texts, lang: Lang, request_id: i32) -> Keyboard {
+    Keyboard::new([[
+        Button::styled(
+            button(texts.get(lang, "button-approve", &[]), Callback::Approve(request_id)),
+            ButtonStyle::Success,
+        ),
+        Button::styled(
+            button(texts.get(lang, "button-reject", &[]), Callback::Reject(request_id)),
+            ButtonStyle::Danger,
+        ),
     ]])
 }
 
 /// The buttons of an administrator's copy: those of the actions that apply now (a question to
 /// the client needs its text, so it is the `/ask` command, not a button). None when none apply.
-pub fn copy(texts: &Texts, lang: Lang, request: &client_request::Model) -> Option<InlineKeyboardMarkup> {
+pub fn copy(texts: &Texts, lang: Lang, request: &client_request::Model) -> Option<Keyboard> {
     let actions = lifecycle::staff_actions(request.kind, request.status);
     if actions.contains(&Action::Approve) {
         return Some(decision(texts, lang, request.id));
@@ -107,5 +114,5 @@ pub fn copy(texts: &Texts, lang: Lang, request: &client_request::Model) -> Optio
             _ => None,
         })
         .collect();
-    (!buttons.is_empty()).then(|| InlineKeyboardMarkup::new([buttons]))
+    (!buttons.is_empty()).then(|| InlineKeyboardMarkup::new([buttons]).into())
 }

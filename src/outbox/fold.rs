@@ -100,9 +100,10 @@ mod tests {
     use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
     use super::*;
+    use crate::outbox::Keyboard;
 
-    fn keyboard(data: &str) -> InlineKeyboardMarkup {
-        InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Одобрить", data)]])
+    fn keyboard(data: &str) -> Keyboard {
+        InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Одобрить", data)]]).into()
     }
 
     fn edit_text(text: &str) -> Outgoing {

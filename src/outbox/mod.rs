@@ -13,15 +13,16 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
-use teloxide::types::InlineKeyboardMarkup;
 
 use crate::entities::outgoing_message;
 
 mod fold;
+pub mod keyboard;
 pub mod replay;
 pub mod retention;
 pub mod store;
 
+pub use keyboard::{Button, ButtonStyle, Keyboard};
 pub use store::{Outcome, Store, pending_count};
 
 /// Which message an edit or delete applies to: one whose Telegram id is known, or one sent
@@ -42,7 +43,7 @@ pub enum Outgoing {
         chat_id: i64,
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply_markup: Option<InlineKeyboardMarkup>,
+        reply_markup: Option<Keyboard>,
     },
     #[serde(rename = "sendPhoto")]
     SendPhoto {
@@ -52,7 +53,7 @@ pub enum Outgoing {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caption: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply_markup: Option<InlineKeyboardMarkup>,
+        reply_markup: Option<Keyboard>,
     },
     #[serde(rename = "sendDocument")]
     SendDocument {
@@ -78,14 +79,14 @@ pub enum Outgoing {
         message: MessageRef,
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply_markup: Option<InlineKeyboardMarkup>,
+        reply_markup: Option<Keyboard>,
     },
     #[serde(rename = "editMessageReplyMarkup")]
     EditMessageReplyMarkup {
         chat_id: i64,
         message: MessageRef,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        reply_markup: Option<InlineKeyboardMarkup>,
+        reply_markup: Option<Keyboard>,
     },
     #[serde(rename = "answerCallbackQuery")]
     AnswerCallbackQuery {
@@ -130,8 +131,8 @@ impl Outgoing {
     }
 
     /// A text message with an inline keyboard.
-    pub fn with_keyboard(chat_id: i64, text: impl Into<String>, keyboard: InlineKeyboardMarkup) -> Self {
-        Outgoing::SendMessage { chat_id, text: text.into(), reply_markup: Some(keyboard) }
+    pub fn with_keyboard(chat_id: i64, text: impl Into<String>, keyboard: impl Into<Keyboard>) -> Self {
+        Outgoing::SendMessage { chat_id, text: text.into(), reply_markup: Some(keyboard.into()) }
     }
 }
 
@@ -234,7 +235,7 @@ pub async fn states(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use teloxide::types::InlineKeyboardButton;
+    use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
     #[test]
     fn payload_round_trips_with_its_method_name() {
@@ -243,7 +244,7 @@ mod tests {
             chat_id: 42,
             message: MessageRef::Outbox(7),
             text: "Заявка №1 одобрена".into(),
-            reply_markup: Some(kb),
+            reply_markup: Some(kb.into()),
         };
         let json = serde_json::to_value(&msg).unwrap();
         assert_eq!(json["method"], "editMessageText");

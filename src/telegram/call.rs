@@ -2,12 +2,12 @@
 //! counts against, and an edit's reference to another outbox row resolved to a Telegram id.
 
 use serde_json::{Map, Value, json};
-use teloxide::types::{InlineKeyboardMarkup, Message};
+use teloxide::types::Message;
 
 use super::api::{ApiError, BotApi};
 use super::limits::Kind;
 use crate::entities::outgoing_message::{Model, Status};
-use crate::outbox::{MessageRef, Outgoing, Store};
+use crate::outbox::{Keyboard, MessageRef, Outgoing, Store};
 
 pub(super) const ANSWER_METHOD: &str = "answerCallbackQuery";
 
@@ -144,7 +144,7 @@ fn params(value: Value) -> Map<String, Value> {
     }
 }
 
-fn add_markup(body: &mut Map<String, Value>, markup: Option<InlineKeyboardMarkup>) {
+fn add_markup(body: &mut Map<String, Value>, markup: Option<Keyboard>) {
     if let Some(markup) = markup
         && let Ok(markup) = serde_json::to_value(markup)
     {

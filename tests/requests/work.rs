@@ -111,6 +111,24 @@ async fn a_request_is_assigned_and_discussed_through_the_api(backend: Backend) {
         assert!(text.contains(&format!("👤 Исполнитель: {tech_name}")), "copy in {chat}: {text:?}");
         assert_eq!(buttons.len(), 2, "Approve and Reject stay: {buttons:?}");
     }
+    // Approve is green and Reject red, in the copies sent and in their edits.
+    let coloured = [
+        ("✅ Одобрить".to_owned(), Some("success".to_owned())),
+        ("❌ Отклонить".to_owned(), Some("danger".to_owned())),
+    ];
+    for (chat, message) in copies(&app, r.id).await.into_iter().filter(|(chat, _)| ADMINS.contains(chat)) {
+        let sent = app
+            .tg()
+            .calls_to("sendMessage")
+            .into_iter()
+            .find(|c| c.ok && chat_of(c) == Some(chat) && c.response["result"]["message_id"] == message)
+            .unwrap();
+        assert_eq!(styles(&sent.params), coloured);
+        assert_eq!(styles(&sent.response["result"]), coloured, "Telegram keeps the colours");
+        for edit in edits_of(&app, chat, message) {
+            assert_eq!(styles(&edit.params), coloured);
+        }
+    }
 
     // The same assignment again changes and sends nothing.
     let before = calls(&app);
@@ -167,6 +185,10 @@ async fn a_request_is_assigned_and_discussed_through_the_api(backend: Backend) {
     for (chat, text, _) in admin_copies_now(&app, r.id).await {
         assert!(text.contains("👤 Исполнитель: Пётр"), "copy in {chat}: {text:?}");
     }
+    // Done has no colour of its own.
+    let (chat, message) = copies(&app, r.id).await[0];
+    let done = edits_of(&app, chat, message).pop().unwrap();
+    assert_eq!(styles(&done.params), [("🏁 Выполнена".to_owned(), None)]);
     assert!(
         !app.tg().sent_texts_to(ADMIN2).iter().any(|t| t.starts_with("📌")),
         "who takes the work is not told it is theirs"

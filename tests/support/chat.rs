@@ -124,6 +124,17 @@ pub fn button_rows(message: &Value) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// Each button's label and colour (Bot API 9.4 `style`), as the markup sent to Telegram has them.
+pub fn styles(markup_holder: &Value) -> Vec<(String, Option<String>)> {
+    markup_holder["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().into_iter().flatten())
+        .map(|b| (b["text"].as_str().unwrap_or_default().to_owned(), b["style"].as_str().map(str::to_owned)))
+        .collect()
+}
+
 pub fn buttons(message: &Value) -> Vec<(String, String)> {
     button_rows(message).into_iter().flatten().collect()
 }

@@ -5,7 +5,6 @@
 //! Telegram belongs to the request.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
-use teloxide::types::InlineKeyboardMarkup;
 
 use super::{TelegramNotifier, lang_of};
 use crate::bot::context::{MAX_MESSAGE_CHARS, split_message};
@@ -15,7 +14,7 @@ use crate::entities::client_request;
 use crate::entities::request_comment::{self, AttachmentKind, Kind};
 use crate::entities::request_message;
 use crate::error::Result;
-use crate::outbox::{self, Outgoing};
+use crate::outbox::{self, Keyboard, Outgoing};
 use crate::services::thread::{self, Purpose};
 use crate::services::{administrators, assignment, lifecycle};
 
@@ -50,7 +49,7 @@ impl TelegramNotifier {
         chat_id: i64,
         lang: Lang,
         request: &client_request::Model,
-    ) -> Result<Option<InlineKeyboardMarkup>> {
+    ) -> Result<Option<Keyboard>> {
         if !administrators::is_active(db, chat_id).await? {
             return Ok(None);
         }

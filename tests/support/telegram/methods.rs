@@ -424,6 +424,11 @@ pub(super) fn inline_markup(params: &Value) -> Result<Option<Value>, ApiError> {
                     "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
                 ));
             }
+            if let Some(style) = button.get("style")
+                && !matches!(style.as_str(), Some("danger" | "success" | "primary"))
+            {
+                return Err(ApiError::bad_request("can't parse inline keyboard button: unknown button style"));
+            }
             if let Some(data) = button.get("callback_data") {
                 let len = data.as_str().map_or(0, str::len);
                 if !(1..=MAX_CALLBACK_DATA_BYTES).contains(&len) {
