@@ -20,6 +20,7 @@ mod schema;
 mod search;
 mod sender;
 mod staff;
+mod structure;
 mod telegram_setup;
 mod webhook;
 
