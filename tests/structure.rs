@@ -59,12 +59,11 @@ const KNOWN_DATABASE_USERS: &[&str] = &[
     "src/ops/dbcopy.rs",
     "src/telegram/call.rs",
     "src/telegram/retry.rs",
-    "src/telegram/sender.rs",
+    "src/telegram/sender/worker.rs",
 ];
 
 /// Files over their limit, with the lines they may hold at most.
-const KNOWN_LONG_FILES: &[(&str, usize)] =
-    &[("src/config.rs", 689), ("src/telegram/sender.rs", 508), ("tests/sender.rs", 802)];
+const KNOWN_LONG_FILES: &[(&str, usize)] = &[("src/config.rs", 689), ("tests/sender.rs", 802)];
 
 /// A source file: its path from the crate's root (`src/bot/lists.rs`) and its text.
 struct Source {
