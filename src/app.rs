@@ -120,7 +120,17 @@ impl Application {
             tracing::warn!("JWT_SECRET_KEY is not set: a random key is used and dashboard logins end at restart");
         }
         let redis = config.redis_url.as_ref().map(crate::redis_store::connect).transpose()?;
-        let mut core = Core::new(db, SenderHandle::new(), config.notifications.timezone);
+        // The notifier queues the messages of every change, the bot on or off: a decision made
+        // on the dashboard while the bot is off reaches the client once it is on.
+        let texts = Arc::new(Texts::new());
+        let reminder_retry = RetryPolicy {
+            max_attempts: config.notifications.retry_attempts,
+            delay: config.notifications.retry_interval,
+        };
+        let notifier = Arc::new(
+            TelegramNotifier::new(texts.clone(), config.notifications.timezone).with_reminder_retry(reminder_retry),
+        );
+        let mut core = Core::new(db, SenderHandle::new(), config.notifications.timezone, notifier);
         let (inbound, telegram) = match &config.telegram.bot_token {
             None => (None, None),
             Some(token) => {
@@ -150,20 +160,11 @@ impl Application {
                         None
                     }
                 };
-                let texts = Arc::new(Texts::new());
-                let reminder_retry = RetryPolicy {
-                    max_attempts: config.notifications.retry_attempts,
-                    delay: config.notifications.retry_interval,
-                };
-                let notifier = Arc::new(
-                    TelegramNotifier::new(texts.clone(), config.notifications.timezone)
-                        .with_reminder_retry(reminder_retry),
-                );
-                core = core.with_bot(notifier, username);
+                core = core.with_bot_username(username);
                 let store = storage::from_config(redis.clone(), &config.redis_key_prefix, storage::DEFAULT_TTL);
-                let inbound = Inbound::new(core.clone(), store).map(Arc::new);
+                let inbound = Some(Arc::new(Inbound::new(core.clone(), store)));
                 let polling = options.polling.then_some(options.polling_options);
-                let telegram = TelegramStart { api: api.clone(), texts, registration, polling };
+                let telegram = TelegramStart { api: api.clone(), texts: texts.clone(), registration, polling };
                 (inbound, Some(telegram))
             }
         };
@@ -286,16 +287,18 @@ fn leader_work(
                 .with_write_gate(core.write_gate().clone())
                 .with_handle(core.sender().clone())
         });
-        let scheduler = match (scheduler, &core.notifier) {
-            (true, Some(notifier)) => {
-                Some(Scheduler { core: core.clone(), messages: notifier.clone(), config: config.notifications.clone() })
-            }
-            _ => None,
-        };
-        let watch = match (sla_watch, &core.notifier) {
-            (Some(every), Some(notifier)) => Some(SlaWatch {
+        // Reminders and the service-level watch run only with the bot on (a server without one
+        // would queue them for whenever a bot comes, late).
+        let bot_on = sender.is_some();
+        let scheduler = (scheduler && bot_on).then(|| Scheduler {
+            core: core.clone(),
+            messages: core.notifier.clone(),
+            config: config.notifications.clone(),
+        });
+        let watch = match sla_watch {
+            Some(every) if bot_on => Some(SlaWatch {
                 core: core.clone(),
-                events: notifier.clone(),
+                events: core.notifier.clone(),
                 defaults: config.sla,
                 clock: clock.clone(),
                 every,

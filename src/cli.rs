@@ -294,12 +294,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let today = today.unwrap_or_else(|| reminders::local_date(chrono::Utc::now(), n.timezone));
             let texts = std::sync::Arc::new(crate::bot::texts::Texts::new());
             let retry = RetryPolicy { max_attempts: n.retry_attempts, delay: n.retry_interval };
-            let notifier = TelegramNotifier::new(texts, n.timezone).with_reminder_retry(retry);
+            let notifier = std::sync::Arc::new(TelegramNotifier::new(texts, n.timezone).with_reminder_retry(retry));
             // No sender runs in this process: the server's delivers what the run queues.
-            let core = Core::new(db, SenderHandle::new(), n.timezone);
+            let core = Core::new(db, SenderHandle::new(), n.timezone, notifier);
             println!("reminder run for {today} (thresholds {:?} days)…", n.days);
             let write = core.begin().await.map_err(describe)?;
-            let report = reminders::run(&write, &notifier, &n.days, today, Some(&audit::Actor::cli()))
+            let report = reminders::run(&write, core.notifier.as_ref(), &n.days, today, Some(&audit::Actor::cli()))
                 .await
                 .map_err(describe)?;
             write.commit().await.map_err(describe)?;

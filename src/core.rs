@@ -28,8 +28,9 @@ pub struct Core {
     /// The company's time zone: "today" for lists, deadlines and reminders.
     pub timezone: Tz,
     /// The messages a request's change or a reminder run causes, written to the outbox in the
-    /// change's transaction; `None` when the bot is off (changes are recorded, nothing is sent).
-    pub notifier: Option<Arc<TelegramNotifier>>,
+    /// change's transaction — with the bot off too: what is queued meanwhile goes out once a
+    /// server with the bot runs on the database.
+    pub notifier: Arc<TelegramNotifier>,
     /// The bot's @username (Telegram's getMe at start); `None` when the bot is off or getMe
     /// failed.
     pub bot_username: Option<String>,
@@ -38,14 +39,13 @@ pub struct Core {
 impl Core {
     /// The core of a server whose sender `sender` wakes (a handle no sender runs on when the bot
     /// is off: waking it does nothing).
-    pub fn new(db: DatabaseConnection, sender: SenderHandle, timezone: Tz) -> Self {
+    pub fn new(db: DatabaseConnection, sender: SenderHandle, timezone: Tz, notifier: Arc<TelegramNotifier>) -> Self {
         let writes = WriteGate::for_database(&db);
-        Self { db, writes, sender, timezone, notifier: None, bot_username: None }
+        Self { db, writes, sender, timezone, notifier, bot_username: None }
     }
 
-    /// With the bot on: its notifier and @username.
-    pub fn with_bot(mut self, notifier: Arc<TelegramNotifier>, username: Option<String>) -> Self {
-        self.notifier = Some(notifier);
+    /// With the bot on: its @username.
+    pub fn with_bot_username(mut self, username: Option<String>) -> Self {
         self.bot_username = username.filter(|u| !u.is_empty());
         self
     }

@@ -34,7 +34,7 @@ async fn app(backend: Backend, days: &str) -> TestApp {
 async fn run(app: &TestApp, days: &[u32], today: NaiveDate) -> RunReport {
     let core = &app.state.core;
     let write = core.begin().await.unwrap();
-    let report = reminders::run(&write, core.notifier.as_deref().unwrap(), days, today, None).await.unwrap();
+    let report = reminders::run(&write, core.notifier.as_ref(), days, today, None).await.unwrap();
     write.commit().await.unwrap();
     report
 }

@@ -88,11 +88,11 @@ pub fn kind_name(update: &Update) -> &'static str {
 }
 
 impl Inbound {
-    /// The pipeline of a server whose bot is on (`None` when the core has no bot).
-    pub fn new(core: Core, store: Arc<dyn DialogStore>) -> Option<Self> {
-        let notifier: Arc<TelegramNotifier> = core.notifier.clone()?;
+    /// The pipeline of a server whose bot is on.
+    pub fn new(core: Core, store: Arc<dyn DialogStore>) -> Self {
+        let notifier: Arc<TelegramNotifier> = core.notifier.clone();
         let shared = context::Shared { texts: notifier.texts().clone(), notifier, store, timezone: core.timezone };
-        Some(Self { core, shared, handler: crate::bot::schema() })
+        Self { core, shared, handler: crate::bot::schema() }
     }
 
     /// Applies one update exactly once: its update_id is recorded in the same transaction as

@@ -425,3 +425,46 @@ async fn unknown_or_malformed_callback_data_gets_a_short_notice() {
     assert_eq!(count_rows(app.db(), "request_events").await, 1);
     app.shutdown().await;
 }
+
+backend_test!(a_decision_made_while_the_bot_is_off_reaches_the_client_once_it_is_on);
+async fn a_decision_made_while_the_bot_is_off_reaches_the_client_once_it_is_on(backend: Backend) {
+    let app = bot_app(backend).await;
+    let ivan = User::ru(7_500_000_031, "Иван");
+    let r = file(&app, &ivan, 0, "Замена ФН").await;
+    app.settle().await;
+    let (email, password) = app.initial_admin.clone().expect("the first start made an administrator");
+    let (db, fake) = app.crash().await;
+    let fake = fake.expect("the fake Bot API");
+    let calls_before = fake.calls().len();
+
+    // The bot is off (no TELEGRAM_BOT_TOKEN): the dashboard approves the request.
+    let off = TestApp::builder().database(db).spawn().await;
+    assert!(off.state.bot_api.is_none(), "the bot is off");
+    let token = crate::staff::token(&off, &email, &password).await;
+    let path = format!("/api/requests/{}/approve", r.id);
+    let (status, answer) = crate::staff::call(&off, &token, reqwest::Method::POST, &path, None).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "approved", "{answer}");
+    // The client's message waits in the outbox like any other; nothing reaches Telegram.
+    let waiting = outgoing_message::Entity::find()
+        .filter(outgoing_message::Column::ChatId.eq(ivan.id))
+        .filter(outgoing_message::Column::Status.eq(outgoing_message::Status::Pending))
+        .all(off.db())
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1, "one message to the client is queued: {waiting:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(fake.calls().len(), calls_before, "nothing is sent while the bot is off");
+    let (db, _) = off.crash().await;
+
+    // The bot is on again, on the same database: the client is told, once.
+    let on = bot_builder(TestApp::builder().database(db).fake_telegram(fake), backend).spawn().await;
+    on.settle().await;
+    assert_eq!(decision_messages(&on, &ivan), ["Заявка №1 одобрена."]);
+    assert_copies_edited(&on, r.id, &["✅ Одобрена: "]).await;
+    assert_all_through_outbox(&on).await;
+    // Settled means nothing more is due: a while later the client still has one message.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(decision_messages(&on, &ivan).len(), 1);
+    on.shutdown().await;
+}

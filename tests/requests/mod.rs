@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::chat::*;
 use crate::support::telegram::Call;
 use crate::support::updates::{self, User};
-use crate::support::{Backend, TestApp, count_rows};
+use crate::support::{Backend, TestApp, TestAppBuilder, count_rows};
 use crate::support::{backend_test, integration_test};
 
 mod concurrency;
@@ -46,16 +46,19 @@ fn petr() -> User {
 
 /// A server with the fake Bot API and two administrators; PostgreSQL also gets Redis for dialogs.
 async fn bot_app(backend: Backend) -> TestApp {
-    let builder = TestApp::builder()
-        .backend(backend)
-        .telegram()
+    bot_builder(TestApp::builder().backend(backend).telegram(), backend).spawn().await
+}
+
+/// `builder` with two administrators and Telegram's pace lifted; Redis for dialogs where the
+/// backend uses it.
+fn bot_builder(builder: TestAppBuilder, backend: Backend) -> TestAppBuilder {
+    let builder = builder
         .env("ADMIN_TELEGRAM_IDS", "900000001,900000002")
         // These tests check what is sent, not Telegram's pace (tests/sender.rs does): without
         // this every chat would get one message a second.
         .env("TELEGRAM_RATE_CHAT_PER_SECOND", "1000")
         .env("TELEGRAM_RATE_GLOBAL_PER_SECOND", "1000");
-    let builder = if backend.uses_redis() { builder.redis() } else { builder };
-    builder.spawn().await
+    if backend.uses_redis() { builder.redis() } else { builder }
 }
 
 /// Every call that delivers something went through the outbox: one sent row per successful call.

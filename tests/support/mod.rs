@@ -279,7 +279,7 @@ impl TestApp {
 
     /// Waits until the sender has delivered everything due.
     pub async fn settle(&self) {
-        assert!(self.state.core.notifier.is_some(), "the bot is on");
+        assert!(self.state.bot_api.is_some(), "the bot is on");
         let settled = self.state.core.sender().settled();
         tokio::time::timeout(std::time::Duration::from_secs(30), settled).await.expect("sender settles");
     }

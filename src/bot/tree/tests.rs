@@ -109,7 +109,7 @@ impl Bench {
         let store: Arc<dyn DialogStore> = Arc::new(MemoryStore::new(Duration::from_secs(600)));
         let timezone = chrono_tz::Europe::Moscow;
         Self {
-            core: Core::new(db, SenderHandle::new(), timezone),
+            core: Core::new(db, SenderHandle::new(), timezone, notifier.clone()),
             shared: context::Shared { texts, notifier, store, timezone },
         }
     }

@@ -138,12 +138,12 @@ async fn run(
     State(core): State<Core>,
     State(config): State<Arc<Config>>,
 ) -> Result<ApiJson<RunReportDto>, ApiError> {
-    let Some(notifier) = &core.notifier else {
+    if config.telegram.bot_token.is_none() {
         return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "the Telegram bot is not configured"));
-    };
+    }
     let write = core.begin().await?;
     let days = &config.notifications.days;
-    let report = reminders::run(&write, notifier.as_ref(), days, today(&config), Some(&origin.of(&user))).await?;
+    let report = reminders::run(&write, core.notifier.as_ref(), days, today(&config), Some(&origin.of(&user))).await?;
     write.commit().await?;
     Ok(ApiJson(RunReportDto {
         date: report.date,

@@ -111,7 +111,7 @@ async fn decide(change: Change, id: i32, decision: Decision) -> Result<ApiJson<R
     }
     let what = if decision == Decision::Approve { "approve" } else { "reject" };
     let write = change.core.begin().await?;
-    let notifier = &change.core.notifier;
+    let notifier = change.core.notifier.as_ref();
     let outcome = requests::decide(&write, notifier, id, decision, &actor(&change.user), Channel::Api).await?;
     match outcome {
         Decided::Done(request) => {
@@ -193,7 +193,7 @@ async fn transition(
     let write = change.core.begin().await?;
     let before = requests::get(&write, id).await?.ok_or(Error::NotFound("request"))?.status;
     let actor = actor(&change.user);
-    let notifier = &change.core.notifier;
+    let notifier = change.core.notifier.as_ref();
     let outcome = lifecycle::transition(&write, notifier, id, action, &actor, Channel::Api, input.comment).await?;
     match outcome {
         Transitioned::Done(request) => {
@@ -264,7 +264,7 @@ async fn set_assignee(change: Change, id: i32, to: Option<Assignee>) -> Result<A
     let write = change.core.begin().await?;
     let before = requests::get(&write, id).await?.ok_or(Error::NotFound("request"))?;
     let actor = actor(&change.user);
-    match assignment::assign(&write, &change.core.notifier, id, to, &actor, Channel::Api).await? {
+    match assignment::assign(&write, change.core.notifier.as_ref(), id, to, &actor, Channel::Api).await? {
         Assigned::Done(request) => {
             let name = |r: &client_request::Model| assignment::of(r).map(|a| format!("{}:{}", a.kind(), a.id()));
             let action = if to.is_some() { "request.assigned" } else { "request.unassigned" };

@@ -154,7 +154,8 @@ async fn post_comment(
     };
     let write = change.core.begin().await?;
     let new = NewMessage { kind, text: Some(input.text), attachment: None };
-    let message = thread::post(&write, &change.core.notifier, id, &actor(&change.user), Channel::Api, new).await?;
+    let message =
+        thread::post(&write, change.core.notifier.as_ref(), id, &actor(&change.user), Channel::Api, new).await?;
     let request = requests::get(&write, id).await?.ok_or(Error::NotFound("request"))?;
     let action = if kind == Kind::Reply { "request.replied" } else { "request.noted" };
     let entry = Entry::new(action, "request", id).with_details(serde_json::json!({
