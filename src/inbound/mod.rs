@@ -1,6 +1,8 @@
-//! Updates coming in: [`Inbound::process`] applies one update exactly once, and its two
-//! transports feed it — [`webhook`] (Telegram posts to `POST /webhook/telegram`) and
-//! [`polling`] (`kktbot serve --polling` long-polls `getUpdates`).
+//! Updates coming in: [`Inbound::receive`] reads one update as Telegram sent it, applies it
+//! exactly once, logs and counts what became of it, and tells its transport what to do
+//! ([`Disposition`]). The two transports are thin: [`webhook`] (Telegram posts to
+//! `POST /webhook/telegram`) answers 200, 400 or 503 from it, and [`polling`]
+//! (`kktbot serve --polling` long-polls `getUpdates`) moves on or tries again.
 //!
 //! An update is applied in one database transaction that first records its `update_id`
 //! ([`crate::services::processed_updates::record`]), then runs the conversation's handler tree
@@ -29,7 +31,21 @@ use crate::services::failed_updates;
 use crate::services::processed_updates::{self, Arrival, Visitor};
 use crate::services::telegram_users::{self, Profile};
 
-/// What became of an update.
+/// What the transport does with an update the pipeline has received.
+#[derive(Debug)]
+pub enum Disposition {
+    /// Acknowledge it: its effects are committed, or it was a duplicate, or it is kept as a dead
+    /// letter, or there is nothing to do with it (JSON that is no update, an update of a kind
+    /// kktbot does not handle, one whose dead letter could not even be stored).
+    Acknowledge,
+    /// The body is not JSON (the webhook answers 400; polling skips it).
+    NotJson(serde_json::Error),
+    /// Nothing was committed and trying again later can succeed (the database or the dialog
+    /// store failed): Telegram redelivers it, polling retries it.
+    RetryLater(BotError),
+}
+
+/// What became of an update that was applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Its effects are committed.
@@ -95,13 +111,61 @@ impl Inbound {
         Self { core, shared, handler: crate::bot::schema() }
     }
 
+    /// Reads one update from `body` (the bytes Telegram sent), applies it exactly once
+    /// ([`Self::process`]), logs and counts what became of it (`kktbot_updates_total` by kind
+    /// and outcome: applied, duplicate, failed, ignored, refused, retry) and says what the
+    /// transport does next.
+    pub async fn receive(&self, body: &[u8]) -> Disposition {
+        // A syntax error means the body is not JSON; a data error means JSON that is not an
+        // update, which is acknowledged (Telegram would otherwise send it forever).
+        let (update, body) = match parse::update(body) {
+            Ok(parsed) => parsed,
+            Err(e) if e.is_data() => {
+                tracing::warn!(error = %e, "not an update; acknowledged without effect");
+                count("invalid", "ignored");
+                return Disposition::Acknowledge;
+            }
+            Err(e) => return Disposition::NotJson(e),
+        };
+        if let UpdateKind::Error(_) = update.kind {
+            tracing::info!(
+                update_id = update.id.0,
+                "update of a kind kktbot does not handle; acknowledged without effect"
+            );
+            count("unknown", "ignored");
+            return Disposition::Acknowledge;
+        }
+        let kind = kind_name(&update);
+        let update_id = update.id.0;
+        match self.process(update, &body).await {
+            Ok(outcome) => {
+                let outcome = outcome.name();
+                tracing::debug!(update_id, kind, outcome, "update processed");
+                count(kind, outcome);
+                Disposition::Acknowledge
+            }
+            Err(e) if e.is_transient() => {
+                tracing::error!(update_id, kind, error = %e, "update not applied; it will be applied when it comes again");
+                count(kind, "retry");
+                Disposition::RetryLater(e)
+            }
+            Err(e) => {
+                // Not even its dead letter could be stored: applying it again cannot help.
+                tracing::error!(update_id, kind, error = %e, "update failed and not recorded; acknowledged without effect");
+                count(kind, "refused");
+                Disposition::Acknowledge
+            }
+        }
+    }
+
     /// Applies one update exactly once: its update_id is recorded in the same transaction as
     /// its effects, and a redelivered update_id does nothing. Returns only after the commit.
     ///
-    /// An error is returned only when trying again later can succeed ([`BotError::is_transient`]).
-    /// An update that fails because of what it holds is recorded as processed with its error and
-    /// `body` (the update as received) instead, and its sender told something went wrong.
-    pub async fn process(&self, update: Update, body: &[u8]) -> Result<Outcome, BotError> {
+    /// An error is returned only when trying again later can succeed ([`BotError::is_transient`]),
+    /// or when not even the dead letter could be stored. An update that fails because of what it
+    /// holds is recorded as processed with its error and `body` (the update as received) instead,
+    /// and its sender told something went wrong.
+    async fn process(&self, update: Update, body: &[u8]) -> Result<Outcome, BotError> {
         let kind = kind_name(&update);
         let update_id = i64::from(update.id.0);
         let origin = origin(&update);
@@ -200,6 +264,11 @@ impl Inbound {
         metrics::counter!("kktbot_failed_updates_total", "kind" => kind).increment(1);
         Ok(Outcome::Failed)
     }
+}
+
+/// Counts one update in `kktbot_updates_total`.
+fn count(kind: &'static str, outcome: &'static str) {
+    metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => outcome).increment(1);
 }
 
 async fn write_dialog(store: &dyn DialogStore, chat_id: i64, dialog: Option<&Dialog>) -> Result<(), StoreError> {

@@ -1,12 +1,12 @@
 //! Polling mode (`kktbot serve --polling`, for development without a public URL): removes the
-//! webhook, then long-polls `getUpdates` and applies each update through [`Inbound::process`], the
-//! same path the webhook takes.
+//! webhook, then long-polls `getUpdates` and hands each update to [`Inbound::receive`], the
+//! same pipeline the webhook uses.
 //!
 //! Exactly once, as with the webhook: an update is confirmed to Telegram (the next `getUpdates`
-//! asks for offsets past it) only after `process` has committed it or found it already
+//! asks for offsets past it) only after the pipeline has committed it or found it already
 //! processed. A transient failure (database, dialog store) retries the same update after a
 //! backoff, so updates are applied in the order Telegram sent them; an update that fails because
-//! of its content (kept as a dead letter by `process`), or that is not an update kktbot
+//! of its content (kept as a dead letter by the pipeline), or that is not an update kktbot
 //! understands, is skipped, as the webhook answers such ones 200.
 
 use std::future::Future;
@@ -17,9 +17,8 @@ use std::time::Duration;
 use futures::FutureExt;
 use serde::Serialize;
 use serde_json::Value;
-use teloxide::types::UpdateKind;
 
-use super::{Inbound, kind_name};
+use super::{Disposition, Inbound};
 use crate::telegram::api::{ApiError, BotApi};
 use crate::telegram::sender::Backoff;
 use crate::telegram::setup::{self, ALLOWED_UPDATES};
@@ -186,41 +185,19 @@ impl Poller {
         // From text, not from the `Value`: teloxide reads an update's kind with borrowed keys,
         // which a `Value` cannot lend (every update would read as an unknown kind).
         let text = raw.to_string();
-        let (update, body) = match super::parse::update(text.as_bytes()) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                tracing::warn!(update_id, error = %e, "getUpdates returned something that is not an update; skipped");
-                metrics::counter!("kktbot_updates_total", "kind" => "invalid", "outcome" => "ignored").increment(1);
-                return true;
-            }
-        };
-        if let UpdateKind::Error(_) = update.kind {
-            tracing::info!(update_id, "update of a kind kktbot does not handle; skipped");
-            metrics::counter!("kktbot_updates_total", "kind" => "unknown", "outcome" => "ignored").increment(1);
-            return true;
-        }
-        let kind = kind_name(&update);
         let mut failures = 0;
         loop {
-            let error = match self.inbound.process(update.clone(), &body).await {
-                Ok(outcome) => {
-                    let outcome = outcome.name();
-                    tracing::debug!(update_id, kind, outcome, "update processed");
-                    metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => outcome).increment(1);
+            match self.inbound.receive(text.as_bytes()).await {
+                Disposition::Acknowledge => return true,
+                Disposition::NotJson(e) => {
+                    tracing::warn!(update_id, error = %e, "getUpdates returned something that is not JSON; skipped");
                     return true;
                 }
-                Err(e) => e,
-            };
-            if !error.is_transient() {
-                // Not even its dead letter could be stored: applying it again cannot help.
-                tracing::error!(update_id, kind, error = %error, "update failed and not recorded; skipped");
-                metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => "refused").increment(1);
-                return true;
+                Disposition::RetryLater(_) => {}
             }
             failures += 1;
             let wait = self.options.backoff.delay(failures);
-            tracing::error!(update_id, kind, error = %error, retry_in = ?wait, "update not applied; retrying it");
-            metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => "retry").increment(1);
+            tracing::warn!(update_id, retry_in = ?wait, "retrying the update");
             if sleep_or_stop(wait, stop).await {
                 return false;
             }

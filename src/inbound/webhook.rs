@@ -1,5 +1,5 @@
 //! `POST /webhook/telegram`: the secret header is checked (constant time) before the body is
-//! read; the update is applied by [`Inbound::process`] and answered 200 only after its effects are
+//! read; the update is applied by [`Inbound::receive`] and answered 200 only after its effects are
 //! committed. A failure that Telegram should retry (database or dialog store unreachable) answers
 //! 503 with `Retry-After`; an update that fails because of its content is kept as a dead letter
 //! and answered 200, so Telegram does not send it forever.
@@ -11,9 +11,8 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
-use teloxide::types::UpdateKind;
 
-use super::{Inbound, kind_name};
+use super::{Disposition, Inbound};
 use crate::api_error::ApiError;
 use crate::config::Config;
 
@@ -46,48 +45,17 @@ pub async fn webhook(
             return ApiError::new(status, code, rejection.body_text()).into_response();
         }
     };
-    // Parsed straight from the bytes: teloxide's Update does not deserialize from a
-    // serde_json::Value. A syntax error means the body is not JSON; a data error means JSON
-    // that is not an update.
-    let (update, body) = match super::parse::update(&body) {
-        Ok(parsed) => parsed,
-        Err(e) if e.is_data() => {
-            tracing::warn!(error = %e, "webhook body is not an update; acknowledged without effect");
-            metrics::counter!("kktbot_updates_total", "kind" => "invalid", "outcome" => "ignored").increment(1);
-            return StatusCode::OK.into_response();
+    match inbound.receive(&body).await {
+        Disposition::Acknowledge => StatusCode::OK.into_response(),
+        Disposition::NotJson(e) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}")).into_response()
         }
-        Err(e) => {
-            return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}"))
-                .into_response();
-        }
-    };
-    if let UpdateKind::Error(_) = update.kind {
-        tracing::info!(update_id = update.id.0, "update of a kind kktbot does not handle; acknowledged without effect");
-        metrics::counter!("kktbot_updates_total", "kind" => "unknown", "outcome" => "ignored").increment(1);
-        return StatusCode::OK.into_response();
-    }
-    let kind = kind_name(&update);
-    let update_id = update.id.0;
-    match inbound.process(update, &body).await {
-        Ok(outcome) => {
-            let outcome = outcome.name();
-            tracing::debug!(update_id, kind, outcome, "update processed");
-            metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => outcome).increment(1);
-            StatusCode::OK.into_response()
-        }
-        Err(e) if e.is_transient() => retry_later(update_id, kind, &e.to_string()),
-        Err(e) => {
-            // Not even its dead letter could be stored: delivering it again cannot help.
-            tracing::error!(update_id, kind, error = %e, "update failed and not recorded; acknowledged without effect");
-            metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => "refused").increment(1);
-            StatusCode::OK.into_response()
-        }
+        Disposition::RetryLater(_) => retry_later(),
     }
 }
 
-fn retry_later(update_id: u32, kind: &'static str, error: &str) -> Response {
-    tracing::error!(update_id, kind, error, "update not applied; Telegram will deliver it again");
-    metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => "retry").increment(1);
+/// 503 with `Retry-After`: Telegram delivers the update again.
+fn retry_later() -> Response {
     let mut response =
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "temporarily unavailable, retry later")
             .into_response();
