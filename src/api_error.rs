@@ -27,6 +27,12 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         match &err {
+            // Only a failure that may pass is "unavailable"; the database refusing a value is a
+            // bound the edge missed — a bug of kktbot, not an outage.
+            Error::Database(db) if !crate::services::is_transient(db) => {
+                tracing::error!(error = %db, "the database refused a value");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            }
             Error::Database(db) => {
                 tracing::error!(error = %db, "database error");
                 ApiError::new(
@@ -144,5 +150,15 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"]["code"], "internal");
         assert_eq!(body["error"]["message"], "internal error");
+    }
+
+    #[test]
+    fn only_a_failure_that_may_pass_is_unavailable() {
+        use sea_orm::{ConnAcquireErr, DbErr};
+        let timeout =
+            super::ApiError::from(crate::error::Error::Database(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)));
+        assert_eq!((timeout.status, timeout.code), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
+        let refused = super::ApiError::from(crate::error::Error::Database(DbErr::RecordNotUpdated));
+        assert_eq!((refused.status, refused.code), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
     }
 }

@@ -28,6 +28,7 @@ mod m20261207_000081_request_thread;
 mod m20261207_000082_request_sla;
 mod m20261207_000100_reminder_summaries;
 mod m20261207_000101_search_text;
+mod m20261207_000120_long_addresses;
 
 /// Creates a table; on MySQL as InnoDB, utf8mb4 with the binary collation.
 pub(crate) async fn create_table(m: &SchemaManager<'_>, mut table: TableCreateStatement) -> Result<(), DbErr> {
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000081_request_thread::Migration),
             Box::new(m20261207_000082_request_sla::Migration),
             Box::new(m20261207_000101_search_text::Migration),
+            Box::new(m20261207_000120_long_addresses::Migration),
         ]
     }
 }

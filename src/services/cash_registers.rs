@@ -12,13 +12,20 @@ use crate::error::{Error, FieldError, Result};
 /// A cash register as staff enter it.
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct CashRegisterInput {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub client_id: i32,
+    #[schema(max_length = 255)]
     pub model: String,
     /// Unique among all cash registers.
+    #[schema(max_length = 64)]
     pub serial_number: String,
+    #[schema(max_length = 64)]
     pub registration_number: Option<String>,
+    #[schema(max_length = 64)]
     pub fiscal_drive_number: Option<String>,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub ofd_provider_id: Option<i32>,
+    #[schema(max_length = 1000)]
     pub address: Option<String>,
     /// Default true.
     pub is_active: Option<bool>,

@@ -45,13 +45,20 @@ use crate::error::{Error, FieldError};
 /// A client as staff enter it.
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct ClientInput {
+    #[schema(max_length = 255)]
     pub name: String,
     /// 10 or 12 digits with valid check digits.
+    #[schema(max_length = 14, pattern = r"^\s*([0-9]{10}|[0-9]{12})\s*$")]
     pub inn: String,
+    #[schema(max_length = 255)]
     pub contact_person: Option<String>,
+    #[schema(max_length = 64, pattern = r"^[0-9+()\-.,;:/#*\sa-zA-Zа-яА-ЯёЁ]*$")]
     pub phone: Option<String>,
+    #[schema(max_length = 255, pattern = r"(^\s*$)|@")]
     pub email: Option<String>,
+    #[schema(max_length = 1000)]
     pub address: Option<String>,
+    #[schema(max_length = 5000)]
     pub notes: Option<String>,
     /// Default true.
     pub is_active: Option<bool>,

@@ -59,8 +59,11 @@ pub async fn of_client(db: &impl ConnectionTrait, client_id: i32) -> Result<Vec<
 /// A contact as staff enter it.
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct ContactInput {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub client_id: i32,
+    #[schema(minimum = 1, maximum = 4503599627370495_i64)]
     pub telegram_id: i64,
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     /// Default true.
     pub notify: Option<bool>,

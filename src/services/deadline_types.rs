@@ -13,9 +13,13 @@ use crate::error::{Error, FieldError, Result};
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct DeadlineTypeInput {
     /// Unique: lowercase latin letters, digits and `_`.
+    #[schema(max_length = 32, pattern = r"^\s*[a-z0-9_]*\s*$")]
     pub code: String,
+    #[schema(max_length = 255)]
     pub name_ru: String,
+    #[schema(max_length = 255)]
     pub name_en: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Default true.
     pub is_active: Option<bool>,
@@ -63,7 +67,7 @@ struct Clean {
 
 async fn clean(db: &impl ConnectionTrait, input: &DeadlineTypeInput, id: Option<i32>) -> Result<Clean> {
     let mut errors = Vec::new();
-    let code = listing::required(&mut errors, "code", &input.code, 64);
+    let code = listing::required(&mut errors, "code", &input.code, 32);
     if !code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
         errors.push(FieldError::new("code", "may hold only lowercase latin letters, digits and _"));
     }

@@ -89,6 +89,10 @@ pub fn contains<C: ColumnTrait>(column: C, text: &str) -> Condition {
 pub const MAX_PAGE: u64 = 1_000_000;
 /// Largest page size.
 pub const MAX_PER_PAGE: u64 = 100;
+/// Longest search text (`q`) of a list, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Longest `sort` of a list (a column name, `-` for descending).
+pub const MAX_SORT_CHARS: usize = 64;
 
 /// The page index (from 0) and size a paginator is given for `page` (from 1) and `per_page`,
 /// or 422 when they are out of bounds: the offset they make must stay far inside what SQL takes.

@@ -11,9 +11,12 @@ use crate::error::{Error, FieldError, Result};
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct OfdProviderInput {
     /// Unique.
+    #[schema(max_length = 255)]
     pub name: String,
     /// The provider's ИНН, if given: 10 or 12 digits with valid check digits.
+    #[schema(max_length = 14, pattern = r"^\s*([0-9]{10}|[0-9]{12})?\s*$")]
     pub inn: Option<String>,
+    #[schema(max_length = 255)]
     pub website: Option<String>,
     /// Default true.
     pub is_active: Option<bool>,

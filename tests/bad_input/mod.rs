@@ -2,6 +2,7 @@
 //! page numbers and day counts), and what the server answers instead.
 
 mod bounds;
+mod documented;
 mod fuzz;
 mod panics;
 mod poison;

@@ -62,7 +62,9 @@ pub struct AdministratorListParams {
 #[serde(deny_unknown_fields)]
 pub struct CreateAdministrator {
     /// The Telegram user id.
+    #[schema(minimum = 1, maximum = 4503599627370495_i64)]
     pub telegram_id: i64,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
@@ -71,7 +73,7 @@ pub struct CreateAdministrator {
 pub struct UpdateAdministrator {
     /// `null` clears the name.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub name: Option<Option<String>>,
     pub is_active: Option<bool>,
 }

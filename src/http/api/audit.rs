@@ -103,17 +103,24 @@ pub struct AuditQuery {
     /// Items per page, 1–100 (default 20).
     pub per_page: Option<u64>,
     /// `user`, `administrator`, `cli` or `anonymous`.
+    #[param(max_length = 16)]
     pub actor_kind: Option<String>,
     /// The acting user's or administrator's id.
+    #[param(minimum = 1, maximum = 4503599627370495_i64)]
     pub actor_id: Option<i64>,
     /// `client`, `deadline`, `user`, …
+    #[param(max_length = 32)]
     pub entity: Option<String>,
+    #[param(max_length = 64)]
     pub entity_id: Option<String>,
     /// An action (`client.created`) or its first part (`client`, `login`).
+    #[param(max_length = 64)]
     pub action: Option<String>,
     /// On or after this day (`YYYY-MM-DD`, UTC).
+    #[param(max_length = 12, pattern = r"^\s*(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}\s*$", format = Date)]
     pub from: Option<String>,
     /// On or before this day (`YYYY-MM-DD`, UTC).
+    #[param(max_length = 12, pattern = r"^\s*(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}\s*$", format = Date)]
     pub to: Option<String>,
 }
 

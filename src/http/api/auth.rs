@@ -27,7 +27,9 @@ use crate::services::users::{self, User};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(max_length = 255)]
     pub email: String,
+    #[schema(max_length = 256)]
     pub password: String,
 }
 
@@ -41,8 +43,10 @@ pub struct LoginResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    #[schema(max_length = 256)]
     pub current_password: String,
     /// At least 10 characters, different from the current password.
+    #[schema(max_length = 256)]
     pub new_password: String,
 }
 

@@ -67,7 +67,9 @@ pub struct ListQuery {
     pub sort: Option<String>,
     /// Search text.
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 2147483647)]
     pub client_id: Option<i32>,
+    #[param(minimum = 1, maximum = 2147483647)]
     pub ofd_provider_id: Option<i32>,
     pub is_active: Option<bool>,
 }

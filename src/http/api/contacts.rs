@@ -60,7 +60,9 @@ pub struct ContactListQuery {
     pub sort: Option<String>,
     /// Part of the name.
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 2147483647)]
     pub client_id: Option<i32>,
+    #[param(minimum = 1, maximum = 4503599627370495_i64)]
     pub telegram_id: Option<i64>,
     pub is_active: Option<bool>,
 }

@@ -96,13 +96,19 @@ impl DeadlineDto {
 /// A deadline as staff enter it.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DeadlineInput {
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub client_id: i32,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub cash_register_id: Option<i32>,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub deadline_type_id: i32,
     /// `YYYY-MM-DD`.
+    #[schema(max_length = 12, pattern = r"^\s*(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}\s*$", format = Date)]
     pub expiration_date: String,
+    #[schema(max_length = 5000)]
     pub notes: Option<String>,
     /// `active`, `expired` or `closed` (on update; a new deadline is active).
+    #[schema(max_length = 16)]
     pub status: Option<String>,
 }
 
@@ -138,6 +144,7 @@ impl DeadlineInput {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RenewInput {
     /// `YYYY-MM-DD`, later than the current expiration date.
+    #[schema(max_length = 12, pattern = r"^\s*(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}\s*$", format = Date)]
     pub expiration_date: String,
 }
 
@@ -152,11 +159,15 @@ pub struct DeadlineListQuery {
     pub sort: Option<String>,
     /// Part of the notes.
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 2147483647)]
     pub client_id: Option<i32>,
+    #[param(minimum = 1, maximum = 2147483647)]
     pub cash_register_id: Option<i32>,
     /// `active`, `expired` or `closed`.
+    #[param(max_length = 16)]
     pub status: Option<String>,
     /// Deadline type id.
+    #[param(minimum = 1, maximum = 2147483647)]
     pub type_id: Option<i32>,
     /// Open deadlines expiring from today to today + N days (at most 3660).
     #[param(maximum = 3660)]

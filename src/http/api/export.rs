@@ -28,8 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "CSV: UTF-8 with a byte order mark, `;`-separated, dates as ДД.ММ.ГГГГ. \
             XLSX: one sheet, a frozen bold header, typed dates. Text cells starting with =, +, -, @, tab or CR begin with '",
-            content_type = "text/csv", body = String),
-        (status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+            content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 401, body = super::openapi::ErrorBody, description = "Not signed in"),
         (status = 422, body = super::openapi::ErrorBody, description = "Unknown dataset or format"),
         (status = 503, body = super::openapi::ErrorBody, description = "The database is unavailable")))]

@@ -1,16 +1,20 @@
 //! Request extractors that answer in the one JSON error shape: a body or query that does not
 //! parse is 400 (or 415/413), one that parses but is invalid is 422 with per-field details, and
-//! so is text holding U+0000, which no database stores.
+//! so is text holding U+0000, which no database stores, and a value out of the bounds the
+//! OpenAPI document states for it ([`super::bounds`]).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
+use axum::http::{Extensions, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::bounds::Bounds;
 use crate::error::{Error, FieldError};
 use crate::http::ApiError;
 
@@ -21,24 +25,74 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let route = Route::of(req.extensions(), req.method());
         let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(value)) => value,
             Err(rejection) => return Err(json_rejection(rejection)),
         };
-        refuse_nul(&value)?;
-        serde_json::from_value(value).map(ApiJson).map_err(|e| {
-            // serde names the field in its message ("missing field `email`", "unknown field `x`").
-            let message = e.to_string();
-            let field = message.split('`').nth(1).unwrap_or("body").to_string();
-            ApiError::from(Error::Validation(vec![FieldError::new(field, message)]))
-        })
+        checked(route, value).map(ApiJson)
     }
+}
+
+/// An optional JSON body: an empty one (or only whitespace) is `T::default()`; otherwise it is
+/// checked as [`ApiJson`] checks its body (the content type aside).
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let route = Route::of(req.extensions(), req.method());
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| ApiError::new(rejection.status(), "bad_request", rejection.body_text()))?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
+        checked(route, value).map(OptionalJson)
+    }
+}
+
+/// A parsed JSON body checked for U+0000 and for the bounds of its operation, then read as `T`.
+fn checked<T: DeserializeOwned>(route: Option<Route>, value: serde_json::Value) -> Result<T, ApiError> {
+    refuse_nul(&value)?;
+    if let Some(route) = route {
+        refuse(route.bounds.check_body(&route.path, &route.method, &value))?;
+    }
+    serde_json::from_value(value).map_err(|e| {
+        // serde names the field in its message ("missing field `email`", "unknown field `x`").
+        let message = e.to_string();
+        let field = message.split('`').nth(1).unwrap_or("body").to_string();
+        ApiError::from(Error::Validation(vec![FieldError::new(field, message)]))
+    })
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
+}
+
+/// The operation a request was routed to, and the bounds of the served document.
+struct Route {
+    bounds: Arc<Bounds>,
+    path: String,
+    method: Method,
+}
+
+impl Route {
+    fn of(extensions: &Extensions, method: &Method) -> Option<Self> {
+        let bounds = extensions.get::<Arc<Bounds>>()?.clone();
+        let path = extensions.get::<MatchedPath>()?.as_str().to_string();
+        Some(Self { bounds, path, method: method.clone() })
+    }
+}
+
+/// 422 naming the fields, when there are any.
+fn refuse(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors).into()) }
 }
 
 /// No database stores U+0000 in text (PostgreSQL refuses it): 422 naming each field that holds it.
@@ -101,8 +155,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .filter(|(key, value)| key.contains('\0') || value.contains('\0'))
             .map(|(key, _)| FieldError::new(key.replace('\0', "\u{FFFD}"), "must not contain U+0000"))
             .collect();
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors).into());
+        refuse(errors)?;
+        if let Some(route) = Route::of(&parts.extensions, &parts.method) {
+            let pairs: Vec<(String, String)> =
+                url::form_urlencoded::parse(query).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            refuse(route.bounds.check_query(&route.path, &route.method, &pairs))?;
         }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),

@@ -52,6 +52,7 @@ async fn preview(
 #[into_params(parameter_in = Query)]
 pub struct ApplyQuery {
     /// The `digest` of the preview being confirmed.
+    #[param(max_length = 64, pattern = r"^[0-9a-f]{64}$")]
     pub digest: String,
 }
 
@@ -82,6 +83,7 @@ async fn apply(
 #[into_params(parameter_in = Query)]
 pub struct TemplateQuery {
     /// `xlsx` (the default) or `csv`.
+    #[param(max_length = 4)]
     pub format: Option<String>,
 }
 

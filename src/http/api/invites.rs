@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, OptionalJson};
 use super::jwt::CurrentUser;
 use crate::core::Core;
 use crate::entities::invite;
@@ -56,6 +56,7 @@ impl InviteDto {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct InviteInput {
     /// Days, 1–90 (default 7).
+    #[schema(minimum = 1, maximum = 90)]
     pub valid_days: Option<u32>,
 }
 
@@ -83,14 +84,8 @@ async fn create(
     user: CurrentUser,
     State(core): State<Core>,
     Path(id): Path<i32>,
-    body: axum::body::Bytes,
+    OptionalJson(input): OptionalJson<InviteInput>,
 ) -> Result<(StatusCode, ApiJson<InviteDto>), ApiError> {
-    let input: InviteInput = if body.iter().all(u8::is_ascii_whitespace) {
-        InviteInput::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::from(crate::error::Error::invalid("valid_days", e.to_string())))?
-    };
     let valid_days = input.valid_days.unwrap_or(invites::DEFAULT_VALID_DAYS);
     let created = invites::create(&core.db, id, valid_days, Some(user.id)).await?;
     Ok((StatusCode::CREATED, ApiJson(InviteDto::of(created, core.bot_username.as_deref()))))

@@ -7,6 +7,7 @@
 pub mod administrators;
 pub mod audit;
 pub mod auth;
+pub mod bounds;
 pub mod cash_registers;
 pub mod clients;
 pub mod contacts;

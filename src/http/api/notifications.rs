@@ -85,12 +85,17 @@ pub struct NotificationListQuery {
     /// `id`, `created_at`, `sent_at`, `expiration_date`, `status`; `-` for descending (default `-id`).
     pub sort: Option<String>,
     /// `pending`, `retrying`, `sent` or `failed`.
+    #[param(max_length = 16)]
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 2147483647)]
     pub deadline_id: Option<i32>,
+    #[param(minimum = 1, maximum = 2147483647)]
     pub contact_id: Option<i32>,
     /// Created on or after this day (`YYYY-MM-DD`, UTC).
+    #[param(max_length = 12, pattern = r"^\s*(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}\s*$", format = Date)]
     pub from: Option<String>,
     /// Created on or before this day (`YYYY-MM-DD`, UTC).
+    #[param(max_length = 12, pattern = r"^\s*(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}\s*$", format = Date)]
     pub to: Option<String>,
 }
 

@@ -84,7 +84,8 @@ pub fn split() -> (axum::Router<AppState>, Document) {
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api", super::router()).split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     complete(&mut doc);
-    (router.layer(Extension(Arc::new(doc.clone()))), doc)
+    let bounds = Arc::new(super::bounds::Bounds::new(&doc));
+    (router.layer(Extension(Arc::new(doc.clone()))).layer(Extension(bounds)), doc)
 }
 
 /// Adds to every operation the answers any route may give besides its own — 400 for a path,
@@ -135,20 +136,24 @@ fn complete(doc: &mut Document) {
     }
 }
 
-/// `page` and `per_page` take what [`crate::services::listing::page_index`] accepts.
+/// The parameters every list shares: `page` and `per_page` take what
+/// [`crate::services::listing::page_index`] accepts, `q` and `sort` are of bounded length.
 fn bound_paging(param: &mut utoipa::openapi::path::Parameter) {
-    use crate::services::listing::{MAX_PAGE, MAX_PER_PAGE};
+    use crate::services::listing::{MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, MAX_SORT_CHARS};
     use utoipa::openapi::{RefOr, Schema, schema::SchemaType};
-    let max = match param.name.as_str() {
-        "page" => MAX_PAGE,
-        "per_page" => MAX_PER_PAGE,
-        _ => return,
-    };
-    if let Some(RefOr::T(Schema::Object(object))) = &mut param.schema
-        && matches!(object.schema_type, SchemaType::Type(_) | SchemaType::Array(_))
-    {
-        object.minimum = Some(utoipa::Number::UInt(1));
-        object.maximum = Some(utoipa::Number::UInt(max as usize));
+    let Some(RefOr::T(Schema::Object(object))) = &mut param.schema else { return };
+    if !matches!(object.schema_type, SchemaType::Type(_) | SchemaType::Array(_)) {
+        return;
+    }
+    match param.name.as_str() {
+        "page" | "per_page" => {
+            let max = if param.name == "page" { MAX_PAGE } else { MAX_PER_PAGE };
+            object.minimum = Some(utoipa::Number::UInt(1));
+            object.maximum = Some(utoipa::Number::UInt(max as usize));
+        }
+        "q" => object.max_length = Some(MAX_QUERY_CHARS),
+        "sort" => object.max_length = Some(MAX_SORT_CHARS),
+        _ => {}
     }
 }
 

@@ -85,6 +85,7 @@ pub struct FailedMessageListQuery {
     /// Part of the error or the method.
     pub q: Option<String>,
     /// Only this chat's messages.
+    #[param(minimum = -4503599627370495_i64, maximum = 4503599627370495_i64)]
     pub chat_id: Option<i64>,
 }
 

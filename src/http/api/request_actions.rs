@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::audit::Origin;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, OptionalJson};
 use super::jwt::CurrentUser;
 use super::requests::{AssigneeDto, RequestDto, SlaNow, status_name};
 use crate::core::{Core, Write};
@@ -40,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RejectInput {
     /// Shown to the client.
+    #[schema(max_length = 1000)]
     pub reason: Option<String>,
 }
 
@@ -148,15 +149,11 @@ async fn approve(change: Change, Path(id): Path<i32>) -> Result<ApiJson<RequestD
         (status = 404, body = super::openapi::ErrorBody, description = "No such request"),
         (status = 409, body = super::openapi::ErrorBody, description = "Already decided (details say by whom)"),
         (status = 422, body = super::openapi::ErrorBody, description = "The reason is too long")))]
-async fn reject(change: Change, Path(id): Path<i32>, body: axum::body::Bytes) -> Result<ApiJson<RequestDto>, ApiError> {
-    let input: RejectInput = if body.iter().all(u8::is_ascii_whitespace) {
-        RejectInput::default()
-    } else {
-        let invalid = |e: serde_json::Error| ApiError::from(Error::invalid("reason", e.to_string()));
-        let value: serde_json::Value = serde_json::from_slice(&body).map_err(invalid)?;
-        super::extract::refuse_nul(&value)?;
-        serde_json::from_value(value).map_err(invalid)?
-    };
+async fn reject(
+    change: Change,
+    Path(id): Path<i32>,
+    OptionalJson(input): OptionalJson<RejectInput>,
+) -> Result<ApiJson<RequestDto>, ApiError> {
     decide(change, id, Decision::Reject { reason: input.reason }).await
 }
 
@@ -167,9 +164,11 @@ pub struct TransitionInput {
     /// `start` (take the approved request, or resume after a question), `ask_client` (the
     /// request waits for the client's answer), `done`, or `reopen` (a closed request; admin
     /// role): done → in_progress, rejected or cancelled → pending.
+    #[schema(max_length = 16)]
     pub action: String,
     /// The question to the client (required for `ask_client`, sent to them), or a comment on a
     /// reopen; at most 1000 characters.
+    #[schema(max_length = 1000)]
     pub comment: Option<String>,
 }
 

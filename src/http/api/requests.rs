@@ -234,15 +234,21 @@ pub struct RequestListQuery {
     /// Part of the description, requester name or ИНН, or the number.
     pub q: Option<String>,
     /// `pending`, `approved`, `in_progress`, `waiting_for_client`, `done`, `rejected` or `cancelled`.
+    #[param(max_length = 32)]
     pub status: Option<String>,
     /// `service` or `link`.
+    #[param(max_length = 16)]
     pub kind: Option<String>,
     /// Request type id.
+    #[param(minimum = 1, maximum = 2147483647)]
     pub type_id: Option<i32>,
+    #[param(minimum = 1, maximum = 2147483647)]
     pub client_id: Option<i32>,
     /// Filed on or after this day (`YYYY-MM-DD`, UTC).
+    #[param(max_length = 12, pattern = r"^\s*(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}\s*$", format = Date)]
     pub from: Option<String>,
     /// Filed on or before this day (`YYYY-MM-DD`, UTC).
+    #[param(max_length = 12, pattern = r"^\s*(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}\s*$", format = Date)]
     pub to: Option<String>,
     /// Whose requests: `me` (the signed-in user), `none` (no one's), `user:N` or
     /// `administrator:N`.

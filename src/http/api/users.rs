@@ -97,9 +97,12 @@ pub struct UserListParams {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(max_length = 255)]
     pub email: String,
     /// At least 10 characters.
+    #[schema(max_length = 256)]
     pub password: String,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     pub role: ApiRole,
 }
@@ -109,7 +112,7 @@ pub struct CreateUser {
 pub struct UpdateUser {
     /// `null` clears the name.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub name: Option<Option<String>>,
     pub role: Option<ApiRole>,
     pub is_active: Option<bool>,
