@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 use tokio::net::TcpListener;
 
-use crate::bot::notifier::TelegramNotifier;
+use crate::bot::notifier::{AdminGroup, TelegramNotifier};
 use crate::bot::texts::Texts;
 use crate::bot::{menu, storage};
 use crate::config::Config;
@@ -97,6 +97,22 @@ struct TelegramStart {
 /// How long processed update ids are kept: longer than the 24 hours Telegram keeps an update.
 const PROCESSED_UPDATES_RETENTION: chrono::Duration = chrono::Duration::hours(48);
 
+/// The administrators' group as Telegram describes it (getChat): whether it has topics. When
+/// Telegram cannot say (or the bot is off), requests go to the group without topics.
+async fn admin_group(api: Option<&BotApi>, chat_id: i64) -> AdminGroup {
+    let Some(api) = api else { return AdminGroup { chat_id, forum: false } };
+    let chat = api.call::<serde_json::Value>("getChat", &serde_json::json!({ "chat_id": chat_id })).await;
+    let forum = match chat {
+        Ok(chat) => chat["is_forum"].as_bool().unwrap_or(false),
+        Err(e) => {
+            tracing::warn!(error = %e, chat_id, "getChat of ADMIN_GROUP_CHAT_ID failed; requests go to the group without topics until restart");
+            false
+        }
+    };
+    tracing::info!(chat_id, forum, "new requests go to the administrators' group");
+    AdminGroup { chat_id, forum }
+}
+
 impl Application {
     pub async fn build(config: Config, options: ServeOptions) -> Result<Self, StartError> {
         let listener = TcpListener::bind(config.listen)
@@ -127,9 +143,13 @@ impl Application {
             max_attempts: config.notifications.retry_attempts,
             delay: config.notifications.retry_interval,
         };
-        let notifier = Arc::new(
-            TelegramNotifier::new(texts.clone(), config.notifications.timezone).with_reminder_retry(reminder_retry),
-        );
+        let mut notifier =
+            TelegramNotifier::new(texts.clone(), config.notifications.timezone).with_reminder_retry(reminder_retry);
+        if let Some(chat_id) = config.telegram.admin_group_chat_id {
+            let api = config.telegram.bot_token.as_ref().map(|token| BotApi::new(&config.telegram.api_url, token));
+            notifier = notifier.with_admin_group(admin_group(api.as_ref(), chat_id).await);
+        }
+        let notifier = Arc::new(notifier);
         let mut core = Core::new(db, SenderHandle::new(), config.notifications.timezone, notifier);
         let (inbound, telegram) = match &config.telegram.bot_token {
             None => (None, None),

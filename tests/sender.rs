@@ -131,16 +131,7 @@ async fn delivers_each_row_once_with_its_message_id(backend: Backend) {
     let tg = FakeTelegram::start().await;
     let sender = Running::start(sender(&db, &tg, config()));
     let text = enqueue(&db, Outgoing::with_keyboard(USER, "Заявка №42 принята", keyboard("v1:a:42"))).await;
-    let photo = enqueue(
-        &db,
-        Outgoing::SendPhoto {
-            chat_id: OTHER_USER,
-            photo: "AgACAgIAAx0".into(),
-            caption: Some("Чек".into()),
-            reply_markup: None,
-        },
-    )
-    .await;
+    let photo = enqueue(&db, Outgoing::photo(OTHER_USER, "AgACAgIAAx0", Some("Чек".into()))).await;
     let document = enqueue(
         &db,
         Outgoing::SendDocument {

@@ -63,7 +63,7 @@ const KNOWN_DATABASE_USERS: &[&str] = &[
 ];
 
 /// Files over their limit, with the lines they may hold at most.
-const KNOWN_LONG_FILES: &[(&str, usize)] = &[("src/config.rs", 689), ("tests/sender.rs", 802)];
+const KNOWN_LONG_FILES: &[(&str, usize)] = &[("src/config.rs", 567), ("tests/sender.rs", 802)];
 
 /// A source file: its path from the crate's root (`src/bot/lists.rs`) and its text.
 struct Source {
@@ -193,7 +193,7 @@ async fn a_planted_violation_of_each_rule_is_found() {
     assert!(found[2].contains("execute_unprepared"), "{}", found[2]);
     assert!(found[3].contains("more than 500"), "{}", found[3]);
     assert!(found[4].contains("more than 800"), "{}", found[4]);
-    assert!(found[5].contains("more than 689"), "{}", found[5]);
+    assert!(found[5].contains("more than 567"), "{}", found[5]);
 
     let allowed = [
         Source {

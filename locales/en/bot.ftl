@@ -83,6 +83,7 @@ admin-link-request =
     Request #{ $number } — link to a company
     From: { $requester }
     INN: { $inn } ({ $client })
+group-topic = #{ $number } · { $title }
 admin-client-unknown = not given
 admin-client-not-found = no company with this INN in the database
 admin-outcome-approved = ✅ Approved: { $admin }, { $time }

@@ -83,6 +83,7 @@ admin-link-request =
     Заявка №{ $number } — подключение к организации
     От: { $requester }
     ИНН: { $inn } ({ $client })
+group-topic = №{ $number } · { $title }
 admin-client-unknown = не указан
 admin-client-not-found = организации с таким ИНН нет в базе
 admin-outcome-approved = ✅ Одобрена: { $admin }, { $time }

@@ -26,6 +26,7 @@ mod m20261201_000060_request_lifecycle;
 mod m20261207_000080_request_assignee;
 mod m20261207_000081_request_thread;
 mod m20261207_000082_request_sla;
+mod m20261207_000083_request_topics;
 mod m20261207_000100_reminder_summaries;
 mod m20261207_000101_search_text;
 mod m20261207_000120_long_addresses;
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000080_request_assignee::Migration),
             Box::new(m20261207_000081_request_thread::Migration),
             Box::new(m20261207_000082_request_sla::Migration),
+            Box::new(m20261207_000083_request_topics::Migration),
             Box::new(m20261207_000101_search_text::Migration),
             Box::new(m20261207_000120_long_addresses::Migration),
         ]
@@ -123,4 +125,5 @@ pub const TABLES: &[&str] = &[
     "reminder_summaries",
     "request_comments",
     "request_deliveries",
+    "request_topics",
 ];

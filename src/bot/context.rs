@@ -12,7 +12,7 @@ use super::storage::{self, DialogStore, StoreError};
 use super::texts::{Arg, Lang, Texts};
 use super::{BotError, notifier::TelegramNotifier};
 use crate::core::Write;
-use crate::outbox::{self, Keyboard, Outgoing};
+use crate::outbox::{self, Keyboard, MessageRef, Outgoing};
 use crate::services::requests::Actor;
 use crate::services::telegram_users::Profile;
 
@@ -35,6 +35,8 @@ pub struct Ctx {
     pub chat_id: i64,
     /// Set when the user is an active administrator.
     pub admin: Option<Actor>,
+    /// The forum topic the update came from (a group with topics): replies go there.
+    topic: Option<i32>,
     lang: std::sync::Mutex<Lang>,
     store: Arc<dyn DialogStore>,
     slot: Mutex<Slot>,
@@ -66,10 +68,22 @@ impl Ctx {
             profile,
             chat_id,
             admin,
+            topic: None,
             lang: std::sync::Mutex::new(lang),
             store: shared.store.clone(),
             slot: Mutex::new(Slot::Unloaded),
         }
+    }
+
+    /// Replies go to this forum topic of the chat.
+    pub fn with_topic(mut self, topic: Option<i32>) -> Self {
+        self.topic = topic;
+        self
+    }
+
+    /// Whether the update came from a private chat (not a group).
+    pub fn in_private_chat(&self) -> bool {
+        self.chat_id > 0
     }
 
     pub fn lang(&self) -> Lang {
@@ -131,14 +145,15 @@ impl Ctx {
         Ok(())
     }
 
-    /// Queues a plain text reply to this chat.
+    /// Queues a plain text reply to this chat (in its topic, if the update came from one).
     pub async fn reply(&self, text: String) -> Result<i64, BotError> {
-        self.send(Outgoing::text(self.chat_id, text)).await
+        self.send(Outgoing::text(self.chat_id, text).in_topic(self.topic.map(MessageRef::Telegram))).await
     }
 
     /// Queues a reply with a keyboard.
     pub async fn reply_with(&self, text: String, keyboard: impl Into<Keyboard>) -> Result<i64, BotError> {
-        self.send(Outgoing::with_keyboard(self.chat_id, text, keyboard)).await
+        let reply = Outgoing::with_keyboard(self.chat_id, text, keyboard);
+        self.send(reply.in_topic(self.topic.map(MessageRef::Telegram))).await
     }
 
     /// Queues the answer to a button's callback query, with a short notice if there is one.

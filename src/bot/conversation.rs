@@ -41,9 +41,9 @@ pub fn from_its_client(ctx: Arc<Ctx>, about: AboutRequest) -> bool {
 }
 
 /// The sender's request that waits for their answer, for a text, photo or document outside any
-/// dialog.
+/// dialog, in their private chat.
 pub async fn waiting_for_sender(ctx: Arc<Ctx>, content: Content) -> Result<Option<AboutRequest>, BotError> {
-    if content == Content::Other {
+    if content == Content::Other || !ctx.in_private_chat() {
         return Ok(None);
     }
     Ok(thread::waiting_for(&ctx.txn, ctx.profile.telegram_id).await?.map(AboutRequest))

@@ -22,12 +22,17 @@ use crate::services::reminders::{ReminderMessages, Summary};
 use crate::services::requests::RequestEvents;
 use crate::services::{clients, requests, telegram_users};
 
+mod group;
 mod work;
+
+pub use group::AdminGroup;
 
 pub struct TelegramNotifier {
     texts: Arc<Texts>,
     timezone: Tz,
     reminder_retry: Option<RetryPolicy>,
+    /// Where new requests go instead of every administrator's chat (`ADMIN_GROUP_CHAT_ID`).
+    group: Option<AdminGroup>,
 }
 
 /// A user's language as stored, for messages sent to them outside their own update.
@@ -38,7 +43,13 @@ pub async fn lang_of(db: &impl ConnectionTrait, telegram_id: i64) -> Result<Lang
 
 impl TelegramNotifier {
     pub fn new(texts: Arc<Texts>, timezone: Tz) -> Self {
-        Self { texts, timezone, reminder_retry: None }
+        Self { texts, timezone, reminder_retry: None, group: None }
+    }
+
+    /// New requests go to the administrators' group, once, instead of to each administrator.
+    pub fn with_admin_group(mut self, group: AdminGroup) -> Self {
+        self.group = Some(group);
+        self
     }
 
     /// Reminders are retried by this policy instead of the sender's default.
@@ -195,8 +206,9 @@ impl TelegramNotifier {
         Ok(if outcome.is_empty() { text } else { format!("{text}\n\n{outcome}") })
     }
 
-    /// Sends one administrator a copy of a request with the buttons that apply now, and
-    /// remembers the copy so it is edited after each change.
+    /// Sends one administrator (or the administrators' group, in the request's topic) a copy of
+    /// a request with the buttons that apply now, and remembers the copy so it is edited after
+    /// each change.
     pub async fn send_admin_copy(
         &self,
         txn: &DatabaseTransaction,
@@ -204,14 +216,14 @@ impl TelegramNotifier {
         request: &client_request::Model,
     ) -> Result<()> {
         let lang = lang_of(txn, chat_id).await?;
+        let topic = self.topic_in(txn, chat_id, request).await?;
         if let Some(photo) = &request.photo_file_id {
             let caption = Some(self.texts.get(lang, "admin-request-photo", &[("number", request.number.into())]));
-            outbox::enqueue(txn, Outgoing::SendPhoto { chat_id, photo: photo.clone(), caption, reply_markup: None })
-                .await?;
+            outbox::enqueue(txn, Outgoing::photo(chat_id, photo.clone(), caption).in_topic(topic.clone())).await?;
         }
         let text = self.copy_text(txn, lang, request).await?;
         let reply_markup = self.keyboard_in(txn, chat_id, lang, request).await?;
-        let outbox_id = outbox::enqueue(txn, Outgoing::SendMessage { chat_id, text, reply_markup }).await?;
+        let outbox_id = outbox::enqueue(txn, Outgoing::SendMessage { chat_id, text, reply_markup, topic }).await?;
         request_message::ActiveModel {
             request_id: Set(request.id),
             chat_id: Set(chat_id),
@@ -250,6 +262,9 @@ impl TelegramNotifier {
 #[async_trait]
 impl RequestEvents for TelegramNotifier {
     async fn request_filed(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+        if let Some(group) = self.group {
+            return self.file_in_group(txn, group, request).await;
+        }
         let admins = administrator::Entity::find().filter(administrator::Column::IsActive.eq(true)).all(txn).await?;
         for admin in admins {
             self.send_admin_copy(txn, admin.telegram_id, request).await?;

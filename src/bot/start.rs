@@ -68,8 +68,12 @@ pub async fn unknown_command(ctx: Arc<Ctx>) -> HandlerResult {
 }
 
 /// Text outside any dialog: an ИНН to be linked to (a link request for the administrators), or
-/// a hint.
+/// a hint. In a group (the administrators' group) people talk among themselves: the bot stays
+/// silent.
 pub async fn free_text(ctx: Arc<Ctx>, content: Content) -> HandlerResult {
+    if !ctx.in_private_chat() {
+        return Ok(());
+    }
     let Content::Text(text) = content else { return ctx.reply(ctx.t("unknown-input", &[])).await.map(drop) };
     let Some(digits) = inn::looks_like(&text) else { return ctx.reply(ctx.t("unknown-input", &[])).await.map(drop) };
     if !inn::is_valid(&digits) {

@@ -19,6 +19,7 @@ pub mod request_comment;
 pub mod request_delivery;
 pub mod request_event;
 pub mod request_message;
+pub mod request_topic;
 pub mod request_type;
 pub mod search;
 pub mod telegram_user;

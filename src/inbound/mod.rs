@@ -91,6 +91,17 @@ fn origin(update: &Update) -> Option<(Profile, i64)> {
     Some((profile, chat_id))
 }
 
+/// The forum topic an update's message (or the message of its button) is in, if any: the bot's
+/// replies go there.
+fn topic_of(update: &Update) -> Option<i32> {
+    let message = match &update.kind {
+        UpdateKind::Message(message) => Some(message),
+        UpdateKind::CallbackQuery(query) => query.message.as_ref().and_then(|m| m.regular_message()),
+        _ => None,
+    }?;
+    message.thread_id.filter(|_| message.is_topic_message).map(|thread| thread.0.0)
+}
+
 /// A short name of an update's kind, for logs and metrics.
 pub fn kind_name(update: &Update) -> &'static str {
     match &update.kind {
@@ -195,7 +206,8 @@ impl Inbound {
             return Ok(Outcome::Applied);
         };
         let lang = Lang::for_user(user.language.as_deref(), user.language_code.as_deref());
-        let ctx = Arc::new(Ctx::new(write, &self.shared, profile, chat_id, lang, admin));
+        let topic = topic_of(&update);
+        let ctx = Arc::new(Ctx::new(write, &self.shared, profile, chat_id, lang, admin).with_topic(topic));
         let username = BotUsername(self.core.bot_username.clone().unwrap_or_default());
         let result = self.handler.dispatch(dptree::deps![update, ctx.clone(), username]).await;
         // An update no branch takes (an edited message, a channel post, …) comes back with the

@@ -71,14 +71,14 @@ impl Outgoing {
     pub fn folded(&self, edit: &Outgoing) -> Option<Outgoing> {
         use Outgoing::*;
         match (self.clone(), edit.clone()) {
-            (SendMessage { chat_id, .. }, EditMessageText { text, reply_markup, .. }) => {
-                Some(SendMessage { chat_id, text, reply_markup })
+            (SendMessage { chat_id, topic, .. }, EditMessageText { text, reply_markup, .. }) => {
+                Some(SendMessage { chat_id, text, reply_markup, topic })
             }
-            (SendMessage { chat_id, text, .. }, EditMessageReplyMarkup { reply_markup, .. }) => {
-                Some(SendMessage { chat_id, text, reply_markup })
+            (SendMessage { chat_id, text, topic, .. }, EditMessageReplyMarkup { reply_markup, .. }) => {
+                Some(SendMessage { chat_id, text, reply_markup, topic })
             }
-            (SendPhoto { chat_id, photo, caption, .. }, EditMessageReplyMarkup { reply_markup, .. }) => {
-                Some(SendPhoto { chat_id, photo, caption, reply_markup })
+            (SendPhoto { chat_id, photo, caption, topic, .. }, EditMessageReplyMarkup { reply_markup, .. }) => {
+                Some(SendPhoto { chat_id, photo, caption, reply_markup, topic })
             }
             (
                 EditMessageText { chat_id, message, .. } | EditMessageReplyMarkup { chat_id, message, .. },
@@ -126,10 +126,13 @@ mod tests {
             copy.folded(&edit_keyboard("v1:cl:1")),
             Some(Outgoing::with_keyboard(7, "Заявка №1", keyboard("v1:cl:1")))
         );
-        let photo =
-            Outgoing::SendPhoto {
-                chat_id: 7, photo: "AgAC".into(), caption: Some("Чек".into()), reply_markup: None
-            };
+        let photo = Outgoing::SendPhoto {
+            chat_id: 7,
+            photo: "AgAC".into(),
+            caption: Some("Чек".into()),
+            reply_markup: None,
+            topic: None,
+        };
         assert_eq!(photo.folded(&edit_text("текст")), None, "a photo's caption is not its text");
         assert_eq!(
             photo.folded(&edit_keyboard("x")),
@@ -137,7 +140,8 @@ mod tests {
                 chat_id: 7,
                 photo: "AgAC".into(),
                 caption: Some("Чек".into()),
-                reply_markup: Some(keyboard("x"))
+                reply_markup: Some(keyboard("x")),
+                topic: None
             })
         );
         let document =

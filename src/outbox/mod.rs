@@ -44,6 +44,9 @@ pub enum Outgoing {
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_markup: Option<Keyboard>,
+        /// The forum topic it goes to (its `message_thread_id`), in a group with topics.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<MessageRef>,
     },
     #[serde(rename = "sendPhoto")]
     SendPhoto {
@@ -54,6 +57,8 @@ pub enum Outgoing {
         caption: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_markup: Option<Keyboard>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<MessageRef>,
     },
     #[serde(rename = "sendDocument")]
     SendDocument {
@@ -72,7 +77,14 @@ pub enum Outgoing {
         document: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caption: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<MessageRef>,
     },
+    /// A forum topic in a group with topics; Telegram answers its `message_thread_id`, kept as
+    /// the row's `telegram_message_id`, which the topic's messages refer to
+    /// ([`MessageRef::Outbox`] in their `topic`).
+    #[serde(rename = "createForumTopic")]
+    CreateForumTopic { chat_id: i64, name: String },
     #[serde(rename = "editMessageText")]
     EditMessageText {
         chat_id: i64,
@@ -110,6 +122,7 @@ impl Outgoing {
             Outgoing::EditMessageText { .. } => "editMessageText",
             Outgoing::EditMessageReplyMarkup { .. } => "editMessageReplyMarkup",
             Outgoing::AnswerCallbackQuery { .. } => "answerCallbackQuery",
+            Outgoing::CreateForumTopic { .. } => "createForumTopic",
         }
     }
 
@@ -121,18 +134,36 @@ impl Outgoing {
             | Outgoing::SendDocumentById { chat_id, .. }
             | Outgoing::EditMessageText { chat_id, .. }
             | Outgoing::EditMessageReplyMarkup { chat_id, .. }
-            | Outgoing::AnswerCallbackQuery { chat_id, .. } => *chat_id,
+            | Outgoing::AnswerCallbackQuery { chat_id, .. }
+            | Outgoing::CreateForumTopic { chat_id, .. } => *chat_id,
         }
     }
 
     /// A plain text message.
     pub fn text(chat_id: i64, text: impl Into<String>) -> Self {
-        Outgoing::SendMessage { chat_id, text: text.into(), reply_markup: None }
+        Outgoing::SendMessage { chat_id, text: text.into(), reply_markup: None, topic: None }
     }
 
     /// A text message with an inline keyboard.
     pub fn with_keyboard(chat_id: i64, text: impl Into<String>, keyboard: impl Into<Keyboard>) -> Self {
-        Outgoing::SendMessage { chat_id, text: text.into(), reply_markup: Some(keyboard.into()) }
+        Outgoing::SendMessage { chat_id, text: text.into(), reply_markup: Some(keyboard.into()), topic: None }
+    }
+
+    /// A photo Telegram already has (by its file id), with an optional caption.
+    pub fn photo(chat_id: i64, photo: impl Into<String>, caption: Option<String>) -> Self {
+        Outgoing::SendPhoto { chat_id, photo: photo.into(), caption, reply_markup: None, topic: None }
+    }
+
+    /// The same message in a forum topic (a message, a photo or a document; other calls are left
+    /// as they are).
+    pub fn in_topic(mut self, to: Option<MessageRef>) -> Self {
+        if let Outgoing::SendMessage { topic, .. }
+        | Outgoing::SendPhoto { topic, .. }
+        | Outgoing::SendDocumentById { topic, .. } = &mut self
+        {
+            *topic = to;
+        }
+        self
     }
 }
 

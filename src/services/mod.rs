@@ -27,6 +27,7 @@ pub mod sla;
 pub mod stats;
 pub mod telegram_users;
 pub mod thread;
+pub mod topics;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

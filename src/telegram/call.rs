@@ -10,6 +10,7 @@ use crate::entities::outgoing_message::{Model, Status};
 use crate::outbox::{Keyboard, MessageRef, Outgoing, Store};
 
 pub(super) const ANSWER_METHOD: &str = "answerCallbackQuery";
+const CREATE_TOPIC_METHOD: &str = "createForumTopic";
 
 /// A Bot API call ready to go.
 #[derive(Debug)]
@@ -38,9 +39,19 @@ impl Call {
             Body::Json(params) if self.method == ANSWER_METHOD => {
                 api.call::<bool>(self.method, &params).await.map(|_| None)
             }
+            // A topic's id is recorded as the row's message id: its messages refer to it.
+            Body::Json(params) if self.method == CREATE_TOPIC_METHOD => {
+                Ok(Some(api.call::<ForumTopic>(self.method, &params).await?.message_thread_id))
+            }
             Body::Json(params) => Ok(Some(api.call::<Message>(self.method, &params).await?.id.0)),
         }
     }
+}
+
+/// Telegram's answer to createForumTopic (only the field kktbot uses).
+#[derive(serde::Deserialize)]
+struct ForumTopic {
+    message_thread_id: i32,
 }
 
 /// What to do with a row before any call.
@@ -60,28 +71,41 @@ pub(super) async fn prepare(store: &Store, row: &Model) -> Result<Prepared, sea_
     };
     let method = outgoing.method();
     let (kind, target, body) = match outgoing {
-        Outgoing::SendMessage { chat_id, text, reply_markup } => {
+        Outgoing::SendMessage { chat_id, text, reply_markup, topic } => {
             let mut body = params(json!({ "chat_id": chat_id, "text": text }));
             add_markup(&mut body, reply_markup);
+            if let Some(not_ready) = add_topic(store, &mut body, topic).await? {
+                return Ok(not_ready);
+            }
             (Kind::ChatMessage, None, Body::Json(Value::Object(body)))
         }
-        Outgoing::SendPhoto { chat_id, photo, caption, reply_markup } => {
+        Outgoing::SendPhoto { chat_id, photo, caption, reply_markup, topic } => {
             let mut body = params(json!({ "chat_id": chat_id, "photo": photo }));
             if let Some(caption) = caption {
                 body.insert("caption".into(), Value::String(caption));
             }
             add_markup(&mut body, reply_markup);
+            if let Some(not_ready) = add_topic(store, &mut body, topic).await? {
+                return Ok(not_ready);
+            }
             (Kind::ChatMessage, None, Body::Json(Value::Object(body)))
         }
         Outgoing::SendDocument { chat_id, file_name, content, caption } => {
             (Kind::ChatMessage, None, Body::Document { chat_id, file_name, content, caption })
         }
-        Outgoing::SendDocumentById { chat_id, document, caption } => {
+        Outgoing::SendDocumentById { chat_id, document, caption, topic } => {
             let mut body = params(json!({ "chat_id": chat_id, "document": document }));
             if let Some(caption) = caption {
                 body.insert("caption".into(), Value::String(caption));
             }
+            if let Some(not_ready) = add_topic(store, &mut body, topic).await? {
+                return Ok(not_ready);
+            }
             (Kind::ChatMessage, None, Body::Json(Value::Object(body)))
+        }
+        // Creating a topic posts a message in the group: it counts against the group's limit.
+        Outgoing::CreateForumTopic { chat_id, name } => {
+            (Kind::ChatMessage, None, Body::Json(json!({ "chat_id": chat_id, "name": name })))
         }
         Outgoing::EditMessageText { chat_id, message, text, reply_markup } => {
             let message_id = match resolve(store, &message).await? {
@@ -135,6 +159,36 @@ async fn resolve(store: &Store, message: &MessageRef) -> Result<Result<i32, Prep
             "the message to edit (outbox row {reference}) was delivered without a Telegram message id"
         ))),
     })
+}
+
+/// Puts a message into its forum topic. The topic is created before its messages (the same
+/// chat's rows go in order), so it is known by now; a topic that could not be created (the group
+/// has no topics, the bot may not manage them) leaves the message in the group's general chat.
+/// A topic still being created holds the message back (`Some(Wait)`).
+async fn add_topic(
+    store: &Store,
+    body: &mut Map<String, Value>,
+    topic: Option<MessageRef>,
+) -> Result<Option<Prepared>, sea_orm::DbErr> {
+    let thread = match topic {
+        None => None,
+        Some(MessageRef::Telegram(id)) => Some(id),
+        Some(MessageRef::Outbox(reference)) => match resolve(store, &MessageRef::Outbox(reference)).await? {
+            Ok(id) => Some(id),
+            Err(wait @ Prepared::Wait(_)) => return Ok(Some(wait)),
+            Err(_) => {
+                tracing::warn!(
+                    topic = reference,
+                    "the forum topic was not created; the message goes to the general chat"
+                );
+                None
+            }
+        },
+    };
+    if let Some(thread) = thread {
+        body.insert("message_thread_id".into(), Value::from(thread));
+    }
+    Ok(None)
 }
 
 fn params(value: Value) -> Map<String, Value> {

@@ -104,7 +104,11 @@ impl Limits {
 
     /// Takes the chat's turn if it is due; its next one is an interval later.
     fn take_chat_turn(&self, chat_id: i64) -> bool {
-        let now = Instant::now();
+        self.take_chat_turn_at(chat_id, Instant::now())
+    }
+
+    /// [`Self::take_chat_turn`] at the instant `now`.
+    fn take_chat_turn_at(&self, chat_id: i64, now: Instant) -> bool {
         let interval = if chat_id > 0 { self.private_chat_interval } else { self.group_interval };
         let mut chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
         if chats.get(&chat_id).is_some_and(|at| *at > now) {
@@ -180,6 +184,40 @@ mod tests {
         assert!(start.elapsed() < Duration::from_millis(50));
         limits.acquire(Kind::ChatMessage, 1).await;
         assert!(start.elapsed() >= Duration::from_millis(100), "{:?}", start.elapsed());
+    }
+
+    /// Telegram's 20 messages a minute to one group, as the sender takes the group's turns with
+    /// a message always waiting (a backlog): the turns are played on a clock of the test's own, so
+    /// the test spends no minutes. Never more than 20 in any 60 s, and not much fewer either; the
+    /// group's turns hold no private chat.
+    #[test]
+    fn a_group_gets_at_most_20_messages_in_any_minute() {
+        let limits = Limits::new(&SenderConfig {
+            global_per_second: 30,
+            per_chat_per_second: 1,
+            per_group_per_minute: 20,
+            max_attempts: 1,
+        });
+        let (group, start) = (-1_001_234_567_890, Instant::now());
+        let mut now = start;
+        let mut sent = Vec::new();
+        for i in 0..45 {
+            // The sender waits until the group's turn is due, then takes it.
+            now = limits.chat_ready_at(group).map_or(now, |ready| ready.max(now));
+            if i > 0 {
+                assert!(!limits.take_chat_turn_at(group, now - Duration::from_millis(1)), "not before its turn");
+            }
+            assert!(limits.take_chat_turn_at(group, now));
+            sent.push(now - start);
+            assert!(limits.take_chat_turn_at(42, now), "a private chat is not held by the group");
+        }
+        for (i, at) in sent.iter().enumerate() {
+            let in_minute = sent[i..].iter().take_while(|later| **later - *at < Duration::from_secs(60)).count();
+            assert!(in_minute <= 20, "{in_minute} messages within a minute from message {i}: {sent:?}");
+        }
+        // 45 messages take 44 intervals of 3.3 s: a bit over two minutes and a quarter.
+        assert_eq!(sent[44], interval(20, Duration::from_secs(60)) * 44);
+        assert!(sent[44] < Duration::from_secs(150), "{:?}", sent[44]);
     }
 
     #[tokio::test]

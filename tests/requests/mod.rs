@@ -20,6 +20,7 @@ mod concurrency;
 mod conversation;
 mod deciding;
 mod filing;
+mod group;
 mod lifecycle;
 mod lists;
 mod numbering;

@@ -174,3 +174,29 @@ pub fn button(message: &Value, label: &str) -> String {
         .unwrap_or_else(|| panic!("no button {label:?} in {message}"))
         .to_string()
 }
+
+/// `update` (a message, or a button press on a message) moved to the group `chat_id` (a
+/// supergroup; a forum when `topic` is given, the message then in that topic), as Telegram sends
+/// what members do in a group.
+pub fn in_group(mut update: Value, chat_id: i64, topic: Option<i64>) -> Value {
+    let mut chat = json!({"id": chat_id, "title": "Администраторы ККТ", "type": "supergroup"});
+    if topic.is_some() {
+        chat["is_forum"] = json!(true);
+    }
+    for path in ["/message", "/callback_query/message"] {
+        let Some(message) = update.pointer_mut(path) else { continue };
+        message["chat"] = chat.clone();
+        if let Some(thread) = topic {
+            message["message_thread_id"] = json!(thread);
+            message["is_topic_message"] = json!(true);
+        }
+        if let Some(replied) = message.get_mut("reply_to_message") {
+            replied["chat"] = chat.clone();
+            if let Some(thread) = topic {
+                replied["message_thread_id"] = json!(thread);
+                replied["is_topic_message"] = json!(true);
+            }
+        }
+    }
+    update
+}

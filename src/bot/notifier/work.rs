@@ -41,8 +41,9 @@ impl TelegramNotifier {
         Ok(lines)
     }
 
-    /// The buttons of a copy in `chat_id`: those that apply now, in an administrator's chat only
-    /// (a dashboard user who gets the request in Telegram acts on the dashboard).
+    /// The buttons of a copy in `chat_id`: those that apply now, in an administrator's chat or the
+    /// administrators' group only (a dashboard user who gets the request in Telegram acts on the
+    /// dashboard).
     pub(super) async fn keyboard_in(
         &self,
         db: &impl ConnectionTrait,
@@ -50,7 +51,7 @@ impl TelegramNotifier {
         lang: Lang,
         request: &client_request::Model,
     ) -> Result<Option<Keyboard>> {
-        if !administrators::is_active(db, chat_id).await? {
+        if self.group_chat() != Some(chat_id) && !administrators::is_active(db, chat_id).await? {
             return Ok(None);
         }
         Ok(keyboards::copy(&self.texts, lang, request))
@@ -77,10 +78,19 @@ impl TelegramNotifier {
         Ok(assignment::describe(db, assignee).await?.filter(|v| v.is_active).and_then(|v| v.telegram_id))
     }
 
-    /// Where staff read about a request: its assignee's chat, else every active administrator's.
+    /// Where staff read about a request: its assignee's chat, else the administrators' group, else
+    /// every active administrator's.
     async fn staff_chats(&self, db: &impl ConnectionTrait, request: &client_request::Model) -> Result<Vec<i64>> {
         if let Some(chat) = self.assignee_chat(db, request).await? {
             return Ok(vec![chat]);
+        }
+        self.administrators_chats(db).await
+    }
+
+    /// The administrators' group, or every active administrator's chat without one.
+    async fn administrators_chats(&self, db: &impl ConnectionTrait) -> Result<Vec<i64>> {
+        if let Some(group) = self.group_chat() {
+            return Ok(vec![group]);
         }
         Ok(administrators::active(db).await?.into_iter().map(|a| a.telegram_id).collect())
     }
@@ -153,42 +163,43 @@ impl TelegramNotifier {
             Some(body) => format!("{header}\n{body}"),
             None => header.to_string(),
         };
+        let topic = self.topic_in(txn, chat_id, request).await?;
         let mut outgoing = Vec::new();
         let mut rest = Some(text);
         if let (Some(kind), Some(file_id)) = (message.attachment_kind, &message.attachment_file_id) {
             let fits = rest.as_ref().is_some_and(|t| t.chars().count() <= MAX_CAPTION_CHARS);
             let caption = if fits { rest.take() } else { Some(header.to_string()) };
             outgoing.push(match kind {
-                AttachmentKind::Photo => {
-                    Outgoing::SendPhoto { chat_id, photo: file_id.clone(), caption, reply_markup: None }
+                AttachmentKind::Photo => Outgoing::photo(chat_id, file_id.clone(), caption),
+                AttachmentKind::Document => {
+                    Outgoing::SendDocumentById { chat_id, document: file_id.clone(), caption, topic: None }
                 }
-                AttachmentKind::Document => Outgoing::SendDocumentById { chat_id, document: file_id.clone(), caption },
             });
         }
         for part in rest.map(|t| split_message(&t, MAX_MESSAGE_CHARS)).unwrap_or_default() {
             outgoing.push(Outgoing::text(chat_id, part));
         }
         for message_out in outgoing {
-            let id = outbox::enqueue(txn, message_out).await?;
+            let id = outbox::enqueue(txn, message_out.in_topic(topic.clone())).await?;
             thread::record_delivery(txn, request.id, Some(message.id), chat_id, purpose, id).await?;
         }
         Ok(())
     }
 
-    /// A request still waiting for its decision past its time: every administrator gets a notice
-    /// and the request again, with its buttons.
+    /// A request still waiting for its decision past its time: every administrator (or the
+    /// administrators' group, in the request's topic) gets a notice and the request again, with
+    /// its buttons.
     pub(super) async fn announce_again(
         &self,
         txn: &DatabaseTransaction,
         request: &client_request::Model,
         hours: u32,
     ) -> Result<()> {
-        for admin in administrators::active(txn).await? {
-            let chat = admin.telegram_id;
+        for chat in self.administrators_chats(txn).await? {
             let lang = lang_of(txn, chat).await?;
             let args = [("number", Arg::from(request.number)), ("hours", Arg::from(i64::from(hours)))];
-            let id =
-                outbox::enqueue(txn, Outgoing::text(chat, self.texts.get(lang, "decision-overdue", &args))).await?;
+            let notice = Outgoing::text(chat, self.texts.get(lang, "decision-overdue", &args));
+            let id = outbox::enqueue(txn, notice.in_topic(self.topic_in(txn, chat, request).await?)).await?;
             thread::record_delivery(txn, request.id, None, chat, Purpose::Notice, id).await?;
             self.send_admin_copy(txn, chat, request).await?;
         }

@@ -56,6 +56,7 @@ impl From<outgoing_message::Model> for FailedMessageDto {
             Ok(Outgoing::SendDocument { file_name, .. }) => Some(file_name),
             Ok(Outgoing::SendDocumentById { caption, .. }) => caption,
             Ok(Outgoing::AnswerCallbackQuery { text, .. }) => text,
+            Ok(Outgoing::CreateForumTopic { name, .. }) => Some(name),
             Ok(Outgoing::EditMessageReplyMarkup { .. }) | Err(_) => None,
         };
         Self {

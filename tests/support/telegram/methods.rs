@@ -84,6 +84,11 @@ impl FakeState {
                     "file_path": path,
                 }))
             }
+            "getChat" => {
+                let chat = self.target_chat(params)?;
+                Ok(self.chat_full_info(chat))
+            }
+            "createForumTopic" => self.create_forum_topic(params),
             "setWebhook" => self.set_webhook(params),
             "deleteWebhook" => {
                 if params["drop_pending_updates"] == json!(true) {
@@ -128,8 +133,10 @@ impl FakeState {
         let chat = self.target_chat(params)?;
         let text = required_text(params, "message is too long")?;
         let markup = inline_markup(params)?;
+        let thread = self.thread_of(chat, params)?;
         self.check_flood(chat)?;
         let mut content = Map::new();
+        add_thread(&mut content, thread);
         content.insert("text".into(), json!(text));
         if let Some(entities) = params.get("entities") {
             content.insert("entities".into(), entities.clone());
@@ -155,6 +162,7 @@ impl FakeState {
             None => String::new(),
         };
         let markup = inline_markup(params)?;
+        let thread = self.thread_of(chat, params)?;
         self.check_flood(chat)?;
 
         self.files_sent += 1;
@@ -187,6 +195,7 @@ impl FakeState {
             })
         };
         let mut content = Map::new();
+        add_thread(&mut content, thread);
         content.insert(kind.into(), file);
         if !caption.is_empty() {
             content.insert("caption".into(), json!(caption));
@@ -253,18 +262,81 @@ impl FakeState {
         Ok((chat, id))
     }
 
+    /// `getChat`: the chat as a ChatFullInfo (a forum says `is_forum`).
+    pub(super) fn chat_full_info(&self, chat: i64) -> Value {
+        let mut info = self.chat_object(chat);
+        info["accent_color_id"] = json!(chat.rem_euclid(7));
+        info["max_reaction_count"] = json!(11);
+        info["accepted_gift_types"] = json!({
+            "unlimited_gifts": false,
+            "limited_gifts": false,
+            "unique_gifts": false,
+            "premium_subscription": false,
+        });
+        info
+    }
+
+    /// The chat as messages carry it.
+    pub(super) fn chat_object(&self, chat: i64) -> Value {
+        let mut object = chat_object(chat);
+        if self.forums.contains(&chat) {
+            object["is_forum"] = json!(true);
+        }
+        object
+    }
+
+    /// `createForumTopic`: a topic in a forum, opened by its "topic created" message, whose id is
+    /// the topic's `message_thread_id`.
+    pub(super) fn create_forum_topic(&mut self, params: &Value) -> ApiResult {
+        let chat = self.target_chat(params)?;
+        if !self.forums.contains(&chat) {
+            return Err(ApiError::bad_request("the chat is not a forum"));
+        }
+        let name = params["name"].as_str().unwrap_or_default();
+        if !(1..=128).contains(&name.chars().count()) {
+            return Err(ApiError::bad_request("TOPIC_TITLE_EMPTY"));
+        }
+        self.check_flood(chat)?;
+        let icon_color = 0x6F_B9_F0;
+        let mut content = Map::new();
+        content.insert("forum_topic_created".into(), json!({ "name": name, "icon_color": icon_color }));
+        content.insert("is_topic_message".into(), json!(true));
+        let message = self.new_message(chat, content, Value::Null);
+        let thread = message["message_id"].as_i64().expect("a message has an id");
+        if let Some(stored) = self.messages.get_mut(&(chat, thread)) {
+            stored.message["message_thread_id"] = json!(thread);
+        }
+        self.topics.insert((chat, thread));
+        Ok(json!({ "message_thread_id": thread, "name": name, "icon_color": icon_color }))
+    }
+
+    /// The topic a send names (`message_thread_id`): in a forum it must be one of its topics; in
+    /// other chats Telegram ignores it.
+    pub(super) fn thread_of(&self, chat: i64, params: &Value) -> Result<Option<i64>, ApiError> {
+        let Some(thread) = int_param(params, "message_thread_id") else { return Ok(None) };
+        if !self.forums.contains(&chat) {
+            return Ok(None);
+        }
+        if !self.topics.contains(&(chat, thread)) {
+            return Err(ApiError::bad_request("message thread not found"));
+        }
+        Ok(Some(thread))
+    }
+
     /// Stores a message from the bot with the chat's next message id and returns it.
     pub(super) fn new_message(&mut self, chat: i64, content: Map<String, Value>, source: Value) -> Value {
+        let chat_object = self.chat_object(chat);
         let last = self.last_message_id.entry(chat).or_default();
         *last += 1;
+        let id = *last;
         let mut message = json!({
-            "message_id": *last,
+            "message_id": id,
             "from": { "id": BOT_ID, "is_bot": true, "first_name": BOT_NAME, "username": BOT_USERNAME },
-            "chat": chat_object(chat),
+            "chat": chat_object,
             "date": unix_now(),
         });
         message.as_object_mut().expect("a message is an object").extend(content);
-        self.messages.insert((chat, *last), SentMessage { message: message.clone(), source });
+        self.messages.insert((chat, id), SentMessage { message: message.clone(), source });
         message
     }
 
@@ -357,6 +429,14 @@ impl FakeState {
         } else {
             self.updates.retain(|update| update["update_id"].as_i64().is_some_and(|id| id >= offset));
         }
+    }
+}
+
+/// A message in a forum topic carries the topic's id.
+pub(super) fn add_thread(content: &mut Map<String, Value>, thread: Option<i64>) {
+    if let Some(thread) = thread {
+        content.insert("message_thread_id".into(), json!(thread));
+        content.insert("is_topic_message".into(), json!(true));
     }
 }
 

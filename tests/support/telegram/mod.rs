@@ -56,9 +56,12 @@ const METHODS: &[&str] = &[
     "getMyCommands",
     "deleteMyCommands",
     "getFile",
+    "getChat",
+    "createForumTopic",
 ];
-/// Methods that post a new message and so count against flood limits.
-const SEND_METHODS: &[&str] = &["sendMessage", "sendPhoto", "sendDocument"];
+/// Methods that post a new message and so count against flood limits (a new forum topic posts
+/// its "topic created" message).
+const SEND_METHODS: &[&str] = &["sendMessage", "sendPhoto", "sendDocument", "createForumTopic"];
 /// Parameters that are free text: never decoded from form fields as JSON.
 const TEXT_PARAMS: &[&str] = &[
     "text",
@@ -74,6 +77,7 @@ const TEXT_PARAMS: &[&str] = &[
     "action",
     "ip_address",
     "file_id",
+    "name",
 ];
 /// Inline keyboard button fields that give a button something to do.
 const BUTTON_ACTIONS: &[&str] = &[
@@ -307,6 +311,14 @@ impl FakeTelegram {
         self.shared.state().unknown_chats.insert(chat_id);
     }
 
+    /// Makes the supergroup `chat_id` a forum (a group with topics): `getChat` says `is_forum`,
+    /// `createForumTopic` works there, and a message with a `message_thread_id` must name one of its
+    /// topics.
+    pub fn make_forum(&self, chat_id: i64) {
+        assert_eq!(chat_type(chat_id), "supergroup", "only supergroups have topics");
+        self.shared.state().forums.insert(chat_id);
+    }
+
     /// Undoes [`Self::lose_chat`].
     pub fn find_chat(&self, chat_id: i64) {
         self.shared.state().unknown_chats.remove(&chat_id);
@@ -437,6 +449,10 @@ struct FakeState {
     files: HashMap<String, (String, Vec<u8>)>,
     /// Downloads: (the token in the URL, the path).
     downloads: Vec<(String, String)>,
+    /// Supergroups with topics.
+    forums: HashSet<i64>,
+    /// Topics created, by chat and `message_thread_id`.
+    topics: HashSet<(i64, i64)>,
 }
 
 struct QueuedFault {
