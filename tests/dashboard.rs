@@ -22,6 +22,7 @@ use crate::support::servers::free_port;
 use crate::support::updates::User;
 
 mod staff;
+mod work;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The W3C key of an element reference.

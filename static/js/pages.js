@@ -6,6 +6,7 @@ import { weeksChart } from './chart.js';
 import { daysLeft, fmtDate, h, pick, urgency } from './dom.js';
 import { getLang, t, tMaybe } from './i18n.js';
 import { qrSvg } from './qr.js';
+import { assigneeCard, photoCard, threadCard } from './request_work.js';
 import { badge, emptyState, errorState, formView, listView, loadingState, openDialog, toast, validInn } from './ui.js';
 
 const d = (v) => fmtDate(v, getLang());
@@ -245,6 +246,9 @@ export function requestPage(id) {
             pageHead(t('request_title', { n: reqNumber(r) }), actionButtons(r, reload)),
             h('dl', { class: 'props card' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
             h('div', { class: 'card' }, h('h2', {}, t('description')), h('p', { class: 'pre' }, r.description)),
+            photoCard(r),
+            assigneeCard(r, reload),
+            threadCard(r, data.thread || [], reload),
             h(
               'section',
               { class: 'card' },
