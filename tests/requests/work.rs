@@ -323,9 +323,9 @@ async fn a_request_is_assigned_and_discussed_through_the_api(backend: Backend) {
     app.shutdown().await;
 }
 
-integration_test!(the_request_photo_is_shown_through_the_server);
-async fn the_request_photo_is_shown_through_the_server() {
-    let app = app(Backend::Sqlite).await;
+backend_test!(the_request_photo_is_shown_through_the_server);
+async fn the_request_photo_is_shown_through_the_server(backend: Backend) {
+    let app = app(backend).await;
     let admin = admin_token(&app).await;
     let ivan = User::ru(7_650_000_201, "Иван");
     choose_type(&app, &ivan, 0).await;
@@ -378,7 +378,7 @@ async fn the_request_photo_is_shown_through_the_server() {
     app.shutdown().await;
 
     // With the bot off no file can be fetched.
-    let app = crate::staff::builder(Backend::Sqlite).spawn().await;
+    let app = crate::staff::builder(backend).spawn().await;
     let admin = admin_token(&app).await;
     let row = client_request::ActiveModel {
         number: Set(1),
