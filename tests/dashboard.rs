@@ -1,261 +1,29 @@
-//! The dashboard in a real browser: headless Chromium driven through chromedriver's W3C WebDriver
-//! HTTP API (plain reqwest, no WebDriver crate), against the real server and the fake Bot API.
+//! The dashboard in a real browser: headless Chromium driven through chromedriver with the
+//! fantoccini WebDriver client (`dashboard/browser.rs`), against the real server and the fake Bot API.
 //! Waits are bounded polls of the page, never fixed sleeps. Screenshots of the main pages are
 //! saved to `docs/screenshots/`.
 //!
 //! Without `/usr/bin/chromium` and `chromedriver` the test prints SKIPPED (and fails with CI=true);
 //! `.ci/run` installs them (`apt-get install chromium chromium-driver`).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
 use crate::support::chat::file_request;
-use crate::support::harness::skip;
 use crate::support::integration_test;
 use crate::support::seed::date_in;
-use crate::support::servers::free_port;
 use crate::support::updates::User;
 
+mod browser;
 mod staff;
 mod work;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// The W3C key of an element reference.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-/// How long any one wait may take.
-const WAIT: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(50);
+use browser::{Browser, POLL, WAIT};
 
 const ADMIN_TG: i64 = 900_000_001;
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
-
-fn chromedriver() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("chromedriver")).find(|p| p.is_file())
-}
-
-// ================================================================== a minimal WebDriver client
-
-/// A chromedriver process and one browser session in it.
-struct Browser {
-    driver: Child,
-    http: reqwest::Client,
-    /// `http://127.0.0.1:<port>/session/<id>`
-    session: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    /// Starts chromedriver and a headless Chromium session; skips the test when they are not
-    /// installed.
-    async fn start() -> Browser {
-        let driver_path = chromedriver();
-        if !Path::new(CHROMIUM).exists() || driver_path.is_none() {
-            skip("chromium or chromedriver is not installed (apt-get install chromium chromium-driver)");
-        }
-        let port = free_port();
-        let driver = Command::new(driver_path.unwrap())
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
-        let started = Instant::now();
-        loop {
-            let ready = match http.get(format!("{base}/status")).send().await {
-                Ok(res) => res.json::<Value>().await.is_ok_and(|v| v["value"]["ready"] == true),
-                Err(_) => false,
-            };
-            if ready {
-                break;
-            }
-            assert!(started.elapsed() < WAIT, "chromedriver did not become ready");
-            tokio::time::sleep(POLL).await;
-        }
-        let profile = tempfile::tempdir().expect("a browser profile directory");
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "unhandledPromptBehavior": "ignore",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", format!("--user-data-dir={}", profile.path().display()),
-                    "--window-size=1280,900", "--lang=ru",
-                ],
-            },
-        }}});
-        let res: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let id = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {res}"));
-        Browser { driver, http, session: format!("{base}/session/{id}"), _profile: profile }
-    }
-
-    /// One WebDriver command: its `value`, or the WebDriver error object.
-    async fn try_cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Value> {
-        let url = format!("{}{path}", self.session);
-        let mut req = self.http.request(method, &url);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap_or_else(|e| panic!("WebDriver {path}: {e}"));
-        let ok = res.status().is_success();
-        let v: Value = res.json().await.unwrap_or(Value::Null);
-        if ok { Ok(v["value"].clone()) } else { Err(v["value"].clone()) }
-    }
-
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        self.try_cmd(method, path, body).await.unwrap_or_else(|e| panic!("WebDriver {path} failed: {e}"))
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
-    }
-
-    /// Runs `script` (a function body; `arguments` are `args`) in the page.
-    async fn js(&self, script: &str, args: Value) -> Value {
-        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
-    }
-
-    /// Polls `script` until it returns something other than null/false/""; returns that.
-    async fn wait_js(&self, what: &str, script: &str) -> Value {
-        let started = Instant::now();
-        loop {
-            let v = self
-                .try_cmd(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] })))
-                .await;
-            match v {
-                Ok(Value::Null | Value::Bool(false)) => {}
-                Ok(Value::String(s)) if s.is_empty() => {}
-                Ok(v) => return v,
-                Err(e) if e["error"] == "unexpected alert open" => {
-                    panic!("an alert opened while waiting for {what}: {e}")
-                }
-                Err(_) => {}
-            }
-            if started.elapsed() > WAIT {
-                let body = self.js("return document.body.innerText", json!([])).await;
-                panic!("timed out waiting for {what}; the page says:\n{}", body.as_str().unwrap_or_default());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// Waits for the first element matching `css`; its reference.
-    async fn find(&self, css: &str) -> Value {
-        let started = Instant::now();
-        loop {
-            let res = self
-                .try_cmd(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": css })))
-                .await;
-            if let Ok(el) = res {
-                return el;
-            }
-            if started.elapsed() > WAIT {
-                let body = self.js("return document.body.innerText", json!([])).await;
-                panic!("no element {css}; the page says:\n{}", body.as_str().unwrap_or_default());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    fn id(el: &Value) -> String {
-        el[ELEMENT].as_str().unwrap_or_else(|| panic!("an element reference: {el}")).to_string()
-    }
-
-    async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        // A control may be re-rendered between finding and clicking it: retry within the bound.
-        let started = Instant::now();
-        let mut el = el;
-        while let Err(e) =
-            self.try_cmd(reqwest::Method::POST, &format!("/element/{}/click", Self::id(&el)), Some(json!({}))).await
-        {
-            assert!(started.elapsed() < WAIT, "cannot click {css}: {e}");
-            tokio::time::sleep(POLL).await;
-            el = self.find(css).await;
-        }
-    }
-
-    /// Clears a text field and types into it as a user would.
-    async fn type_into(&self, css: &str, text: &str) {
-        let el = Self::id(&self.find(css).await);
-        self.cmd(reqwest::Method::POST, &format!("/element/{el}/clear"), Some(json!({}))).await;
-        self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text }))).await;
-    }
-
-    /// Sets a value the keyboard enters awkwardly (dates, selects) and fires input/change.
-    async fn set_value(&self, css: &str, value: &str) {
-        let el = self.find(css).await;
-        self.js(
-            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true})); \
-             arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
-            json!([el, value]),
-        )
-        .await;
-    }
-
-    async fn text(&self, css: &str) -> String {
-        let el = self.find(css).await;
-        self.js("return arguments[0].textContent", json!([el])).await.as_str().unwrap_or_default().to_string()
-    }
-
-    /// The text of an open alert, if one is open.
-    async fn alert_text(&self) -> Option<String> {
-        self.try_cmd(reqwest::Method::GET, "/alert/text", None).await.ok().map(|v| v.as_str().unwrap_or("").into())
-    }
-
-    async fn set_window(&self, width: u32, height: u32) {
-        self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({ "width": width, "height": height }))).await;
-    }
-
-    /// A PNG of one element as the browser draws it.
-    async fn element_png(&self, css: &str) -> Vec<u8> {
-        let el = Self::id(&self.find(css).await);
-        let data = self.cmd(reqwest::Method::GET, &format!("/element/{el}/screenshot"), None).await;
-        base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap()).expect("a base64 PNG")
-    }
-
-    /// Saves a PNG of the viewport to `docs/screenshots/<name>.png`.
-    async fn screenshot(&self, name: &str) {
-        let data = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
-        let png = base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap()).expect("a base64 PNG");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-    }
-
-    async fn quit(mut self) {
-        let _ = self.http.delete(&self.session).send().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // After a failure: end the session (which closes Chromium), then chromedriver.
-        if let Ok(None) = self.driver.try_wait() {
-            let session = self.session.clone();
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(async {
-                    let _ = reqwest::Client::new().delete(&session).timeout(Duration::from_secs(10)).send().await;
-                });
-            })
-            .join();
-            let _ = self.driver.kill();
-            let _ = self.driver.wait();
-        }
-    }
-}
 
 /// The texts of the QR codes a camera would read in a PNG (rqrr: detection and decoding).
 fn read_qr_codes(png_bytes: &[u8]) -> Vec<String> {
@@ -689,13 +457,7 @@ async fn dashboard_in_a_browser() {
     browser.goto(&app.url("/#/")).await;
     browser.click("#logout").await;
     browser.find(".login-form").await;
-    let me = browser
-        .cmd(
-            reqwest::Method::POST,
-            "/execute/async",
-            Some(json!({"script": "const done = arguments[0]; fetch('/api/auth/me', {credentials: 'same-origin'}).then(r => done(r.status));", "args": []})),
-        )
-        .await;
+    let me = browser.fetch_status("/api/auth/me").await;
     assert_eq!(me, 401, "after logout the browser has no session");
     browser.goto(&app.url("/#/clients")).await;
     browser.find(".login-form").await;
@@ -717,13 +479,7 @@ async fn dashboard_in_a_browser() {
     assert_eq!(links, 0, "no users or administrators link for an operator");
     browser.goto(&app.url("/#/users")).await;
     browser.find(".page-forbidden").await;
-    let users_status = browser
-        .cmd(
-            reqwest::Method::POST,
-            "/execute/async",
-            Some(json!({"script": "const done = arguments[0]; fetch('/api/users', {credentials: 'same-origin'}).then(r => done(r.status));", "args": []})),
-        )
-        .await;
+    let users_status = browser.fetch_status("/api/users").await;
     assert_eq!(users_status, 403, "the API refuses the operator too");
 
     assert_eq!(browser.alert_text().await, None, "no alert ran at any point");

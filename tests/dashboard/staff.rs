@@ -76,9 +76,7 @@ async fn dashboard_audit_log_and_import() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ofd-export.xlsx");
     std::fs::write(&path, ofd_export()).unwrap();
-    let input = Browser::id(&browser.find("#import-file").await);
-    let file = path.to_str().unwrap();
-    browser.cmd(reqwest::Method::POST, &format!("/element/{input}/value"), Some(json!({ "text": file }))).await;
+    browser.choose_file("#import-file", path.to_str().unwrap()).await;
     browser.click("#import-preview").await;
     let outcomes = browser
         .wait_js(
