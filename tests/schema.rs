@@ -68,6 +68,10 @@ async fn up_down_up(backend: Backend) {
         "idx_outgoing_messages_pending_answers",
         "idx_outgoing_messages_pending_messages",
         "idx_outgoing_messages_pending_by_chat",
+        "idx_deadlines_type_expiration",
+        "idx_client_requests_created",
+        "idx_notification_logs_status_created",
+        "idx_notification_logs_status_sent",
     ] {
         assert!(present.iter().any(|i| i == index), "index {index} missing: {present:?}");
     }

@@ -110,7 +110,9 @@ impl Drop for Bot {
 fn spawn(program: Program, port: u16, env: &BTreeMap<String, String>, dir: &std::path::Path) -> Child {
     let mut command = match program {
         Program::Kktbot => {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_kktbot"));
+            // KKTBOT_BIN runs another build of kktbot (a release build from a debug benchmark).
+            let bin = std::env::var("KKTBOT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kktbot").to_string());
+            let mut c = Command::new(bin);
             c.arg("serve").arg("--no-register-webhook");
             c
         }

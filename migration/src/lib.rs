@@ -29,6 +29,7 @@ mod m20261207_000082_request_sla;
 mod m20261207_000083_request_topics;
 mod m20261207_000100_reminder_summaries;
 mod m20261207_000101_search_text;
+mod m20261207_000102_dashboard_indexes;
 mod m20261207_000120_long_addresses;
 
 /// Creates a table; on MySQL as InnoDB, utf8mb4 with the binary collation.
@@ -94,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000082_request_sla::Migration),
             Box::new(m20261207_000083_request_topics::Migration),
             Box::new(m20261207_000101_search_text::Migration),
+            Box::new(m20261207_000102_dashboard_indexes::Migration),
             Box::new(m20261207_000120_long_addresses::Migration),
         ]
     }

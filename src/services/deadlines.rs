@@ -184,6 +184,17 @@ pub async fn list(
     filter: &DeadlineFilter,
     today: NaiveDate,
 ) -> Result<Listed<DeadlineView>> {
+    let query = list_query(params, filter, today)?;
+    let page = listing::fetch(db, query, params.page, params.per_page).await?;
+    Ok(Listed { items: views(db, page.items).await?, total: page.total })
+}
+
+/// The deadlines [`list`] reads, in its order.
+pub(crate) fn list_query(
+    params: &ListParams,
+    filter: &DeadlineFilter,
+    today: NaiveDate,
+) -> Result<sea_orm::Select<deadline::Entity>> {
     let mut query = deadline::Entity::find();
     if let Some(q) = params.search() {
         query = query.filter(listing::matches(deadline::Column::Search, q));
@@ -226,7 +237,7 @@ pub async fn list(
         }
         None => {}
     }
-    let query = listing::sorted(
+    listing::sorted(
         query,
         params.sort.as_deref(),
         &[
@@ -238,9 +249,7 @@ pub async fn list(
         ],
         "expiration_date",
         deadline::Column::Id,
-    )?;
-    let page = listing::fetch(db, query, params.page, params.per_page).await?;
-    Ok(Listed { items: views(db, page.items).await?, total: page.total })
+    )
 }
 
 pub async fn get_view(db: &impl ConnectionTrait, id: i32) -> Result<DeadlineView> {
@@ -305,16 +314,24 @@ pub async fn count_overdue(db: &impl ConnectionTrait, today: NaiveDate) -> Resul
     Ok(open_of_active_clients().filter(deadline::Column::ExpirationDate.lt(today)).count(db).await?)
 }
 
-/// The expiration dates of open deadlines of active clients from `from` to `to`.
-pub async fn open_dates_between(db: &impl ConnectionTrait, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>> {
+/// Open deadlines of active clients from `from` to `to`, counted per expiration date (a row per
+/// date, not per deadline).
+pub async fn open_counts_between(
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, i64)>> {
+    use sea_orm::QuerySelect;
     Ok(open_of_active_clients()
         .filter(deadline::Column::ExpirationDate.gte(from))
         .filter(deadline::Column::ExpirationDate.lte(to))
+        .select_only()
+        .column(deadline::Column::ExpirationDate)
+        .column_as(deadline::Column::Id.count(), "n")
+        .group_by(deadline::Column::ExpirationDate)
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .map(|d| d.expiration_date)
-        .collect())
+        .await?)
 }
 
 fn open_of_active_clients() -> sea_orm::Select<deadline::Entity> {

@@ -18,6 +18,8 @@ pub mod lifecycle;
 pub mod listing;
 pub mod ofd_providers;
 pub mod passwords;
+#[cfg(test)]
+mod plans;
 pub mod processed_updates;
 pub mod reminder_log;
 pub mod reminders;

@@ -95,6 +95,16 @@ pub async fn list(
     params: &ListParams,
     filter: &ReminderFilter,
 ) -> Result<Listed<ReminderView>> {
+    let query = list_query(params, filter)?;
+    let listed = listing::fetch(db, query, params.page, params.per_page).await?;
+    Ok(Listed { items: views(db, listed.items).await?, total: listed.total })
+}
+
+/// The reminders [`list`] reads, in its order.
+pub(crate) fn list_query(
+    params: &ListParams,
+    filter: &ReminderFilter,
+) -> Result<sea_orm::Select<notification_log::Entity>> {
     let mut query = notification_log::Entity::find();
     if let Some(status) = filter.status.as_deref() {
         if !STATUSES.contains(&status) {
@@ -115,7 +125,7 @@ pub async fn list(
     if let Some(to) = filter.to {
         query = query.filter(notification_log::Column::CreatedAt.lt(day_start(to) + Duration::days(1)));
     }
-    let query = listing::sorted(
+    listing::sorted(
         query,
         params.sort.as_deref(),
         &[
@@ -127,18 +137,19 @@ pub async fn list(
         ],
         "-id",
         notification_log::Column::Id,
-    )?;
-    let listed = listing::fetch(db, query, params.page, params.per_page).await?;
-    Ok(Listed { items: views(db, listed.items).await?, total: listed.total })
+    )
+}
+
+/// Reminders delivered since `since`.
+pub(crate) fn sent_since(since: DateTime<Utc>) -> sea_orm::Select<notification_log::Entity> {
+    notification_log::Entity::find()
+        .filter(notification_log::Column::Status.eq("sent"))
+        .filter(notification_log::Column::SentAt.gte(since))
 }
 
 /// Reminders delivered and failed since `since`.
 pub async fn sent_and_failed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<(u64, u64)> {
-    let sent = notification_log::Entity::find()
-        .filter(notification_log::Column::Status.eq("sent"))
-        .filter(notification_log::Column::SentAt.gte(since))
-        .count(db)
-        .await?;
+    let sent = sent_since(since).count(db).await?;
     let failed = notification_log::Entity::find()
         .filter(notification_log::Column::Status.eq("failed"))
         .filter(notification_log::Column::CreatedAt.gte(since))

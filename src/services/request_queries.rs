@@ -102,6 +102,16 @@ pub async fn list(
     params: &ListParams,
     filter: &RequestFilter,
 ) -> Result<Listed<RequestView>> {
+    let query = list_query(params, filter)?;
+    let listed = listing::fetch(db, query, params.page, params.per_page).await?;
+    Ok(Listed { items: views(db, listed.items).await?, total: listed.total })
+}
+
+/// The requests [`list`] reads, in its order.
+pub(crate) fn list_query(
+    params: &ListParams,
+    filter: &RequestFilter,
+) -> Result<sea_orm::Select<client_request::Entity>> {
     let mut query = client_request::Entity::find();
     if let Some(q) = params.search() {
         let mut any = Condition::any().add(listing::matches(client_request::Column::Search, q));
@@ -143,7 +153,7 @@ pub async fn list(
     if let Some(to) = filter.to {
         query = query.filter(client_request::Column::CreatedAt.lt(day_start(to) + Duration::days(1)));
     }
-    let query = listing::sorted(
+    listing::sorted(
         query,
         params.sort.as_deref(),
         &[
@@ -156,9 +166,7 @@ pub async fn list(
         ],
         "-id",
         client_request::Column::Id,
-    )?;
-    let listed = listing::fetch(db, query, params.page, params.per_page).await?;
-    Ok(Listed { items: views(db, listed.items).await?, total: listed.total })
+    )
 }
 
 /// A request (with its type and client name) and its events, oldest first.

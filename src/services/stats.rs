@@ -40,12 +40,12 @@ pub async fn collect(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Stat
     let (notifications_sent_7d, notifications_failed_7d) =
         super::reminder_log::sent_and_failed_since(db, now - Duration::days(7)).await?;
     let end = today + Duration::days(CHART_WEEKS * 7 - 1);
-    let dates = super::deadlines::open_dates_between(db, today, end).await?;
+    let dates = super::deadlines::open_counts_between(db, today, end).await?;
     let weeks = (0..CHART_WEEKS)
         .map(|w| {
             let start = today + Duration::days(w * 7);
-            let count = dates.iter().filter(|d| **d >= start && (**d - start).num_days() < 7).count() as u64;
-            (start, count)
+            let in_week = dates.iter().filter(|(d, _)| *d >= start && (*d - start).num_days() < 7);
+            (start, in_week.map(|(_, n)| *n as u64).sum())
         })
         .collect();
     Ok(Stats {

@@ -107,3 +107,107 @@ async fn exports_read_back_with_typed_dates_and_neutralised_formulas(backend: Ba
     );
     app.shutdown().await;
 }
+
+backend_test!(csv_exports_go_out_page_by_page_with_every_row_once);
+async fn csv_exports_go_out_page_by_page_with_every_row_once(backend: Backend) {
+    use kktbot::entities::{cash_register, deadline};
+    use kktbot::services::export::PAGE;
+    let app = builder(backend).spawn().await;
+    let admin = admin_token(&app).await;
+    // More clients than a page, all of one name (the page boundaries fall inside the ties);
+    // every third has two cash registers, the others none.
+    let clients = PAGE as i32 + 500;
+    let now = chrono::Utc::now();
+    let rows: Vec<client::ActiveModel> = (1..=clients)
+        .map(|i| client::ActiveModel {
+            id: Set(i),
+            name: Set("ООО «Ромашка»".into()),
+            inn: Set(format!("{:010}", 7_700_000_000i64 + i64::from(i))),
+            is_active: Set(true),
+            search: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        client::Entity::insert_many(chunk.to_vec()).exec_without_returning(app.db()).await.unwrap();
+    }
+    let with_registers: Vec<i32> = (1..=clients).filter(|i| i % 3 == 0).collect();
+    let registers: Vec<cash_register::ActiveModel> = with_registers
+        .iter()
+        .flat_map(|c| [(*c, 1), (*c, 2)])
+        .map(|(c, n)| cash_register::ActiveModel {
+            client_id: Set(c),
+            model: Set("АТОЛ 30Ф".into()),
+            serial_number: Set(format!("SN-{c}-{n}")),
+            is_active: Set(true),
+            search: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in registers.chunks(500) {
+        cash_register::Entity::insert_many(chunk.to_vec()).exec_without_returning(app.db()).await.unwrap();
+    }
+    // More deadlines than two pages, ten to a date.
+    let fn_type = crate::support::seed::deadline_type_id(app.db(), "fn").await;
+    let deadlines = 2 * PAGE as i64 + 345;
+    let rows: Vec<deadline::ActiveModel> = (0..deadlines)
+        .map(|k| deadline::ActiveModel {
+            client_id: Set(1),
+            deadline_type_id: Set(fn_type),
+            expiration_date: Set(date("2027-01-01") + chrono::Duration::days(k / 10)),
+            status: Set(deadline::Status::Active),
+            notes: Set(Some(format!("n{k}"))),
+            search: Set(String::new()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        deadline::Entity::insert_many(chunk.to_vec()).exec_without_returning(app.db()).await.unwrap();
+    }
+
+    let lines = |bytes: Vec<u8>| -> Vec<String> {
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text.matches('\u{feff}').count(), 1, "one byte order mark");
+        text.trim_start_matches('\u{feff}').split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect()
+    };
+    let clients_csv = lines(download(&app, &admin, "clients.csv").await.1);
+    assert_eq!(clients_csv.iter().filter(|l| l.starts_with("Клиент;ИНН;")).count(), 1, "one header");
+    let expected: Vec<String> = (1..=clients)
+        .flat_map(|c| {
+            let inn = format!("{:010}", 7_700_000_000i64 + i64::from(c));
+            if c % 3 == 0 { vec![format!("{inn};SN-{c}-1"), format!("{inn};SN-{c}-2")] } else { vec![inn] }
+        })
+        .collect();
+    let got: Vec<String> = clients_csv[1..]
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(';').collect();
+            if f[8].is_empty() { f[1].to_string() } else { format!("{};{}", f[1], f[8]) }
+        })
+        .collect();
+    assert_eq!(got, expected, "every client once, by name then id, each with its registers");
+
+    let deadlines_csv = lines(download(&app, &admin, "deadlines.csv").await.1);
+    assert_eq!(deadlines_csv.len() as i64, deadlines + 1, "a header and every deadline");
+    let notes: Vec<String> = deadlines_csv[1..].iter().map(|l| l.rsplit(';').next().unwrap().to_string()).collect();
+    let expected: Vec<String> = (0..deadlines).map(|k| format!("n{k}")).collect();
+    assert_eq!(notes, expected, "by date, then id: every deadline once");
+
+    let records = ok(&app, &admin, Method::GET, "/api/audit?entity=export&per_page=10", None).await;
+    let counted: Vec<(String, i64)> = records["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|r| (r["changes"]["dataset"].as_str().unwrap().to_string(), r["changes"]["rows"].as_i64().unwrap()))
+        .collect();
+    let client_rows = i64::from(clients) + with_registers.len() as i64;
+    assert_eq!(counted, [("clients".to_string(), client_rows), ("deadlines".to_string(), deadlines)]);
+    app.shutdown().await;
+}

@@ -8,6 +8,7 @@
 //! Numbers kktbot computes itself (days left, attempts) are written as numbers.
 
 mod sheets;
+mod stream;
 mod write;
 
 use std::borrow::Cow;
@@ -18,6 +19,7 @@ use sea_orm::ConnectionTrait;
 use crate::error::{Error, Result};
 
 pub use sheets::DEADLINES_HEADER as HEADER;
+pub use stream::{PAGE, count as count_rows, csv as csv_stream};
 
 /// What is exported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

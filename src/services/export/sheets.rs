@@ -76,15 +76,25 @@ const CLIENTS_HEADER: [&str; 14] = [
 pub async fn clients(db: &impl ConnectionTrait) -> Result<Table> {
     let clients =
         client::Entity::find().order_by_asc(client::Column::Name).order_by_asc(client::Column::Id).all(db).await?;
-    let mut registers: HashMap<i32, Vec<cash_register::Model>> = HashMap::new();
-    for r in cash_register::Entity::find().order_by_asc(cash_register::Column::Id).all(db).await? {
-        registers.entry(r.client_id).or_default().push(r);
+    let registers = cash_register::Entity::find().order_by_asc(cash_register::Column::Id).all(db).await?;
+    clients_with(db, &clients, registers).await
+}
+
+/// These clients with their cash registers (`registers`: theirs, in id order, and maybe others).
+pub async fn clients_with(
+    db: &impl ConnectionTrait,
+    clients: &[client::Model],
+    registers: Vec<cash_register::Model>,
+) -> Result<Table> {
+    let mut by_client: HashMap<i32, Vec<cash_register::Model>> = HashMap::new();
+    for r in registers {
+        by_client.entry(r.client_id).or_default().push(r);
     }
     let ofds: HashMap<i32, String> =
         ofd_provider::Entity::find().all(db).await?.into_iter().map(|o| (o.id, o.name)).collect();
     let mut rows = Vec::new();
-    for c in &clients {
-        let own = registers.remove(&c.id).unwrap_or_default();
+    for c in clients {
+        let own = by_client.remove(&c.id).unwrap_or_default();
         let client_cells = || {
             vec![
                 Cell::from(c.name.as_str()),
@@ -155,7 +165,12 @@ const REQUESTS_HEADER: [&str; 12] = [
 /// Every request, by number.
 pub async fn requests(db: &impl ConnectionTrait) -> Result<Table> {
     let all = client_request::Entity::find().order_by_asc(client_request::Column::Number).all(db).await?;
-    let views = crate::services::request_queries::views(db, all).await?;
+    requests_of(db, all).await
+}
+
+/// These requests.
+pub async fn requests_of(db: &impl ConnectionTrait, requests: Vec<client_request::Model>) -> Result<Table> {
+    let views = crate::services::request_queries::views(db, requests).await?;
     let rows = views
         .into_iter()
         .map(|v| {
@@ -212,7 +227,12 @@ fn reminder_status(status: &str) -> &str {
 /// The whole reminder log, oldest first.
 pub async fn reminders(db: &impl ConnectionTrait) -> Result<Table> {
     let all = notification_log::Entity::find().order_by_asc(notification_log::Column::Id).all(db).await?;
-    let views = crate::services::reminder_log::views(db, all).await?;
+    reminders_of(db, all).await
+}
+
+/// These rows of the reminder log.
+pub async fn reminders_of(db: &impl ConnectionTrait, logs: Vec<notification_log::Model>) -> Result<Table> {
+    let views = crate::services::reminder_log::views(db, logs).await?;
     let rows = views
         .into_iter()
         .map(|v| {

@@ -8,12 +8,18 @@ use crate::error::{Error, Result};
 /// UTF-8 with a byte order mark, `;` between fields, CRLF line ends, dates as ДД.ММ.ГГГГ and
 /// times as ДД.ММ.ГГГГ ЧЧ:ММ (UTC).
 pub fn csv(table: &Table) -> Vec<u8> {
-    let mut out = "\u{feff}".as_bytes().to_vec();
+    csv_part(table, true)
+}
+
+/// A part of a CSV file: the table's rows, after the byte order mark and the header when it is
+/// the `first` part.
+pub fn csv_part(table: &Table, first: bool) -> Vec<u8> {
+    let mut out = if first { "\u{feff}".as_bytes().to_vec() } else { Vec::new() };
     let mut writer =
         ::csv::WriterBuilder::new().delimiter(b';').terminator(::csv::Terminator::CRLF).from_writer(&mut out);
     let header: Vec<String> = table.columns.iter().map(|c| neutralise(c.header).into_owned()).collect();
     let rows = table.rows.iter().map(|row| row.iter().map(csv_field).collect::<Vec<String>>());
-    for record in std::iter::once(header).chain(rows) {
+    for record in std::iter::once(header).filter(|_| first).chain(rows) {
         // Writing into a Vec cannot fail.
         let _ = writer.write_record(&record);
     }
