@@ -99,11 +99,19 @@ impl Ctx {
         self.texts.get(self.lang(), id, args)
     }
 
-    /// The chat's dialog state (loaded from the store on first use).
+    /// Where this update's dialog state is kept: the chat, in a private chat; the user, in a
+    /// group, so that one administrator's step (a reject's reason) is not taken by another's
+    /// message in the same group. (An administrator's dialog in a group thus shares the slot of
+    /// their private chat with the bot.)
+    pub fn dialog_key(&self) -> i64 {
+        if self.in_private_chat() { self.chat_id } else { self.profile.telegram_id }
+    }
+
+    /// The dialog state of this update's user in this chat (loaded from the store on first use).
     pub async fn dialog(&self) -> Result<Option<Dialog>, StoreError> {
         let mut slot = self.slot.lock().await;
         if let Slot::Unloaded = *slot {
-            let loaded: Option<Dialog> = storage::load(self.store.as_ref(), self.chat_id).await?;
+            let loaded: Option<Dialog> = storage::load(self.store.as_ref(), self.dialog_key()).await?;
             *slot = Slot::Loaded { original: loaded.clone(), current: loaded };
         }
         match &*slot {

@@ -226,13 +226,14 @@ impl Inbound {
         };
         let change = ctx.dialog_change().await;
         let store = self.shared.store.as_ref();
+        let key = ctx.dialog_key();
         if let Some(change) = &change {
-            write_dialog(store, ctx.chat_id, change.after.as_ref()).await?;
+            write_dialog(store, key, change.after.as_ref()).await?;
         }
         if let Err(e) = ctx.txn.commit().await {
             if let Some(change) = change {
                 // Put the dialog back so the redelivered update finds it as it was.
-                let _ = write_dialog(store, chat_id, change.before.as_ref()).await;
+                let _ = write_dialog(store, key, change.before.as_ref()).await;
             }
             return Err(e.into());
         }
@@ -283,9 +284,9 @@ fn count(kind: &'static str, outcome: &'static str) {
     metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => outcome).increment(1);
 }
 
-async fn write_dialog(store: &dyn DialogStore, chat_id: i64, dialog: Option<&Dialog>) -> Result<(), StoreError> {
+async fn write_dialog(store: &dyn DialogStore, key: i64, dialog: Option<&Dialog>) -> Result<(), StoreError> {
     match dialog {
-        Some(d) => storage::save(store, chat_id, d).await,
-        None => store.remove(chat_id).await,
+        Some(d) => storage::save(store, key, d).await,
+        None => store.remove(key).await,
     }
 }

@@ -226,6 +226,36 @@ async fn a_forum_group_gets_a_topic_per_request(backend: Backend) {
     app.shutdown().await;
 }
 
+backend_test!(a_reject_reason_in_the_group_is_its_administrators_own);
+async fn a_reject_reason_in_the_group_is_its_administrators_own(backend: Backend) {
+    let app = group_app(backend, false, TestApp::builder()).await;
+    let ivan = User::ru(7_700_000_021, "Иван");
+    let r = file(&app, &ivan, 0, "Замена ФН").await;
+    let (copy, _) = group_copies(&app, r.number)[0];
+
+    // Ольга taps Reject in the group and is asked for the reason there.
+    tap_in_group(&app, &olga(), &format!("v1:rj:{}", r.id), copy, None).await;
+    assert_eq!(last_text(&app, GROUP), "Напишите причину отклонения заявки №1 или нажмите «Пропустить».");
+
+    // Пётр's message in the group is not her reason: nothing is decided.
+    send(&app, &updates::in_group(updates::text(&petr(), "коллеги, кто поедет?"), GROUP, None)).await;
+    let pending = request(&app, r.id).await;
+    assert_eq!((pending.status, pending.reason), (client_request::Status::Pending, None));
+    assert!(decision_messages(&app, &ivan).is_empty());
+
+    // Hers is.
+    send(&app, &updates::in_group(updates::text(&olga(), "нет серийного номера"), GROUP, None)).await;
+    let rejected = request(&app, r.id).await;
+    assert_eq!(
+        (rejected.status, rejected.reason.as_deref(), rejected.decided_by.as_deref()),
+        (client_request::Status::Rejected, Some("нет серийного номера"), Some("Ольга"))
+    );
+    assert_eq!(decision_messages(&app, &ivan), ["Заявка №1 отклонена. Причина: нет серийного номера"]);
+    assert_no_private_copies(&app);
+    assert_all_through_outbox(&app).await;
+    app.shutdown().await;
+}
+
 integration_test!(the_group_limit_is_held);
 async fn the_group_limit_is_held() {
     // 240 a minute is Telegram's 20 a minute twelve times as fast: at most 20 in any 5 s.
