@@ -63,7 +63,7 @@ const KNOWN_DATABASE_USERS: &[&str] = &[
 ];
 
 /// Files over their limit, with the lines they may hold at most.
-const KNOWN_LONG_FILES: &[(&str, usize)] = &[("src/config.rs", 567), ("tests/sender.rs", 802)];
+const KNOWN_LONG_FILES: &[(&str, usize)] = &[("tests/sender.rs", 802)];
 
 /// A source file: its path from the crate's root (`src/bot/lists.rs`) and its text.
 struct Source {
@@ -184,7 +184,7 @@ async fn a_planted_violation_of_each_rule_is_found() {
         Source { path: "src/scheduler.rs".into(), text: "db.execute_unprepared(\"DELETE FROM x\").await;\n".into() },
         Source { path: "src/services/planted.rs".into(), text: "fn f() {}\n".repeat(SOURCE_LIMIT + 1) },
         Source { path: "tests/planted.rs".into(), text: "fn f() {}\n".repeat(TEST_LIMIT + 1) },
-        Source { path: "src/config.rs".into(), text: "fn f() {}\n".repeat(690) },
+        Source { path: "tests/sender.rs".into(), text: "fn f() {}\n".repeat(803) },
     ];
     let found = violations(&planted);
     assert_eq!(found.len(), planted.len(), "{found:#?}");
@@ -193,7 +193,7 @@ async fn a_planted_violation_of_each_rule_is_found() {
     assert!(found[2].contains("execute_unprepared"), "{}", found[2]);
     assert!(found[3].contains("more than 500"), "{}", found[3]);
     assert!(found[4].contains("more than 800"), "{}", found[4]);
-    assert!(found[5].contains("more than 567"), "{}", found[5]);
+    assert!(found[5].contains("more than 802"), "{}", found[5]);
 
     let allowed = [
         Source {
