@@ -151,15 +151,21 @@ async fn wait_heading(browser: &Browser, title: &str) {
     browser.wait_js(&format!("the heading {title:?}"), &script).await;
 }
 
-integration_test!(dashboard_in_a_browser, threads: 2);
-async fn dashboard_in_a_browser() {
-    let app = TestApp::builder()
+/// The server the browser tests open: the bot on (against the fake Bot API), [`ADMIN_TG`] an
+/// administrator, Telegram's limits lifted so the test need not wait for them.
+async fn dashboard_app() -> TestApp {
+    TestApp::builder()
         .telegram()
         .env("ADMIN_TELEGRAM_IDS", &ADMIN_TG.to_string())
         .env("TELEGRAM_RATE_CHAT_PER_SECOND", "1000")
         .env("TELEGRAM_RATE_GLOBAL_PER_SECOND", "1000")
         .spawn()
-        .await;
+        .await
+}
+
+integration_test!(dashboard_in_a_browser, threads: 2);
+async fn dashboard_in_a_browser() {
+    let app = dashboard_app().await;
     let browser = Browser::start().await;
     let (admin_email, admin_password) = app.initial_admin.clone().expect("the first start creates an administrator");
     let token = login_token(&app, &admin_email, &admin_password).await;

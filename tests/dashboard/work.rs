@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ADMIN_TG, Browser, POLL, WAIT, api, login_token, sign_in, wait_for_message, wait_heading};
+use super::{Browser, POLL, WAIT, api, dashboard_app, login_token, sign_in, wait_for_message, wait_heading};
 use crate::staff::create_user;
 use crate::support::chat::{last_message, message_id, send};
 use crate::support::updates::{self, User};
@@ -80,13 +80,7 @@ async fn wait_status(browser: &Browser, status: &str) {
 
 integration_test!(request_page_assigns_talks_and_moves_the_status, threads: 2);
 async fn request_page_assigns_talks_and_moves_the_status() {
-    let app = TestApp::builder()
-        .telegram()
-        .env("ADMIN_TELEGRAM_IDS", &ADMIN_TG.to_string())
-        .env("TELEGRAM_RATE_CHAT_PER_SECOND", "1000")
-        .env("TELEGRAM_RATE_GLOBAL_PER_SECOND", "1000")
-        .spawn()
-        .await;
+    let app = dashboard_app().await;
     let browser = Browser::start().await;
     let (email, password) = app.initial_admin.clone().expect("the first start creates an administrator");
     let token = login_token(&app, &email, &password).await;
