@@ -143,20 +143,21 @@ impl Worker {
             }
         };
         let mut leased_at = Instant::now();
-        loop {
-            let stop = tokio::select! {
+        let permit = loop {
+            let permit = tokio::select! {
                 biased;
-                () = stop_requested(&mut stopped) => true,
-                () = self.limits.acquire(call.kind, row.chat_id) => false,
+                () = stop_requested(&mut stopped) => None,
+                permit = self.limits.acquire(call.kind, row.chat_id) => Some(permit),
             };
-            if stop {
+            let Some(permit) = permit else {
                 self.record(&row, attempt, Outcome::Release { attempts: before }).await;
                 return;
-            }
+            };
             if leased_at.elapsed() < RENEW_AFTER {
-                break;
+                break permit;
             }
             // A long wait (a 429 pause): renew the lease before sending, then queue again.
+            permit.unused();
             match self.store.renew(&row, attempt, LEASE).await {
                 Ok(true) => leased_at = Instant::now(),
                 Ok(false) => {
@@ -168,12 +169,14 @@ impl Worker {
                     return;
                 }
             }
-        }
+        };
         let (target, kind) = (call.target, call.kind);
         let outcome = match call.execute(&self.api).await {
             Ok(message_id) => Outcome::Sent { message_id: message_id.or(target).map(i64::from), note: None },
             Err(error) => self.retry.outcome_of_error(&self.limits, kind, &row, attempt, target, error),
         };
+        // The limits count from the answer's time.
+        drop(permit);
         self.record(&row, attempt, outcome).await;
     }
 
