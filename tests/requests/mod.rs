@@ -55,7 +55,7 @@ async fn bot_app(backend: Backend) -> TestApp {
 fn bot_builder(builder: TestAppBuilder, backend: Backend) -> TestAppBuilder {
     let builder = builder
         .env("ADMIN_TELEGRAM_IDS", "900000001,900000002")
-        // These tests check what is sent, not Telegram's pace (tests/sender.rs does): without
+        // These tests check what is sent, not Telegram's pace (tests/sender/pace.rs does): without
         // this every chat would get one message a second.
         .env("TELEGRAM_RATE_CHAT_PER_SECOND", "1000")
         .env("TELEGRAM_RATE_GLOBAL_PER_SECOND", "1000");
