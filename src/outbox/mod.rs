@@ -15,6 +15,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use serde::{Deserialize, Serialize};
 
 use crate::entities::outgoing_message;
+pub use crate::entities::outgoing_message::Model as OutgoingMessage;
 
 mod fold;
 pub mod keyboard;

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use crate::entities::administrator;
+pub use crate::entities::administrator::Model as Administrator;
 use crate::error::{Error, Result};
 
 /// Makes a Telegram user an active administrator (re-activating one that was deactivated).

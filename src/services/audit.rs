@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::listing::{self, Listed};
 use crate::entities::audit_log;
+pub use crate::entities::audit_log::Model as Record;
 use crate::error::Result;
 
 /// Who acted.

@@ -6,6 +6,7 @@ use sea_orm::{
 };
 
 use super::listing::{self, ListParams, Listed};
+pub use crate::entities::cash_register::Model as CashRegister;
 use crate::entities::{cash_register, client, ofd_provider};
 use crate::error::{Error, FieldError, Result};
 

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+pub use crate::entities::client::Model as Client;
 use crate::entities::{client, contact};
 use crate::error::Result;
 

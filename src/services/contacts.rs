@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::listing::{self, ListParams, Listed};
+pub use crate::entities::contact::Model as Contact;
 use crate::entities::{client, contact};
 use crate::error::{Error, FieldError, Result};
 

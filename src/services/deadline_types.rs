@@ -6,6 +6,7 @@ use sea_orm::{
 };
 
 use super::listing::{self, ListParams, Listed};
+pub use crate::entities::deadline_type::Model as DeadlineType;
 use crate::entities::{deadline, deadline_type};
 use crate::error::{Error, FieldError, Result};
 

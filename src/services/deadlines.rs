@@ -6,7 +6,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
-use crate::entities::deadline::{self, Status};
+use crate::entities::deadline;
+pub use crate::entities::deadline::{Model as Deadline, Status};
 use crate::entities::{cash_register, client, deadline_type};
 use crate::error::{Error, FieldError, Result};
 

@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::listing::{self, ListParams, Listed};
 use crate::entities::failed_update;
+pub use crate::entities::failed_update::Model as FailedUpdate;
 use crate::error::Result;
 
 /// The longest body kept, in bytes.

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
+pub use crate::entities::invite::Model as Invite;
 use crate::entities::{client, invite};
 use crate::error::Result;
 

@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoA
 
 use super::listing::{self, ListParams, Listed};
 use crate::entities::ofd_provider;
+pub use crate::entities::ofd_provider::Model as OfdProvider;
 use crate::error::{Error, FieldError, Result};
 
 /// An OFD provider as staff enter it.

@@ -13,7 +13,10 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, Statement,
 };
 
-use crate::entities::client_request::{self, Kind, Status};
+use crate::entities::client_request;
+pub use crate::entities::client_request::{Kind, Model as Request, Status};
+pub use crate::entities::request_event::Model as RequestEvent;
+pub use crate::entities::request_type::Model as RequestType;
 use crate::entities::{request_comment, request_event, request_type};
 use crate::error::{Error, Result};
 use crate::services::lifecycle::{Action, Change, target};

@@ -290,6 +290,15 @@ pub async fn weekly(db: &impl ConnectionTrait, weeks: u32, now: DateTime<Utc>, t
         .collect())
 }
 
+/// The request types in the order clients see them.
+pub async fn request_types(db: &impl ConnectionTrait) -> Result<Vec<request_type::Model>> {
+    Ok(request_type::Entity::find()
+        .order_by_asc(request_type::Column::SortOrder)
+        .order_by_asc(request_type::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// Sets a request type's own times (none: the defaults again), each 1–[`MAX_HOURS`].
 pub async fn set_type_hours(
     db: &impl ConnectionTrait,

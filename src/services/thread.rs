@@ -15,7 +15,8 @@ use sea_orm::{
 
 use super::requests::{Actor, Channel, RequestEvents, get};
 use crate::entities::client_request::{self, Status};
-use crate::entities::request_comment::{self, AttachmentKind, Kind};
+use crate::entities::request_comment;
+pub use crate::entities::request_comment::{AttachmentKind, Kind, Model as Message};
 use crate::entities::{request_delivery, request_message};
 use crate::error::{Error, Result};
 use crate::outbox;

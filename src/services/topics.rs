@@ -5,7 +5,6 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-pub use crate::entities::client_request::Model as Request;
 use crate::entities::{outgoing_message, request_topic};
 use crate::error::Result;
 use crate::outbox::MessageRef;

@@ -13,7 +13,8 @@ use super::{TelegramNotifier, lang_of};
 use crate::bot::texts::Arg;
 use crate::error::Result;
 use crate::outbox::{self, MessageRef, Outgoing};
-use crate::services::topics::{self, Request};
+use crate::services::requests::Request;
+use crate::services::topics;
 
 /// Telegram's limit on a topic's name.
 const MAX_TOPIC_NAME_CHARS: usize = 128;

@@ -9,13 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::entities::administrator;
 use crate::http::api::audit::{Origin, begin};
 use crate::http::api::extract::{ApiJson, ApiQuery, Page, PageParams, double_option};
 use crate::http::api::jwt::RequireAdmin;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::{ApiError, AppState};
-use crate::services::administrators::{self as service, AdministratorChanges, ListAdministrators};
+use crate::services::administrators::{self as service, Administrator, AdministratorChanges, ListAdministrators};
 use crate::services::audit::{self, Entry};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,8 +29,8 @@ pub struct AdministratorView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<administrator::Model> for AdministratorView {
-    fn from(a: administrator::Model) -> Self {
+impl From<Administrator> for AdministratorView {
+    fn from(a: Administrator) -> Self {
         Self {
             id: a.id,
             telegram_id: a.telegram_id,

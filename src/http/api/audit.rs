@@ -15,7 +15,6 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, ApiQuery, Page, PageParams};
 use super::jwt::{CurrentUser, RequireAdmin};
 use super::params::date_range;
-use crate::entities::audit_log;
 use crate::http::security::ClientInfo;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Actor, AuditFilter};
@@ -75,8 +74,8 @@ pub struct AuditDto {
     pub changes: Option<serde_json::Value>,
 }
 
-impl From<audit_log::Model> for AuditDto {
-    fn from(r: audit_log::Model) -> Self {
+impl From<audit::Record> for AuditDto {
+    fn from(r: audit::Record) -> Self {
         Self {
             id: r.id,
             at: r.at,

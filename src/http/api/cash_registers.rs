@@ -13,10 +13,9 @@ use super::audit::{Origin, begin};
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page};
-use crate::entities::cash_register;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
-use crate::services::cash_registers::{self, CashRegisterFilter, CashRegisterInput};
+use crate::services::cash_registers::{self, CashRegister, CashRegisterFilter, CashRegisterInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
@@ -37,8 +36,8 @@ pub struct CashRegisterDto {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<cash_register::Model> for CashRegisterDto {
-    fn from(m: cash_register::Model) -> Self {
+impl From<CashRegister> for CashRegisterDto {
+    fn from(m: CashRegister) -> Self {
         Self {
             id: m.id,
             client_id: m.client_id,

@@ -18,10 +18,9 @@ use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page, today};
 use crate::config::Config;
-use crate::entities::client;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
-use crate::services::clients::{self, ClientFilter, ClientInput};
+use crate::services::clients::{self, Client, ClientFilter, ClientInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
@@ -43,8 +42,8 @@ pub struct ClientDto {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<client::Model> for ClientDto {
-    fn from(c: client::Model) -> Self {
+impl From<Client> for ClientDto {
+    fn from(c: Client) -> Self {
         Self {
             id: c.id,
             name: c.name,

@@ -13,10 +13,9 @@ use super::audit::{Origin, begin};
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page};
-use crate::entities::contact;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
-use crate::services::contacts::{self, ContactFilter, ContactInput};
+use crate::services::contacts::{self, Contact, ContactFilter, ContactInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
@@ -35,8 +34,8 @@ pub struct ContactDto {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<contact::Model> for ContactDto {
-    fn from(c: contact::Model) -> Self {
+impl From<Contact> for ContactDto {
+    fn from(c: Contact) -> Self {
         Self {
             id: c.id,
             client_id: c.client_id,

@@ -12,9 +12,8 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page};
-use crate::entities::deadline_type;
 use crate::http::{ApiError, AppState};
-use crate::services::deadline_types::{self, DeadlineTypeInput};
+use crate::services::deadline_types::{self, DeadlineType, DeadlineTypeInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
@@ -31,8 +30,8 @@ pub struct DeadlineTypeDto {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<deadline_type::Model> for DeadlineTypeDto {
-    fn from(m: deadline_type::Model) -> Self {
+impl From<DeadlineType> for DeadlineTypeDto {
+    fn from(m: DeadlineType) -> Self {
         Self {
             id: m.id,
             code: m.code,

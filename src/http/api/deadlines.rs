@@ -16,11 +16,10 @@ use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page, parse_date, today};
 use crate::config::Config;
-use crate::entities::deadline::Status;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
-use crate::services::deadlines::{self, DeadlineFilter, DeadlineView, NewDeadline};
+use crate::services::deadlines::{self, DeadlineFilter, DeadlineView, NewDeadline, Status};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete)).routes(routes!(renew))

@@ -13,9 +13,8 @@ use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::RequireAdmin;
 use super::openapi::ErrorBody;
 use super::params::{list_params, page};
-use crate::entities::failed_update;
 use crate::http::{ApiError, AppState};
-use crate::services::failed_updates;
+use crate::services::failed_updates::{self, FailedUpdate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list))
@@ -37,8 +36,8 @@ pub struct FailedUpdateDto {
     pub failed_at: DateTime<Utc>,
 }
 
-impl From<failed_update::Model> for FailedUpdateDto {
-    fn from(f: failed_update::Model) -> Self {
+impl From<FailedUpdate> for FailedUpdateDto {
+    fn from(f: FailedUpdate) -> Self {
         Self {
             update_id: f.update_id,
             kind: f.kind,

@@ -12,9 +12,8 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, OptionalJson};
 use super::jwt::CurrentUser;
 use crate::core::Core;
-use crate::entities::invite;
 use crate::http::{ApiError, AppState};
-use crate::services::invites;
+use crate::services::invites::{self, Invite};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create))
@@ -37,7 +36,7 @@ pub struct InviteDto {
 }
 
 impl InviteDto {
-    fn of(i: invite::Model, username: Option<&str>) -> Self {
+    fn of(i: Invite, username: Option<&str>) -> Self {
         Self {
             link: username.map(|u| format!("https://t.me/{u}?start={}", i.code)),
             id: i.id,

@@ -12,9 +12,8 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{list_params, page};
-use crate::entities::ofd_provider;
 use crate::http::{ApiError, AppState};
-use crate::services::ofd_providers::{self, OfdProviderInput};
+use crate::services::ofd_providers::{self, OfdProvider, OfdProviderInput};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
@@ -30,8 +29,8 @@ pub struct OfdProviderDto {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<ofd_provider::Model> for OfdProviderDto {
-    fn from(m: ofd_provider::Model) -> Self {
+impl From<OfdProvider> for OfdProviderDto {
+    fn from(m: OfdProvider) -> Self {
         Self {
             id: m.id,
             name: m.name,

@@ -17,9 +17,8 @@ use super::jwt::RequireAdmin;
 use super::openapi::ErrorBody;
 use super::params::{list_params, page};
 use crate::core::Core;
-use crate::entities::outgoing_message;
 use crate::http::{ApiError, AppState};
-use crate::outbox::{self, Outgoing};
+use crate::outbox::{self, Outgoing, OutgoingMessage};
 use crate::services::audit::{self, Entry};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,8 +47,8 @@ pub struct FailedMessageDto {
     pub can_replay: bool,
 }
 
-impl From<outgoing_message::Model> for FailedMessageDto {
-    fn from(row: outgoing_message::Model) -> Self {
+impl From<OutgoingMessage> for FailedMessageDto {
+    fn from(row: OutgoingMessage) -> Self {
         let text = match serde_json::from_value::<Outgoing>(row.payload) {
             Ok(Outgoing::SendMessage { text, .. } | Outgoing::EditMessageText { text, .. }) => Some(text),
             Ok(Outgoing::SendPhoto { caption, .. }) => caption,

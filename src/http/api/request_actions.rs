@@ -17,15 +17,14 @@ use super::extract::{ApiJson, OptionalJson};
 use super::jwt::CurrentUser;
 use super::requests::{AssigneeDto, RequestDto, SlaNow, status_name};
 use crate::core::{Core, Write};
-use crate::entities::client_request::{self, Status};
-use crate::entities::user::Role;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
 use crate::services::assignment::{self, Assigned, Assignee};
 use crate::services::audit::{self, Entry};
 use crate::services::lifecycle::{self, Action, Transitioned};
 use crate::services::request_queries;
-use crate::services::requests::{self, Actor, Channel, Decided, Decision};
+use crate::services::requests::{self, Actor, Channel, Decided, Decision, Request, Status};
+use crate::services::users::Role;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,7 +49,7 @@ pub(crate) fn actor(user: &CurrentUser) -> Actor {
 
 /// 409 for a request whose status does not allow the action; the details say its status and
 /// what applies now.
-fn refused(request: &client_request::Model, what: &str) -> ApiError {
+fn refused(request: &Request, what: &str) -> ApiError {
     let by = request.decided_by.as_deref().map(|b| format!(" (decided by {b})")).unwrap_or_default();
     let mut err = ApiError::from(Error::Conflict(format!(
         "request №{} is {}{by}: {what} does not apply to it now",
@@ -91,12 +90,7 @@ impl FromRequestParts<AppState> for Change {
 impl Change {
     /// Commits the change with its audit record (the commit wakes the sender) and answers the
     /// request.
-    async fn commit(
-        self,
-        write: Write,
-        request: client_request::Model,
-        entry: Entry,
-    ) -> Result<ApiJson<RequestDto>, ApiError> {
+    async fn commit(self, write: Write, request: Request, entry: Entry) -> Result<ApiJson<RequestDto>, ApiError> {
         let view = request_queries::view(&write, request).await?;
         audit::record(&write, &self.origin.of(&self.user), entry).await?;
         write.commit().await?;
@@ -265,7 +259,7 @@ async fn set_assignee(change: Change, id: i32, to: Option<Assignee>) -> Result<A
     let actor = actor(&change.user);
     match assignment::assign(&write, change.core.notifier.as_ref(), id, to, &actor, Channel::Api).await? {
         Assigned::Done(request) => {
-            let name = |r: &client_request::Model| assignment::of(r).map(|a| format!("{}:{}", a.kind(), a.id()));
+            let name = |r: &Request| assignment::of(r).map(|a| format!("{}:{}", a.kind(), a.id()));
             let action = if to.is_some() { "request.assigned" } else { "request.unassigned" };
             let entry = Entry::new(action, "request", request.id).with_details(serde_json::json!({
                 "number": request.number,

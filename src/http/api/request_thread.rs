@@ -18,12 +18,11 @@ use super::extract::ApiJson;
 use super::jwt::CurrentUser;
 use super::openapi::ErrorBody;
 use super::request_actions::{Change, actor};
-use crate::entities::request_comment::{self, AttachmentKind, Kind};
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
 use crate::services::requests::{self, Channel};
-use crate::services::thread::{self, Entry as ThreadEntry, NewMessage};
+use crate::services::thread::{self, AttachmentKind, Entry as ThreadEntry, Kind, NewMessage};
 use crate::telegram::api::{ApiError as TelegramError, BotApi};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -204,7 +203,7 @@ async fn message_file(
     State(api): State<Option<BotApi>>,
     Path((id, message_id)): Path<(i32, i32)>,
 ) -> Result<Response, ApiError> {
-    let message: request_comment::Model = thread::with_attachment(&db, id, message_id).await?;
+    let message: thread::Message = thread::with_attachment(&db, id, message_id).await?;
     let file_id = message.attachment_file_id.unwrap_or_default();
     let mime = match message.attachment_kind {
         Some(AttachmentKind::Photo) => Some("image/jpeg".to_string()),

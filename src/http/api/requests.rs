@@ -15,12 +15,11 @@ use super::extract::{ApiJson, ApiQuery, Page};
 use super::jwt::CurrentUser;
 use super::params::{date_range, list_params, page};
 use super::request_thread::ThreadMessageDto;
-use crate::entities::client_request::{Kind, Status};
-use crate::entities::request_event;
 use crate::error::Error;
 use crate::http::{ApiError, AppState};
 use crate::services::assignment::{Assignee, AssigneeView};
 use crate::services::request_queries::{self, AssigneeFilter, RequestFilter, RequestView};
+use crate::services::requests::{Kind, RequestEvent, Status};
 use crate::services::{lifecycle, sla, thread};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -197,8 +196,8 @@ pub struct RequestEventDto {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<request_event::Model> for RequestEventDto {
-    fn from(e: request_event::Model) -> Self {
+impl From<RequestEvent> for RequestEventDto {
+    fn from(e: RequestEvent) -> Self {
         Self {
             id: e.id,
             event: e.event,

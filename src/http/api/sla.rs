@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use chrono::NaiveDate;
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,10 +19,9 @@ use super::jwt::{CurrentUser, RequireAdmin};
 use super::openapi::ErrorBody;
 use super::requests::{RequestDto, SlaNow};
 use crate::config::Config;
-use crate::entities::request_type;
-use crate::error::Error;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
+use crate::services::requests::{self, RequestType};
 use crate::services::{request_queries, sla};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,7 +47,7 @@ pub struct RequestTypeDto {
     pub done_hours: u32,
 }
 
-fn type_dto(t: request_type::Model, defaults: sla::Defaults) -> RequestTypeDto {
+fn type_dto(t: RequestType, defaults: sla::Defaults) -> RequestTypeDto {
     let limits = sla::limits(defaults, Some(&t));
     RequestTypeDto {
         id: t.id,
@@ -72,12 +71,7 @@ async fn list_types(
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
 ) -> Result<ApiJson<Vec<RequestTypeDto>>, ApiError> {
-    let types = request_type::Entity::find()
-        .order_by_asc(request_type::Column::SortOrder)
-        .order_by_asc(request_type::Column::Id)
-        .all(&db)
-        .await
-        .map_err(Error::from)?;
+    let types = sla::request_types(&db).await?;
     Ok(ApiJson(types.into_iter().map(|t| type_dto(t, config.sla)).collect()))
 }
 
@@ -115,7 +109,7 @@ async fn update_type(
     // Out of range (a negative or a huge number too) is the service's 422.
     let hours = |v: Option<Option<i64>>| v.map(|h| h.map(|h| u32::try_from(h).unwrap_or(0)));
     let txn = begin(&db).await?;
-    let before = request_type::Entity::find_by_id(id).one(&txn).await.map_err(Error::from)?;
+    let before = requests::get_type(&txn, id).await?;
     let after = sla::set_type_hours(&txn, id, hours(input.decision_sla_hours), hours(input.done_sla_hours)).await?;
     let entry = Entry::new("request_type.updated", "request_type", id).with_details(serde_json::json!({
         "decision_sla_hours": [before.as_ref().and_then(|b| b.decision_sla_hours), after.decision_sla_hours],

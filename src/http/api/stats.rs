@@ -76,7 +76,7 @@ async fn get_stats(
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
 ) -> Result<ApiJson<StatsDto>, ApiError> {
-    use crate::entities::client_request::Status;
+    use crate::services::requests::Status;
     let s = stats::collect(&db, today(&config)).await?;
     let count = |status: Status| s.requests_30d.iter().find(|(st, _)| *st == status).map_or(0, |(_, n)| *n);
     Ok(ApiJson(StatsDto {

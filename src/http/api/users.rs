@@ -9,14 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::entities::user::{self, Role};
 use crate::http::api::audit::{Origin, begin};
 use crate::http::api::extract::{ApiJson, ApiQuery, Page, PageParams, double_option};
 use crate::http::api::jwt::RequireAdmin;
 use crate::http::api::openapi::ErrorBody;
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
-use crate::services::users::{self as service, ListUsers, NewUser, UserChanges};
+use crate::services::users::{self as service, ListUsers, NewUser, Role, User, UserChanges};
 
 /// A dashboard role: `admin` (everything) or `operator` (everything but users and administrators).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -61,8 +60,8 @@ pub struct UserView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<user::Model> for UserView {
-    fn from(u: user::Model) -> Self {
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
         Self {
             id: u.id,
             email: u.email,
