@@ -3,8 +3,7 @@
 
 use teloxide::types::{MediaKind, Message, MessageKind};
 
-use crate::entities::request_comment::{AttachmentKind, Kind};
-use crate::services::thread::{Attachment, NewMessage};
+use crate::services::thread::{Attachment, AttachmentKind, Kind, NewMessage};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {

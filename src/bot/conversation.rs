@@ -12,19 +12,17 @@ use teloxide::types::Message;
 use super::content::Content;
 use super::context::Ctx;
 use super::{BotError, HandlerResult};
-use crate::entities::client_request;
-use crate::entities::request_comment::Kind;
 use crate::error::Error;
 use crate::services::assignment::{self, Assignee};
-use crate::services::requests::{self, Actor, Channel};
-use crate::services::thread::{self, NewMessage};
+use crate::services::requests::{self, Actor, Channel, Request};
+use crate::services::thread::{self, Kind, NewMessage};
 
 /// Open requests `/mine` shows.
 const MINE_SHOWN: u64 = 20;
 
 /// The request a message is about.
 #[derive(Clone, Debug)]
-pub struct AboutRequest(pub client_request::Model);
+pub struct AboutRequest(pub Request);
 
 /// The request of the message this one replies to, when that message was about one.
 pub async fn replying_to_request(ctx: Arc<Ctx>, msg: Message) -> Result<Option<AboutRequest>, BotError> {
@@ -110,12 +108,7 @@ pub async fn mine(ctx: Arc<Ctx>, admin: Actor) -> HandlerResult {
 /// A message the thread refuses (a text too long).
 struct TooLong;
 
-async fn post(
-    ctx: &Ctx,
-    request: &client_request::Model,
-    actor: &Actor,
-    new: NewMessage,
-) -> Result<Result<(), TooLong>, BotError> {
+async fn post(ctx: &Ctx, request: &Request, actor: &Actor, new: NewMessage) -> Result<Result<(), TooLong>, BotError> {
     match thread::post(&ctx.txn, ctx.notifier.as_ref(), request.id, actor, Channel::Telegram, new).await {
         Ok(_) => Ok(Ok(())),
         Err(Error::Validation(_)) => Ok(Err(TooLong)),

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use teloxide::types::{CallbackQuery, Message};
 
 use super::callback::Callback;
@@ -15,11 +14,10 @@ use super::content::Content;
 use super::context::Ctx;
 use super::dialog::Dialog;
 use super::{BotError, HandlerResult, keyboards};
-use crate::entities::client_request::Status;
-use crate::entities::request_message;
 use crate::error::Error;
 use crate::outbox;
-use crate::services::requests::{self, Actor, Channel, Decided, Decision};
+use crate::services::copies;
+use crate::services::requests::{self, Actor, Channel, Decided, Decision, Status};
 
 /// Copies shown by `/pending`.
 const PENDING_SHOWN: u64 = 20;
@@ -97,11 +95,8 @@ pub async fn on_copy(ctx: Arc<Ctx>, reply: ReplyDecision) -> Result<Option<CopyD
     let Some(outbox_id) = outbox::delivered_as(&ctx.txn, ctx.chat_id, reply.replied_to).await? else {
         return Ok(None);
     };
-    let copy = request_message::Entity::find()
-        .filter(request_message::Column::OutgoingMessageId.eq(outbox_id))
-        .one(&ctx.txn)
-        .await?;
-    Ok(copy.map(|copy| CopyDecision { request_id: copy.request_id, decision: reply.decision }))
+    let request_id = copies::request_of(&ctx.txn, outbox_id).await?;
+    Ok(request_id.map(|request_id| CopyDecision { request_id, decision: reply.decision }))
 }
 
 /// A decision written as a reply to a copy.

@@ -6,10 +6,10 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use super::callback::Callback;
 use super::context::Ctx;
 use super::texts::{Lang, Texts};
-use crate::entities::{client_request, request_type};
 use crate::outbox::{Button, ButtonStyle, Keyboard};
 use crate::services::export::{Dataset, Export, Format};
 use crate::services::lifecycle::{self, Action};
+use crate::services::requests::{Request, RequestType};
 
 fn button(text: String, callback: Callback) -> InlineKeyboardButton {
     InlineKeyboardButton::callback(text, callback.encode())
@@ -29,7 +29,7 @@ pub fn languages() -> InlineKeyboardMarkup {
 }
 
 /// /request: one button per active request type, then Cancel.
-pub fn request_types(ctx: &Ctx, types: Vec<request_type::Model>) -> InlineKeyboardMarkup {
+pub fn request_types(ctx: &Ctx, types: Vec<RequestType>) -> InlineKeyboardMarkup {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = types
         .into_iter()
         .map(|t| {
@@ -56,7 +56,7 @@ pub fn skip_reason(ctx: &Ctx, request_id: i32) -> InlineKeyboardMarkup {
 
 /// /myrequests: a Cancel button for each request its client may still withdraw; `None` when
 /// there is none.
-pub fn withdrawable(ctx: &Ctx, requests: &[client_request::Model]) -> Option<InlineKeyboardMarkup> {
+pub fn withdrawable(ctx: &Ctx, requests: &[Request]) -> Option<InlineKeyboardMarkup> {
     let rows: Vec<Vec<InlineKeyboardButton>> = requests
         .iter()
         .filter(|r| lifecycle::target(r.kind, r.status, Action::Cancel).is_some())
@@ -101,7 +101,7 @@ pub fn decision(texts: &Texts, lang: Lang, request_id: i32) -> Keyboard {
 
 /// The buttons of an administrator's copy: those of the actions that apply now (a question to
 /// the client needs its text, so it is the `/ask` command, not a button). None when none apply.
-pub fn copy(texts: &Texts, lang: Lang, request: &client_request::Model) -> Option<Keyboard> {
+pub fn copy(texts: &Texts, lang: Lang, request: &Request) -> Option<Keyboard> {
     let actions = lifecycle::staff_actions(request.kind, request.status);
     if actions.contains(&Action::Approve) {
         return Some(decision(texts, lang, request.id));

@@ -5,14 +5,12 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
 use super::context::Ctx;
 use super::format::{self, deadline_line};
 use super::{HandlerResult, keyboards};
-use crate::entities::{cash_register, client_request};
 use crate::outbox::Outgoing;
-use crate::services::{assignment, clients, contacts, deadlines, requests};
+use crate::services::requests::Kind;
+use crate::services::{assignment, cash_registers, clients, contacts, deadlines, requests};
 
 /// Requests shown by `/myrequests`.
 const MY_REQUESTS_SHOWN: u64 = 10;
@@ -29,8 +27,8 @@ pub async fn my_requests(ctx: Arc<Ctx>) -> HandlerResult {
     let assignees = assignment::describe_all(&ctx.txn, list.iter().filter_map(assignment::of)).await?;
     for request in &list {
         let kind = match request.kind {
-            client_request::Kind::Service => ctx.notifier.type_name(&ctx.txn, ctx.lang(), request).await?,
-            client_request::Kind::Link => format!("ИНН {}", request.inn.clone().unwrap_or_default()),
+            Kind::Service => ctx.notifier.type_name(&ctx.txn, ctx.lang(), request).await?,
+            Kind::Link => format!("ИНН {}", request.inn.clone().unwrap_or_default()),
         };
         let date = request.created_at.with_timezone(&ctx.timezone).format("%d.%m.%Y").to_string();
         let status = ctx.notifier.status_text(ctx.lang(), request.status);
@@ -109,12 +107,7 @@ pub async fn search(ctx: Arc<Ctx>, query: String) -> HandlerResult {
     let mut blocks = Vec::new();
     for client in found {
         let mut block = vec![format!("{} (ИНН {})", client.name, client.inn)];
-        for register in cash_register::Entity::find()
-            .filter(cash_register::Column::ClientId.eq(client.id))
-            .filter(cash_register::Column::IsActive.eq(true))
-            .all(&ctx.txn)
-            .await?
-        {
+        for register in cash_registers::active_of_client(&ctx.txn, client.id).await? {
             block.push(format!("  {} № {}", register.model, register.serial_number));
         }
         let upcoming = deadlines::of_client(&ctx.txn, client.id).await?;

@@ -7,20 +7,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 use chrono_tz::Tz;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use super::texts::{Arg, Lang, Texts};
-use crate::entities::client_request::{self, Kind, Status};
-use crate::entities::{administrator, request_comment, request_event, request_message};
 use crate::error::Result;
 use crate::outbox::{self, MessageRef, Outgoing, RetryPolicy};
 use crate::services::deadlines::DeadlineView;
 use crate::services::lifecycle::{Action, Change};
 use crate::services::reminders::{ReminderMessages, Summary};
-use crate::services::requests::RequestEvents;
-use crate::services::{clients, requests, telegram_users};
+use crate::services::requests::{Kind, Request, RequestEvents, Status};
+use crate::services::{administrators, clients, copies, request_queries, requests, telegram_users, thread};
 
 mod group;
 mod work;
@@ -76,12 +72,7 @@ impl TelegramNotifier {
         self.texts.get(lang, id, &[])
     }
 
-    pub async fn type_name(
-        &self,
-        db: &impl ConnectionTrait,
-        lang: Lang,
-        request: &client_request::Model,
-    ) -> Result<String> {
+    pub async fn type_name(&self, db: &impl ConnectionTrait, lang: Lang, request: &Request) -> Result<String> {
         let Some(type_id) = request.request_type_id else { return Ok(String::new()) };
         Ok(requests::get_type(db, type_id)
             .await?
@@ -90,12 +81,7 @@ impl TelegramNotifier {
     }
 
     /// The administrator's view of a request (without its outcome).
-    pub async fn admin_text(
-        &self,
-        db: &impl ConnectionTrait,
-        lang: Lang,
-        request: &client_request::Model,
-    ) -> Result<String> {
+    pub async fn admin_text(&self, db: &impl ConnectionTrait, lang: Lang, request: &Request) -> Result<String> {
         let t = |id: &str| self.texts.get(lang, id, &[]);
         let mut requester = request.requester_name.clone().unwrap_or_else(|| request.requester_telegram_id.to_string());
         if let Some(username) = &request.requester_username {
@@ -140,12 +126,7 @@ impl TelegramNotifier {
 
     /// The lines added to the administrators' copies: the decision, then the latest change
     /// after it (work started, a question to the client, done, a cancel, a reopen).
-    async fn outcome_text(
-        &self,
-        db: &impl ConnectionTrait,
-        lang: Lang,
-        request: &client_request::Model,
-    ) -> Result<String> {
+    async fn outcome_text(&self, db: &impl ConnectionTrait, lang: Lang, request: &Request) -> Result<String> {
         let mut lines = Vec::new();
         if let Some(decided_at) = request.decided_at {
             let admin = request.decided_by.clone().unwrap_or_default();
@@ -162,13 +143,7 @@ impl TelegramNotifier {
             }
         }
         // The latest change of its status (an assignment is shown on a line of its own).
-        let latest = request_event::Entity::find()
-            .filter(request_event::Column::RequestId.eq(request.id))
-            .filter(request_event::Column::Event.is_not_in(["assigned", "unassigned"]))
-            .order_by_desc(request_event::Column::Id)
-            .one(db)
-            .await?;
-        if let Some(event) = latest {
+        if let Some(event) = request_queries::latest_change(db, request.id).await? {
             let id = match event.event.as_str() {
                 "started" => Some("admin-outcome-started"),
                 "asked_client" => Some("admin-outcome-asked"),
@@ -192,12 +167,7 @@ impl TelegramNotifier {
     }
 
     /// An administrator's copy: the request, then what happened to it.
-    async fn copy_text(
-        &self,
-        db: &impl ConnectionTrait,
-        lang: Lang,
-        request: &client_request::Model,
-    ) -> Result<String> {
+    async fn copy_text(&self, db: &impl ConnectionTrait, lang: Lang, request: &Request) -> Result<String> {
         let text = self.admin_text(db, lang, request).await?;
         let mut outcome = self.outcome_text(db, lang, request).await?;
         for line in self.work_lines(db, lang, request).await? {
@@ -209,12 +179,7 @@ impl TelegramNotifier {
     /// Sends one administrator (or the administrators' group, in the request's topic) a copy of
     /// a request with the buttons that apply now, and remembers the copy so it is edited after
     /// each change.
-    pub async fn send_admin_copy(
-        &self,
-        txn: &DatabaseTransaction,
-        chat_id: i64,
-        request: &client_request::Model,
-    ) -> Result<()> {
+    pub async fn send_admin_copy(&self, txn: &DatabaseTransaction, chat_id: i64, request: &Request) -> Result<()> {
         let lang = lang_of(txn, chat_id).await?;
         let topic = self.topic_in(txn, chat_id, request).await?;
         if let Some(photo) = &request.photo_file_id {
@@ -224,24 +189,13 @@ impl TelegramNotifier {
         let text = self.copy_text(txn, lang, request).await?;
         let reply_markup = self.keyboard_in(txn, chat_id, lang, request).await?;
         let outbox_id = outbox::enqueue(txn, Outgoing::SendMessage { chat_id, text, reply_markup, topic }).await?;
-        request_message::ActiveModel {
-            request_id: Set(request.id),
-            chat_id: Set(chat_id),
-            outgoing_message_id: Set(outbox_id),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-        Ok(())
+        copies::record(txn, request.id, chat_id, outbox_id).await
     }
 
     /// Edits every administrator's copy to show the request as it is now, with the buttons that
     /// apply now.
-    pub(crate) async fn edit_copies(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
-        let copies =
-            request_message::Entity::find().filter(request_message::Column::RequestId.eq(request.id)).all(txn).await?;
-        for copy in copies {
+    pub(crate) async fn edit_copies(&self, txn: &DatabaseTransaction, request: &Request) -> Result<()> {
+        for copy in copies::of_request(txn, request.id).await? {
             let lang = lang_of(txn, copy.chat_id).await?;
             let text = self.copy_text(txn, lang, request).await?;
             outbox::enqueue(
@@ -261,18 +215,17 @@ impl TelegramNotifier {
 
 #[async_trait]
 impl RequestEvents for TelegramNotifier {
-    async fn request_filed(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+    async fn request_filed(&self, txn: &DatabaseTransaction, request: &Request) -> Result<()> {
         if let Some(group) = self.group {
             return self.file_in_group(txn, group, request).await;
         }
-        let admins = administrator::Entity::find().filter(administrator::Column::IsActive.eq(true)).all(txn).await?;
-        for admin in admins {
+        for admin in administrators::active(txn).await? {
             self.send_admin_copy(txn, admin.telegram_id, request).await?;
         }
         Ok(())
     }
 
-    async fn request_decided(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+    async fn request_decided(&self, txn: &DatabaseTransaction, request: &Request) -> Result<()> {
         let chat_id = request.requester_telegram_id;
         let lang = lang_of(txn, chat_id).await?;
         let number = Arg::from(request.number);
@@ -301,12 +254,7 @@ impl RequestEvents for TelegramNotifier {
         self.edit_copies(txn, request).await
     }
 
-    async fn request_changed(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        change: &Change,
-    ) -> Result<()> {
+    async fn request_changed(&self, txn: &DatabaseTransaction, request: &Request, change: &Change) -> Result<()> {
         let chat_id = request.requester_telegram_id;
         let lang = lang_of(txn, chat_id).await?;
         let number = ("number", Arg::from(request.number));
@@ -334,7 +282,7 @@ impl RequestEvents for TelegramNotifier {
         self.edit_copies(txn, request).await
     }
 
-    async fn request_assigned(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+    async fn request_assigned(&self, txn: &DatabaseTransaction, request: &Request) -> Result<()> {
         self.tell_assignee(txn, request).await?;
         self.edit_copies(txn, request).await
     }
@@ -342,22 +290,17 @@ impl RequestEvents for TelegramNotifier {
     async fn thread_message(
         &self,
         txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        message: &request_comment::Model,
+        request: &Request,
+        message: &thread::Message,
     ) -> Result<()> {
         self.pass_on(txn, request, message).await
     }
 
-    async fn decision_overdue(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        hours: u32,
-    ) -> Result<()> {
+    async fn decision_overdue(&self, txn: &DatabaseTransaction, request: &Request, hours: u32) -> Result<()> {
         self.announce_again(txn, request, hours).await
     }
 
-    async fn done_overdue(&self, txn: &DatabaseTransaction, request: &client_request::Model, hours: u32) -> Result<()> {
+    async fn done_overdue(&self, txn: &DatabaseTransaction, request: &Request, hours: u32) -> Result<()> {
         self.flag_overdue(txn, request, hours).await
     }
 }

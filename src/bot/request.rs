@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use rand::distr::{Alphanumeric, SampleString};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use teloxide::types::CallbackQuery;
 
 use super::content::Content;
@@ -14,7 +13,6 @@ use super::context::Ctx;
 use super::dialog::Dialog;
 use super::texts::{Arg, Lang};
 use super::{HandlerResult, keyboards};
-use crate::entities::client_request;
 use crate::error::Error;
 use crate::services::lifecycle::{self, Transitioned};
 use crate::services::requests::{self, Filed, NewServiceRequest};
@@ -107,11 +105,7 @@ pub async fn submit(ctx: Arc<Ctx>, query: CallbackQuery, key: String) -> Handler
     let Some(Dialog::Confirming { type_id, description, photo, key: expected }) =
         dialog.filter(|d| matches!(d, Dialog::Confirming { key: k, .. } if *k == key))
     else {
-        let existing = client_request::Entity::find()
-            .filter(client_request::Column::SubmitKey.eq(key.as_str()))
-            .filter(client_request::Column::RequesterTelegramId.eq(ctx.profile.telegram_id))
-            .one(&ctx.txn)
-            .await?;
+        let existing = requests::by_submit_key(&ctx.txn, ctx.profile.telegram_id, &key).await?;
         let notice = match existing {
             Some(r) => ctx.t("request-submitted", &[("number", r.number.into())]),
             None => ctx.t("dialog-expired", &[]),

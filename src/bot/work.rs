@@ -9,10 +9,9 @@ use teloxide::types::CallbackQuery;
 
 use super::context::Ctx;
 use super::{BotError, HandlerResult};
-use crate::entities::client_request;
 use crate::error::Error;
 use crate::services::lifecycle::{self, Action, Transitioned};
-use crate::services::requests::{self, Actor, Channel};
+use crate::services::requests::{self, Actor, Channel, Request};
 
 /// The Take button (the work starts, or resumes after the client answered).
 pub async fn take_button(ctx: Arc<Ctx>, query: CallbackQuery, admin: Actor, request_id: i32) -> HandlerResult {
@@ -73,7 +72,7 @@ async fn act(
     let outcome =
         lifecycle::transition(&ctx.txn, ctx.notifier.as_ref(), request_id, action, admin, Channel::Telegram, comment)
             .await;
-    let status = |r: &client_request::Model| ctx.notifier.status_text(ctx.lang(), r.status);
+    let status = |r: &Request| ctx.notifier.status_text(ctx.lang(), r.status);
     Ok(match outcome {
         Ok(Transitioned::Done(r)) => {
             ctx.t("admin-decided", &[("number", r.number.into()), ("status", status(&r).into())])

@@ -171,3 +171,12 @@ pub async fn count_active(db: &impl ConnectionTrait) -> Result<u64> {
         .count(db)
         .await?)
 }
+
+/// A client's active cash registers.
+pub async fn active_of_client(db: &impl ConnectionTrait, client_id: i32) -> Result<Vec<CashRegister>> {
+    Ok(cash_register::Entity::find()
+        .filter(cash_register::Column::ClientId.eq(client_id))
+        .filter(cash_register::Column::IsActive.eq(true))
+        .all(db)
+        .await?)
+}

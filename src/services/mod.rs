@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cash_registers;
 pub mod clients;
 pub mod contacts;
+pub mod copies;
 pub mod deadline_types;
 pub mod deadlines;
 pub mod export;

@@ -180,6 +180,16 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<(RequestView, 
     Ok((view(db, request).await?, events))
 }
 
+/// The latest change of the request's status on record (assignments left out), if any.
+pub async fn latest_change(db: &impl ConnectionTrait, request_id: i32) -> Result<Option<request_event::Model>> {
+    Ok(request_event::Entity::find()
+        .filter(request_event::Column::RequestId.eq(request_id))
+        .filter(request_event::Column::Event.is_not_in(["assigned", "unassigned"]))
+        .order_by_desc(request_event::Column::Id)
+        .one(db)
+        .await?)
+}
+
 /// Requests filed since `since`, by status.
 pub async fn count_by_status_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<Vec<(Status, u64)>> {
     let mut out = Vec::new();

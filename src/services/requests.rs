@@ -3,8 +3,6 @@
 //! administrators' copies, the client's answer, the edits after a decision) are written through
 //! [`RequestEvents`] in the same transaction as the change.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
@@ -115,61 +113,6 @@ pub trait RequestEvents: Send + Sync {
     async fn done_overdue(&self, txn: &DatabaseTransaction, request: &client_request::Model, hours: u32) -> Result<()>;
 }
 
-/// No bot, no messages: with the Telegram notifier absent (the bot is off) a change is recorded
-/// and nothing is queued.
-#[async_trait]
-impl<E: RequestEvents + ?Sized> RequestEvents for Option<Arc<E>> {
-    async fn request_filed(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
-        let Some(events) = self else { return Ok(()) };
-        events.request_filed(txn, request).await
-    }
-
-    async fn request_decided(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
-        let Some(events) = self else { return Ok(()) };
-        events.request_decided(txn, request).await
-    }
-
-    async fn request_changed(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        change: &Change,
-    ) -> Result<()> {
-        let Some(events) = self else { return Ok(()) };
-        events.request_changed(txn, request, change).await
-    }
-
-    async fn request_assigned(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
-        let Some(events) = self else { return Ok(()) };
-        events.request_assigned(txn, request).await
-    }
-
-    async fn thread_message(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        message: &request_comment::Model,
-    ) -> Result<()> {
-        let Some(events) = self else { return Ok(()) };
-        events.thread_message(txn, request, message).await
-    }
-
-    async fn decision_overdue(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        hours: u32,
-    ) -> Result<()> {
-        let Some(events) = self else { return Ok(()) };
-        events.decision_overdue(txn, request, hours).await
-    }
-
-    async fn done_overdue(&self, txn: &DatabaseTransaction, request: &client_request::Model, hours: u32) -> Result<()> {
-        let Some(events) = self else { return Ok(()) };
-        events.done_overdue(txn, request, hours).await
-    }
-}
-
 /// A service request as the client composed it.
 pub struct NewServiceRequest {
     pub request_type_id: i32,
@@ -214,6 +157,19 @@ pub async fn get_type(db: &impl ConnectionTrait, id: i32) -> Result<Option<reque
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<Option<client_request::Model>> {
     Ok(client_request::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The request `requester_telegram_id` filed with this Submit key, if any.
+pub async fn by_submit_key(
+    db: &impl ConnectionTrait,
+    requester_telegram_id: i64,
+    key: &str,
+) -> Result<Option<Request>> {
+    Ok(client_request::Entity::find()
+        .filter(client_request::Column::SubmitKey.eq(key))
+        .filter(client_request::Column::RequesterTelegramId.eq(requester_telegram_id))
+        .one(db)
+        .await?)
 }
 
 pub async fn find_by_number(db: &impl ConnectionTrait, number: i32) -> Result<Option<client_request::Model>> {

@@ -17,7 +17,7 @@ use super::requests::{Actor, Channel, RequestEvents, get};
 use crate::entities::client_request::{self, Status};
 use crate::entities::request_comment;
 pub use crate::entities::request_comment::{AttachmentKind, Kind, Model as Message};
-use crate::entities::{request_delivery, request_message};
+use crate::entities::request_delivery;
 use crate::error::{Error, Result};
 use crate::outbox;
 
@@ -198,12 +198,8 @@ pub async fn request_of_message(
     telegram_message_id: i32,
 ) -> Result<Option<i32>> {
     let Some(outbox_id) = outbox::delivered_as(db, chat_id, telegram_message_id).await? else { return Ok(None) };
-    let copy = request_message::Entity::find()
-        .filter(request_message::Column::OutgoingMessageId.eq(outbox_id))
-        .one(db)
-        .await?;
-    if let Some(copy) = copy {
-        return Ok(Some(copy.request_id));
+    if let Some(request_id) = super::copies::request_of(db, outbox_id).await? {
+        return Ok(Some(request_id));
     }
     Ok(request_delivery::Entity::find()
         .filter(request_delivery::Column::OutgoingMessageId.eq(outbox_id))

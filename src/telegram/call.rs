@@ -6,8 +6,7 @@ use teloxide::types::Message;
 
 use super::api::{ApiError, BotApi};
 use super::limits::Kind;
-use crate::entities::outgoing_message::{Model, Status};
-use crate::outbox::{Keyboard, MessageRef, Outgoing, Store};
+use crate::outbox::{Keyboard, MessageRef, Outgoing, OutgoingMessage, RowStatus, Store};
 
 pub(super) const ANSWER_METHOD: &str = "answerCallbackQuery";
 const CREATE_TOPIC_METHOD: &str = "createForumTopic";
@@ -64,7 +63,7 @@ pub(super) enum Prepared {
 }
 
 /// Reads the payload into a call; resolves an edit's reference to an outbox row.
-pub(super) async fn prepare(store: &Store, row: &Model) -> Result<Prepared, sea_orm::DbErr> {
+pub(super) async fn prepare(store: &Store, row: &OutgoingMessage) -> Result<Prepared, sea_orm::DbErr> {
     let outgoing: Outgoing = match serde_json::from_value(row.payload.clone()) {
         Ok(outgoing) => outgoing,
         Err(e) => return Ok(Prepared::Fail(format!("unreadable outbox payload: {e}"))),
@@ -146,16 +145,16 @@ async fn resolve(store: &Store, message: &MessageRef) -> Result<Result<i32, Prep
         return Ok(Err(Prepared::Fail(format!("the message to edit (outbox row {reference}) does not exist"))));
     };
     Ok(match (referenced.status, referenced.telegram_message_id) {
-        (Status::Pending, _) => Err(Prepared::Wait(reference)),
-        (Status::Failed, _) => Err(Prepared::Fail(format!(
+        (RowStatus::Pending, _) => Err(Prepared::Wait(reference)),
+        (RowStatus::Failed, _) => Err(Prepared::Fail(format!(
             "the message to edit (outbox row {reference}) was never delivered: {}",
             referenced.last_error.as_deref().unwrap_or("no error recorded")
         ))),
-        (Status::Sent, Some(id)) => match i32::try_from(id) {
+        (RowStatus::Sent, Some(id)) => match i32::try_from(id) {
             Ok(id) => Ok(id),
             Err(_) => Err(Prepared::Fail(format!("outbox row {reference} has an invalid message id {id}"))),
         },
-        (Status::Sent, None) => Err(Prepared::Fail(format!(
+        (RowStatus::Sent, None) => Err(Prepared::Fail(format!(
             "the message to edit (outbox row {reference}) was delivered without a Telegram message id"
         ))),
     })

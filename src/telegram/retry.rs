@@ -15,8 +15,7 @@ use chrono::{TimeDelta, Utc};
 
 use super::api::ApiError;
 use super::limits::{Kind, Limits};
-use crate::entities::outgoing_message::Model;
-use crate::outbox::Outcome;
+use crate::outbox::{Outcome, OutgoingMessage};
 
 /// How long nothing is sent after Telegram rejected the bot token.
 const UNAUTHORIZED_PAUSE: Duration = Duration::from_secs(60);
@@ -60,7 +59,7 @@ impl RetryRules {
         &self,
         limits: &Limits,
         kind: Kind,
-        row: &Model,
+        row: &OutgoingMessage,
         attempt: i32,
         target: Option<i32>,
         error: ApiError,

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kktbot::services::requests::{self, Filed, NewServiceRequest, RequestEvents};
+use kktbot::bot::notifier::TelegramNotifier;
+use kktbot::bot::texts::Texts;
+use kktbot::services::requests::{self, Filed, NewServiceRequest};
 use kktbot::services::telegram_users::Profile;
 use sea_orm::TransactionTrait;
 
@@ -31,9 +33,9 @@ fn filing(n: i64) -> NewServiceRequest {
 /// unless `roll_back`. Returns the number it got.
 async fn file(db: &sea_orm::DatabaseConnection, n: i64, hold: Duration, roll_back: bool) -> i32 {
     let txn = db.begin().await.expect("begin");
-    // No bot: the filing queues no messages.
-    let no_bot: Option<std::sync::Arc<dyn RequestEvents>> = None;
-    let filed = requests::file_service_request(&txn, &no_bot, filing(n)).await.expect("filed");
+    // No administrators: the filing queues no messages.
+    let notifier = TelegramNotifier::new(Arc::new(Texts::new()), chrono_tz::Europe::Moscow);
+    let filed = requests::file_service_request(&txn, &notifier, filing(n)).await.expect("filed");
     let Filed::New(request) = filed else { panic!("request {n} was filed before") };
     tokio::time::sleep(hold).await;
     if roll_back {

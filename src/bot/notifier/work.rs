@@ -4,19 +4,17 @@
 //! something of a request is linked to it ([`thread::record_delivery`]), so a reply to it in
 //! Telegram belongs to the request.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use super::{TelegramNotifier, lang_of};
 use crate::bot::context::{MAX_MESSAGE_CHARS, split_message};
 use crate::bot::keyboards;
 use crate::bot::texts::{Arg, Lang};
-use crate::entities::client_request;
-use crate::entities::request_comment::{self, AttachmentKind, Kind};
-use crate::entities::request_message;
 use crate::error::Result;
 use crate::outbox::{self, Keyboard, Outgoing};
-use crate::services::thread::{self, Purpose};
-use crate::services::{administrators, assignment, lifecycle};
+use crate::services::requests::Request;
+use crate::services::thread::{self, AttachmentKind, Kind, Purpose};
+use crate::services::{administrators, assignment, copies, lifecycle};
 
 /// Telegram's limit on a caption.
 const MAX_CAPTION_CHARS: usize = 1024;
@@ -27,7 +25,7 @@ impl TelegramNotifier {
         &self,
         db: &impl ConnectionTrait,
         lang: Lang,
-        request: &client_request::Model,
+        request: &Request,
     ) -> Result<Vec<String>> {
         let mut lines = Vec::new();
         if let Some(assignee) = assignment::of(request)
@@ -49,7 +47,7 @@ impl TelegramNotifier {
         db: &impl ConnectionTrait,
         chat_id: i64,
         lang: Lang,
-        request: &client_request::Model,
+        request: &Request,
     ) -> Result<Option<Keyboard>> {
         if self.group_chat() != Some(chat_id) && !administrators::is_active(db, chat_id).await? {
             return Ok(None);
@@ -62,7 +60,7 @@ impl TelegramNotifier {
     pub(super) async fn tell_client(
         &self,
         txn: &DatabaseTransaction,
-        request: &client_request::Model,
+        request: &Request,
         message_id: Option<i32>,
         outgoing: Outgoing,
     ) -> Result<i64> {
@@ -73,14 +71,14 @@ impl TelegramNotifier {
     }
 
     /// The Telegram chat of the request's assignee, if they are active and have one.
-    async fn assignee_chat(&self, db: &impl ConnectionTrait, request: &client_request::Model) -> Result<Option<i64>> {
+    async fn assignee_chat(&self, db: &impl ConnectionTrait, request: &Request) -> Result<Option<i64>> {
         let Some(assignee) = assignment::of(request) else { return Ok(None) };
         Ok(assignment::describe(db, assignee).await?.filter(|v| v.is_active).and_then(|v| v.telegram_id))
     }
 
     /// Where staff read about a request: its assignee's chat, else the administrators' group, else
     /// every active administrator's.
-    async fn staff_chats(&self, db: &impl ConnectionTrait, request: &client_request::Model) -> Result<Vec<i64>> {
+    async fn staff_chats(&self, db: &impl ConnectionTrait, request: &Request) -> Result<Vec<i64>> {
         if let Some(chat) = self.assignee_chat(db, request).await? {
             return Ok(vec![chat]);
         }
@@ -97,19 +95,13 @@ impl TelegramNotifier {
 
     /// Tells the request's new assignee in Telegram (when they have a Telegram id), with a copy of
     /// the request unless they have one already.
-    pub(super) async fn tell_assignee(&self, txn: &DatabaseTransaction, request: &client_request::Model) -> Result<()> {
+    pub(super) async fn tell_assignee(&self, txn: &DatabaseTransaction, request: &Request) -> Result<()> {
         let Some(chat) = self.assignee_chat(txn, request).await? else { return Ok(()) };
         let lang = lang_of(txn, chat).await?;
         let text = self.texts.get(lang, "assigned-to-you", &[("number", request.number.into())]);
         let id = outbox::enqueue(txn, Outgoing::text(chat, text)).await?;
         thread::record_delivery(txn, request.id, None, chat, Purpose::Notice, id).await?;
-        let has_copy = request_message::Entity::find()
-            .filter(request_message::Column::RequestId.eq(request.id))
-            .filter(request_message::Column::ChatId.eq(chat))
-            .one(txn)
-            .await?
-            .is_some();
-        if !has_copy {
+        if !copies::exists_in(txn, request.id, chat).await? {
             self.send_admin_copy(txn, chat, request).await?;
         }
         Ok(())
@@ -119,8 +111,8 @@ impl TelegramNotifier {
     pub(super) async fn pass_on(
         &self,
         txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        message: &request_comment::Model,
+        request: &Request,
+        message: &thread::Message,
     ) -> Result<()> {
         let number = ("number", Arg::from(request.number));
         match message.kind {
@@ -153,8 +145,8 @@ impl TelegramNotifier {
     async fn send_thread_message(
         &self,
         txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        message: &request_comment::Model,
+        request: &Request,
+        message: &thread::Message,
         chat_id: i64,
         header: &str,
         purpose: Purpose,
@@ -189,12 +181,7 @@ impl TelegramNotifier {
     /// A request still waiting for its decision past its time: every administrator (or the
     /// administrators' group, in the request's topic) gets a notice and the request again, with
     /// its buttons.
-    pub(super) async fn announce_again(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        hours: u32,
-    ) -> Result<()> {
+    pub(super) async fn announce_again(&self, txn: &DatabaseTransaction, request: &Request, hours: u32) -> Result<()> {
         for chat in self.administrators_chats(txn).await? {
             let lang = lang_of(txn, chat).await?;
             let args = [("number", Arg::from(request.number)), ("hours", Arg::from(i64::from(hours)))];
@@ -207,12 +194,7 @@ impl TelegramNotifier {
     }
 
     /// A request not done within its time: its copies show it, and its assignee is told.
-    pub(super) async fn flag_overdue(
-        &self,
-        txn: &DatabaseTransaction,
-        request: &client_request::Model,
-        hours: u32,
-    ) -> Result<()> {
+    pub(super) async fn flag_overdue(&self, txn: &DatabaseTransaction, request: &Request, hours: u32) -> Result<()> {
         if let Some(chat) = self.assignee_chat(txn, request).await? {
             let lang = lang_of(txn, chat).await?;
             let args = [("number", Arg::from(request.number)), ("hours", Arg::from(i64::from(hours)))];

@@ -240,8 +240,8 @@ async fn the_clients_messages_about_a_request_are_comments() {
     let txn = bench.core.db.begin().await.unwrap();
     let client = Profile { telegram_id: CLIENT, first_name: Some("Иван".into()), ..Profile::default() };
     processed_updates::record(&txn, 1, "message", Some(&client)).await.unwrap();
-    let no_bot: Option<Arc<TelegramNotifier>> = None;
-    let filed = requests::file_link_request(&txn, &no_bot, &client, "7707083893").await.unwrap();
+    // No administrator yet: the notifier queues no copies.
+    let filed = requests::file_link_request(&txn, bench.core.notifier.as_ref(), &client, "7707083893").await.unwrap();
     let requests::Filed::New(request) = filed else { panic!("a new request") };
     // The bot's message about it went out as message 40 of the client's chat.
     let told = crate::outbox::enqueue(&txn, crate::outbox::Outgoing::text(CLIENT, "Заявка №1")).await.unwrap();

@@ -13,8 +13,7 @@ use tracing::Instrument;
 
 use super::LEASE;
 use super::tasks::{Slot, Tasks};
-use crate::entities::outgoing_message::Model;
-use crate::outbox::{Outcome, Store};
+use crate::outbox::{Outcome, OutgoingMessage as Model, Store};
 use crate::telegram::api::BotApi;
 use crate::telegram::call::{Prepared, prepare};
 use crate::telegram::limits::Limits;
