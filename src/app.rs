@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 
 use crate::bot::notifier::{AdminGroup, TelegramNotifier};
@@ -120,7 +120,7 @@ impl Application {
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let db = crate::db::connect(&config.database_url).await?;
         if options.migrate {
-            let applied = migrate_exclusively(&db).await?;
+            let applied = crate::db::migrate_exclusively(&db).await?;
             if applied > 0 {
                 tracing::info!(applied, "database migrations applied");
             }
@@ -388,43 +388,6 @@ async fn prune_audit_log(db: DatabaseConnection, retention: chrono::Duration, st
             () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
         }
     }
-}
-
-/// Runs pending migrations; on PostgreSQL under an advisory lock, on MySQL under a named lock
-/// (`GET_LOCK`, held by a connection taken out of the pool for it, so it ends with that
-/// connection if this process dies), so that several instances starting together migrate once.
-pub async fn migrate_exclusively(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {}
-        DbBackend::MySql => return migrate_under_mysql_lock(db).await,
-        _ => return crate::db::migrate_up(db).await,
-    }
-    let lock = db.begin().await?;
-    lock.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(4242001)")).await?;
-    let applied = crate::db::migrate_up(db).await;
-    lock.commit().await?;
-    applied
-}
-
-async fn migrate_under_mysql_lock(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    use sea_orm::sqlx::Connection;
-    let error = |e: sea_orm::sqlx::Error| DbErr::Custom(format!("the migration lock: {e}"));
-    let mut lock = db.get_mysql_connection_pool().acquire().await.map_err(error)?.detach();
-    loop {
-        // 1: taken; 0: another instance still migrates after a minute, wait on.
-        let taken: Option<i64> =
-            sea_orm::sqlx::query_scalar("SELECT GET_LOCK(CONCAT('kktbot.migrate.', DATABASE()), 60)")
-                .fetch_one(&mut lock)
-                .await
-                .map_err(error)?;
-        if taken == Some(1) {
-            break;
-        }
-    }
-    let applied = crate::db::migrate_up(db).await;
-    // Closing the connection releases the lock.
-    lock.close().await.map_err(error)?;
-    applied
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -247,7 +247,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Db(DbCommand::Copy { from, to, force }) => {
             let (from, to) = (crate::config::DatabaseUrl::new(&from), crate::config::DatabaseUrl::new(&to));
             println!("copying {} → {}", from.redacted(), to.redacted());
-            let report = crate::ops::dbcopy::copy(&from, &to, force, &mut |line| println!("{line}"))
+            let report = crate::db::copy::copy(&from, &to, force, &mut |line| println!("{line}"))
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -328,7 +328,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             match cmd {
                 MigrateCommand::Up => {
                     let applied =
-                        crate::app::migrate_exclusively(&db).await.map_err(|e| format!("migration failed: {e}"))?;
+                        crate::db::migrate_exclusively(&db).await.map_err(|e| format!("migration failed: {e}"))?;
                     println!("applied {applied} migration(s)");
                 }
                 MigrateCommand::Down { steps, all } => {

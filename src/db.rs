@@ -1,14 +1,20 @@
-//! Opening the database (embedded SQLite, PostgreSQL or MySQL/MariaDB) and running migrations.
+//! Opening the database (embedded SQLite, PostgreSQL or MySQL/MariaDB), running migrations
+//! (under a lock, so instances starting together migrate once) and copying one database into
+//! another ([`copy`], `kktbot db copy`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::DatabaseUrl;
+
+pub mod copy;
 
 /// Connects to the database. For SQLite the file's directory is created first, and the file
 /// runs in WAL mode with foreign keys enforced and a busy timeout so concurrent writers wait
@@ -73,6 +79,43 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<usize, DbErr> {
     let pending = Migrator::get_pending_migrations(db).await?.len();
     Migrator::up(db, None).await?;
     Ok(pending)
+}
+
+/// Runs pending migrations; on PostgreSQL under an advisory lock, on MySQL under a named lock
+/// (`GET_LOCK`, held by a connection taken out of the pool for it, so it ends with that
+/// connection if this process dies), so that several instances starting together migrate once.
+pub async fn migrate_exclusively(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {}
+        DbBackend::MySql => return migrate_under_mysql_lock(db).await,
+        _ => return migrate_up(db).await,
+    }
+    let lock = db.begin().await?;
+    lock.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(4242001)")).await?;
+    let applied = migrate_up(db).await;
+    lock.commit().await?;
+    applied
+}
+
+async fn migrate_under_mysql_lock(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    use sea_orm::sqlx::Connection;
+    let error = |e: sea_orm::sqlx::Error| DbErr::Custom(format!("the migration lock: {e}"));
+    let mut lock = db.get_mysql_connection_pool().acquire().await.map_err(error)?.detach();
+    loop {
+        // 1: taken; 0: another instance still migrates after a minute, wait on.
+        let taken: Option<i64> =
+            sea_orm::sqlx::query_scalar("SELECT GET_LOCK(CONCAT('kktbot.migrate.', DATABASE()), 60)")
+                .fetch_one(&mut lock)
+                .await
+                .map_err(error)?;
+        if taken == Some(1) {
+            break;
+        }
+    }
+    let applied = migrate_up(db).await;
+    // Closing the connection releases the lock.
+    lock.close().await.map_err(error)?;
+    applied
 }
 
 fn create_sqlite_dir(url: &str) -> Result<(), DbErr> {

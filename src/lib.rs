@@ -10,13 +10,14 @@
 //!   reminders, …): plain functions over the database, shared by every adapter; [`error`] is its
 //!   error type.
 //! - [`entities`] are the SeaORM entities of the tables the `migration` crate creates; [`db`]
-//!   opens the database, migrates it and queues SQLite's writers; [`redis_store`] is the Redis
+//!   opens the database, migrates it (under a lock across instances), queues SQLite's writers and
+//!   copies one database into another (`db copy`); [`redis_store`] is the Redis
 //!   connection.
 //! - Adapters, each importing only those after it: [`http`] (axum: router, REST API, dashboard,
 //!   health, metrics) → [`inbound`] (updates coming in: the pipeline, the webhook, polling) →
 //!   [`bot`] (the conversation: handler tree, handlers, dialogs, texts, the Telegram notifier) →
 //!   [`telegram`] (Bot API client, outbox, sender, limits, webhook registration) → [`ops`]
-//!   (leader election, metrics recorder, `db copy`). [`scheduler`] runs the daily reminders.
+//!   (leader election, metrics recorder). [`scheduler`] runs the daily reminders.
 //! - [`api_error`] is the one JSON error shape of every HTTP error answer.
 
 pub mod api_error;

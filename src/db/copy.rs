@@ -236,7 +236,7 @@ pub async fn copy(
     if pending > 0 {
         return Err(CopyError::SourceNotMigrated(pending));
     }
-    let applied = crate::app::migrate_exclusively(&target).await?;
+    let applied = super::migrate_exclusively(&target).await?;
     progress(format!("target schema up to date ({applied} migration(s) applied)"));
     let mut tables = Vec::new();
     for name in migration::TABLES {
