@@ -58,7 +58,6 @@ async fn up_down_up(backend: Backend) {
     for index in [
         "uq_contacts_client_telegram",
         "idx_contacts_telegram_id",
-        "idx_deadlines_status_expiration",
         "idx_deadlines_expiration_date",
         "idx_client_requests_status_created",
         "uq_notification_logs_once",
@@ -72,6 +71,10 @@ async fn up_down_up(backend: Backend) {
         "idx_client_requests_created",
         "idx_notification_logs_status_created",
         "idx_notification_logs_status_sent",
+        "idx_clients_active",
+        "idx_deadlines_client_status_expiration",
+        "idx_deadlines_status_expiration_client",
+        "idx_cash_registers_active_client",
     ] {
         assert!(present.iter().any(|i| i == index), "index {index} missing: {present:?}");
     }

@@ -31,6 +31,7 @@ mod m20261207_000100_reminder_summaries;
 mod m20261207_000101_search_text;
 mod m20261207_000102_dashboard_indexes;
 mod m20261207_000120_long_addresses;
+mod m20261207_000130_stats_indexes;
 
 /// Creates a table; on MySQL as InnoDB, utf8mb4 with the binary collation.
 pub(crate) async fn create_table(m: &SchemaManager<'_>, mut table: TableCreateStatement) -> Result<(), DbErr> {
@@ -97,6 +98,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000101_search_text::Migration),
             Box::new(m20261207_000102_dashboard_indexes::Migration),
             Box::new(m20261207_000120_long_addresses::Migration),
+            Box::new(m20261207_000130_stats_indexes::Migration),
         ]
     }
 }

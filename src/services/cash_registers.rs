@@ -1,9 +1,7 @@
 //! Cash registers (ККТ) of clients: management for the REST API.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
 use super::listing::{self, ListParams, Listed};
 pub use crate::entities::cash_register::Model as CashRegister;
@@ -163,13 +161,25 @@ pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
 
 /// Active cash registers of active clients.
 pub async fn count_active(db: &impl ConnectionTrait) -> Result<u64> {
-    use sea_orm::{JoinType, QuerySelect, RelationTrait};
-    Ok(cash_register::Entity::find()
-        .join(JoinType::InnerJoin, cash_register::Relation::Client.def())
-        .filter(cash_register::Column::IsActive.eq(true))
-        .filter(client::Column::IsActive.eq(true))
-        .count(db)
-        .await?)
+    let parts: Vec<i64> = active_count_query().into_tuple().all(db).await?;
+    Ok(u64::try_from(parts.iter().sum::<i64>()).unwrap_or(0))
+}
+
+/// What [`count_active`] reads, in one statement (one snapshot): the count of all active cash
+/// registers and, negated, that of the inactive clients' — both off
+/// `idx_cash_registers_active_client`, where joining each register to its client cost a lookup
+/// per register.
+pub(crate) fn active_count_query() -> sea_orm::Select<cash_register::Entity> {
+    use sea_orm::sea_query::{Expr, UnionType};
+    use sea_orm::{QuerySelect, QueryTrait};
+    let active = || cash_register::Entity::find().filter(cash_register::Column::IsActive.eq(true)).select_only();
+    let of_inactive_clients = active()
+        .filter(cash_register::Column::ClientId.in_subquery(super::clients::inactive_ids()))
+        .column_as(Expr::cust("-COUNT(*)"), "n")
+        .into_query();
+    let mut query = active().column_as(Expr::cust("COUNT(*)"), "n");
+    QueryTrait::query(&mut query).union(UnionType::All, of_inactive_clients);
+    query
 }
 
 /// A client's active cash registers.

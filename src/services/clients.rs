@@ -223,3 +223,14 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<(u64, u64)> {
     let active = client::Entity::find().filter(client::Column::IsActive.eq(true)).count(db).await?;
     Ok((all, active))
 }
+
+/// The ids of the inactive clients (off `idx_clients_active`): the figures of active clients'
+/// rows count all rows less theirs, so no counted row is joined to its client.
+pub(crate) fn inactive_ids() -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::{QuerySelect, QueryTrait};
+    client::Entity::find()
+        .select_only()
+        .column(client::Column::Id)
+        .filter(client::Column::IsActive.eq(false))
+        .into_query()
+}

@@ -157,8 +157,6 @@ pub async fn renew(db: &impl ConnectionTrait, id: i32, new_date: NaiveDate) -> R
 
 // ------------------------------------------------------------------ management (REST API)
 
-use sea_orm::PaginatorTrait;
-
 use super::listing::{self, ListParams, Listed};
 
 /// The widest `expiring_within` window, in days (ten years).
@@ -301,44 +299,41 @@ pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
     Ok(())
 }
 
-/// Open deadlines of active clients expiring from `today` to `today + days`.
-pub async fn count_due_within(db: &impl ConnectionTrait, today: NaiveDate, days: i64) -> Result<u64> {
-    Ok(open_of_active_clients()
-        .filter(deadline::Column::ExpirationDate.gte(today))
-        .filter(deadline::Column::ExpirationDate.lte(today + chrono::Duration::days(days)))
-        .count(db)
-        .await?)
-}
-
-/// Open deadlines of active clients already past.
-pub async fn count_overdue(db: &impl ConnectionTrait, today: NaiveDate) -> Result<u64> {
-    Ok(open_of_active_clients().filter(deadline::Column::ExpirationDate.lt(today)).count(db).await?)
-}
-
-/// Open deadlines of active clients from `from` to `to`, counted per expiration date (a row per
-/// date, not per deadline).
-pub async fn open_counts_between(
+/// Open deadlines of active clients expiring on or before `last` (overdue ones included),
+/// counted per expiration date, dates in order.
+pub async fn open_per_date_of_active_clients(
     db: &impl ConnectionTrait,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<(NaiveDate, i64)>> {
-    use sea_orm::QuerySelect;
-    Ok(open_of_active_clients()
-        .filter(deadline::Column::ExpirationDate.gte(from))
-        .filter(deadline::Column::ExpirationDate.lte(to))
-        .select_only()
-        .column(deadline::Column::ExpirationDate)
-        .column_as(deadline::Column::Id.count(), "n")
-        .group_by(deadline::Column::ExpirationDate)
-        .into_tuple()
-        .all(db)
-        .await?)
+    last: NaiveDate,
+) -> Result<Vec<(NaiveDate, u64)>> {
+    let parts: Vec<(NaiveDate, i64)> = open_per_date_query(last).into_tuple().all(db).await?;
+    let mut per_date = std::collections::BTreeMap::<NaiveDate, i64>::new();
+    for (date, n) in parts {
+        *per_date.entry(date).or_default() += n;
+    }
+    Ok(per_date.into_iter().filter_map(|(date, n)| Some((date, u64::try_from(n).ok().filter(|n| *n > 0)?))).collect())
 }
 
-fn open_of_active_clients() -> sea_orm::Select<deadline::Entity> {
-    use sea_orm::{JoinType, QuerySelect, RelationTrait};
-    deadline::Entity::find()
-        .join(JoinType::InnerJoin, deadline::Relation::Client.def())
-        .filter(client::Column::IsActive.eq(true))
-        .filter(deadline::Column::Status.is_in(OPEN))
+/// What [`open_per_date_of_active_clients`] reads, in one statement (one snapshot): every
+/// client's open deadlines per date and, negated, the inactive clients' (few), each part off an
+/// index holding every column it reads (`idx_deadlines_status_expiration_client`, or client by
+/// client `idx_deadlines_client_status_expiration`), where joining each deadline to its
+/// client cost a lookup per deadline.
+pub(crate) fn open_per_date_query(last: NaiveDate) -> sea_orm::Select<deadline::Entity> {
+    use sea_orm::sea_query::{Expr, UnionType};
+    use sea_orm::{QuerySelect, QueryTrait};
+    let open = || {
+        deadline::Entity::find()
+            .filter(deadline::Column::Status.is_in(OPEN))
+            .filter(deadline::Column::ExpirationDate.lte(last))
+            .select_only()
+            .column(deadline::Column::ExpirationDate)
+            .group_by(deadline::Column::ExpirationDate)
+    };
+    let of_inactive_clients = open()
+        .filter(deadline::Column::ClientId.in_subquery(super::clients::inactive_ids()))
+        .column_as(Expr::cust("-COUNT(*)"), "n")
+        .into_query();
+    let mut query = open().column_as(Expr::cust("COUNT(*)"), "n");
+    QueryTrait::query(&mut query).union(UnionType::All, of_inactive_clients);
+    query
 }

@@ -6,6 +6,7 @@
 use chrono::{TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, QuerySelect, QueryTrait, Statement};
 
+use super::cash_registers;
 use super::deadlines::{self, DeadlineFilter};
 use super::listing::ListParams;
 use super::reminder_log::{self, ReminderFilter};
@@ -73,4 +74,31 @@ async fn reminders_sent_this_week_are_counted_off_the_delivery_time_index() {
         .column_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n");
     let plan = plan(&db, query.build(DbBackend::Sqlite)).await;
     assert!(plan.iter().any(|s| s.contains("COVERING INDEX idx_notification_logs_status_sent")), "{plan:?}");
+}
+
+/// Reads `index` holding every column the query needs (no row lookups).
+fn assert_covers(plan: &[String], index: &str) {
+    assert!(plan.iter().any(|step| step.contains(&format!("COVERING INDEX {index}"))), "{index}: {plan:?}");
+}
+
+#[tokio::test]
+async fn the_statistics_count_open_deadlines_off_covering_indexes_without_joining_clients() {
+    let db = migrated().await;
+    let query = deadlines::open_per_date_query(Utc::now().date_naive());
+    let plan = plan(&db, query.build(DbBackend::Sqlite)).await;
+    // Every client's, then the inactive clients' (their ids off their index, each one's open
+    // deadlines off its range of the other).
+    assert_covers(&plan, "idx_deadlines_status_expiration_client");
+    assert_covers(&plan, "idx_clients_active");
+    assert_covers(&plan, "idx_deadlines_client_status_expiration");
+    assert!(!plan.iter().any(|step| step.contains("SCAN")), "no table or index read whole: {plan:?}");
+}
+
+#[tokio::test]
+async fn the_statistics_count_active_cash_registers_off_a_covering_index_without_joining_clients() {
+    let db = migrated().await;
+    let plan = plan(&db, cash_registers::active_count_query().build(DbBackend::Sqlite)).await;
+    assert_covers(&plan, "idx_cash_registers_active_client");
+    assert_covers(&plan, "idx_clients_active");
+    assert!(!plan.iter().any(|step| step.contains("SCAN")), "no table or index read whole: {plan:?}");
 }

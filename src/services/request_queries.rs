@@ -5,9 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::assignment::{self, Assignee, AssigneeView};
 use super::listing::{self, ListParams, Listed, check_range, day_start};
@@ -190,16 +188,19 @@ pub async fn latest_change(db: &impl ConnectionTrait, request_id: i32) -> Result
         .await?)
 }
 
-/// Requests filed since `since`, by status.
+/// Requests filed since `since`, by status: pending, approved, rejected, cancelled.
 pub async fn count_by_status_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<Vec<(Status, u64)>> {
-    let mut out = Vec::new();
-    for status in [Status::Pending, Status::Approved, Status::Rejected, Status::Cancelled] {
-        let n = client_request::Entity::find()
-            .filter(client_request::Column::Status.eq(status))
-            .filter(client_request::Column::CreatedAt.gte(since))
-            .count(db)
-            .await?;
-        out.push((status, n));
-    }
-    Ok(out)
+    const COUNTED: [Status; 4] = [Status::Pending, Status::Approved, Status::Rejected, Status::Cancelled];
+    let counts: Vec<(Status, i64)> = client_request::Entity::find()
+        .filter(client_request::Column::Status.is_in(COUNTED))
+        .filter(client_request::Column::CreatedAt.gte(since))
+        .select_only()
+        .column(client_request::Column::Status)
+        .column_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n")
+        .group_by(client_request::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let count = |status| counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+    Ok(COUNTED.into_iter().map(|status| (status, count(status))).collect())
 }

@@ -27,25 +27,30 @@ pub struct Stats {
     pub weeks: Vec<(NaiveDate, u64)>,
 }
 
-/// The figures as of `today` (the reminder time zone's date).
+/// The figures as of `today` (the reminder time zone's date). Its five reads are independent
+/// and run at once, each on a connection of its own from the pool (in a transaction, one after
+/// another on its connection).
 pub async fn collect(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Stats> {
-    let (clients, active_clients) = super::clients::counts(db).await?;
-    let active_cash_registers = super::cash_registers::count_active(db).await?;
-    let due_7 = super::deadlines::count_due_within(db, today, 7).await?;
-    let due_14 = super::deadlines::count_due_within(db, today, 14).await?;
-    let due_30 = super::deadlines::count_due_within(db, today, 30).await?;
-    let overdue = super::deadlines::count_overdue(db, today).await?;
     let now = Utc::now();
-    let requests_30d = super::request_queries::count_by_status_since(db, now - Duration::days(30)).await?;
-    let (notifications_sent_7d, notifications_failed_7d) =
-        super::reminder_log::sent_and_failed_since(db, now - Duration::days(7)).await?;
-    let end = today + Duration::days(CHART_WEEKS * 7 - 1);
-    let dates = super::deadlines::open_counts_between(db, today, end).await?;
+    let chart_end = today + Duration::days(CHART_WEEKS * 7 - 1);
+    let (clients, active_cash_registers, per_date, requests_30d, notifications) = tokio::try_join!(
+        super::clients::counts(db),
+        super::cash_registers::count_active(db),
+        super::deadlines::open_per_date_of_active_clients(db, chart_end.max(today + Duration::days(30))),
+        super::request_queries::count_by_status_since(db, now - Duration::days(30)),
+        super::reminder_log::sent_and_failed_since(db, now - Duration::days(7)),
+    )?;
+    let (clients, active_clients) = clients;
+    let (notifications_sent_7d, notifications_failed_7d) = notifications;
+    let open_between = |from: NaiveDate, to: NaiveDate| -> u64 {
+        per_date.iter().filter(|(d, _)| (from..=to).contains(d)).map(|(_, n)| n).sum()
+    };
+    let due_within = |days| open_between(today, today + Duration::days(days));
+    let overdue = per_date.iter().filter(|(d, _)| *d < today).map(|(_, n)| n).sum();
     let weeks = (0..CHART_WEEKS)
         .map(|w| {
             let start = today + Duration::days(w * 7);
-            let in_week = dates.iter().filter(|(d, _)| *d >= start && (*d - start).num_days() < 7);
-            (start, in_week.map(|(_, n)| *n as u64).sum())
+            (start, open_between(start, start + Duration::days(6)))
         })
         .collect();
     Ok(Stats {
@@ -53,13 +58,75 @@ pub async fn collect(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Stat
         clients,
         active_clients,
         active_cash_registers,
-        due_7,
-        due_14,
-        due_30,
+        due_7: due_within(7),
+        due_14: due_within(14),
+        due_30: due_within(30),
         overdue,
         requests_30d,
         notifications_sent_7d,
         notifications_failed_7d,
         weeks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Database;
+
+    use super::*;
+    use crate::services::cash_registers::{self, CashRegisterInput};
+    use crate::services::clients::{self, ClientInput};
+    use crate::services::deadlines::{self, NewDeadline};
+
+    fn client(name: &str, inn: &str, active: bool) -> ClientInput {
+        ClientInput {
+            name: name.into(),
+            inn: inn.into(),
+            contact_person: None,
+            phone: None,
+            email: None,
+            address: None,
+            notes: None,
+            is_active: Some(active),
+        }
+    }
+
+    fn register(client_id: i32, serial: &str, active: bool) -> CashRegisterInput {
+        CashRegisterInput {
+            client_id,
+            model: "Атол 30Ф".into(),
+            serial_number: serial.into(),
+            registration_number: None,
+            fiscal_drive_number: None,
+            ofd_provider_id: None,
+            address: None,
+            is_active: Some(active),
+        }
+    }
+
+    /// The deadlines and cash registers of an inactive client are left out of every figure, as
+    /// are inactive registers of an active client.
+    #[tokio::test]
+    async fn an_inactive_clients_deadlines_and_registers_are_not_counted() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        crate::db::migrate_up(&db).await.unwrap();
+        let today = Utc::now().date_naive();
+        let active = clients::create(&db, &client("ООО Ромашка", "7707083893", true)).await.unwrap().id;
+        let inactive = clients::create(&db, &client("ООО Лютик", "7736207543", false)).await.unwrap().id;
+        for (client_id, serial, on) in [(active, "A1", true), (active, "A2", false), (inactive, "B1", true)] {
+            cash_registers::create(&db, &register(client_id, serial, on)).await.unwrap();
+        }
+        for (client_id, days) in [(active, -3), (active, 5), (active, 20), (active, 40), (inactive, -3), (inactive, 5)]
+        {
+            let expiration_date = today + Duration::days(days);
+            let new =
+                NewDeadline { client_id, cash_register_id: None, deadline_type_id: 1, expiration_date, notes: None };
+            deadlines::create(&db, new).await.unwrap();
+        }
+        let s = collect(&db, today).await.unwrap();
+        assert_eq!((s.clients, s.active_clients, s.active_cash_registers), (2, 1, 1));
+        assert_eq!((s.overdue, s.due_7, s.due_14, s.due_30), (1, 1, 1, 2));
+        let weeks: Vec<u64> = s.weeks.iter().map(|(_, n)| *n).collect();
+        assert_eq!(weeks, [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    }
 }
