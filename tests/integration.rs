@@ -14,6 +14,7 @@ mod dialog_storage;
 mod fake_telegram_selftest;
 mod health;
 mod ops;
+mod outbox_store;
 mod reminders;
 mod requests;
 mod schema;

@@ -3,8 +3,8 @@
 //! (`telegram::sender`).
 //!
 //! This module holds all of the outbox's SQL: what a row says ([`Outgoing`]) and how it is
-//! queued ([`enqueue`]) here; the sender's scans, claims and outcomes in [`store`]; pruning in
-//! [`retention`]; failed rows and sending them again in [`replay`]. The sender
+//! queued ([`enqueue`]) here; the sender's claims in [`store`], its outcomes in `outcome`;
+//! pruning in [`retention`]; failed rows and sending them again in [`replay`]. The sender
 //! decides *when* and *how* a row is sent (limits, calls, retry policy); this module decides
 //! what the rows say about it.
 
@@ -19,12 +19,14 @@ pub use crate::entities::outgoing_message::Model as OutgoingMessage;
 
 mod fold;
 pub mod keyboard;
+mod outcome;
 pub mod replay;
 pub mod retention;
 pub mod store;
 
 pub use keyboard::{Button, ButtonStyle, Keyboard};
-pub use store::{Outcome, Store, pending_count};
+pub use outcome::{Outcome, Record};
+pub use store::{Store, pending_count};
 
 /// Which message an edit or delete applies to: one whose Telegram id is known, or one sent
 /// through the outbox (its id is filled in once the sender has delivered it).

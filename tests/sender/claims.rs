@@ -76,12 +76,12 @@ async fn a_claim_belongs_to_its_term(backend: Backend) {
     assert!(current.term() > ended.term());
     assert_eq!(taken, 0, "nothing was claimed");
 
-    let due = row(&db, id).await;
-    assert!(ended.claim(&due, LEASE).await.unwrap().is_none(), "a term that has ended claims nothing");
-    assert!(current.claim(&due, LEASE).await.unwrap().is_some());
-    let claimed = row(&db, id).await;
-    assert_eq!((claimed.claimed_by, claimed.attempts), (Some(current.term()), 1));
-    assert!(claimed.next_attempt_at > chrono::Utc::now() + chrono::TimeDelta::seconds(60), "{claimed:?}");
+    let claim = async |store: &Store| store.claim_due(10, 10, LEASE).await.unwrap().chat_heads;
+    assert!(claim(&ended).await.is_empty(), "a term that has ended claims nothing");
+    let due = claim(&current).await.pop().expect("claimed by the current term");
+    assert_eq!((due.id, due.claimed_by, due.attempts), (id, Some(current.term()), 1));
+    assert!(due.next_attempt_at > chrono::Utc::now() + chrono::TimeDelta::seconds(60), "{due:?}");
+    assert!(claim(&current).await.is_empty(), "a claimed row is not claimed again");
 
     // The next term takes the claim over: due at once, the attempt still counted.
     let (next, taken) = Store::begin_term(db.clone(), writes).await.unwrap();
@@ -90,10 +90,11 @@ async fn a_claim_belongs_to_its_term(backend: Backend) {
     assert_eq!((taken_over.status, taken_over.claimed_by, taken_over.attempts), (Status::Pending, None, 1));
     assert!(taken_over.next_attempt_at <= chrono::Utc::now(), "{taken_over:?}");
     // The outcome of the claim taken over is not written.
-    let sent = Outcome::Sent { message_id: Some(1), note: None };
-    assert!(!current.record(&due, 1, &sent).await.unwrap());
-    assert!(next.claim(&taken_over, LEASE).await.unwrap().is_some());
-    assert!(next.record(&due, 2, &sent).await.unwrap());
+    let sent =
+        |attempts| Record { id, chat_id: USER, attempts, outcome: Outcome::Sent { message_id: Some(1), note: None } };
+    assert_eq!(current.record(&[sent(1)]).await.unwrap(), [false]);
+    assert_eq!(claim(&next).await.len(), 1);
+    assert_eq!(next.record(&[sent(2)]).await.unwrap(), [true]);
     assert_eq!(row(&db, id).await.status, Status::Sent);
 }
 

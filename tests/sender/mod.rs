@@ -12,7 +12,7 @@ use std::time::Duration;
 use kktbot::config::{Secret, SenderConfig};
 use kktbot::db::WriteGate;
 use kktbot::entities::outgoing_message::{self, Status};
-use kktbot::outbox::{self, MessageRef, Outcome, Outgoing, Store};
+use kktbot::outbox::{self, MessageRef, Outcome, Outgoing, Record, Store};
 use kktbot::services::telegram_users;
 use kktbot::telegram::api::BotApi;
 use kktbot::telegram::sender::{Backoff, LEASE, Sender, SenderHandle};

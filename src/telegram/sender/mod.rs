@@ -1,9 +1,9 @@
 //! The sender: delivers the outbox (`outgoing_messages`) to the Bot API under Telegram's limits
 //! and records the outcome on each row.
 //!
-//! One loop ([`Sender::run`]) looks at the outbox, starts a task for every row that may go now
-//! and sleeps until it is woken ([`SenderHandle::wake`]), a task ends, the earliest pending row
-//! falls due, or [`IDLE_RECHECK`] passes. Rules:
+//! One loop ([`Sender::run`]) claims what may go now in one statement, starts a task for each row
+//! claimed and sleeps until it is woken ([`SenderHandle::wake`]), tasks end, the earliest pending
+//! row falls due, or [`IDLE_RECHECK`] passes. Rules:
 //! - **Per chat FIFO**: only the oldest pending row of a chat may be sent, so an edit follows the
 //!   message it edits; chats are served concurrently. Answers to callback queries are not ordered
 //!   per chat, go first and have delivery slots of their own, so they never wait behind sends.
@@ -14,14 +14,15 @@
 //!   backoff with jitter, up to `max_attempts`; then the row is `failed`.
 //! - **403** fails the row and marks a private chat's user as having blocked the bot; other 4xx
 //!   fail the row at once. "Message is not modified" counts as delivered.
-//! - **At most once per attempt**: before it prepares the call, waits for the limits and makes
-//!   its HTTP call, a task *claims* the row with a conditional UPDATE (`status = 'pending' AND
-//!   attempts = <read> AND next_attempt_at <= now`, and the sender's term still current) that
-//!   counts the attempt, records the term as the row's owner and moves `next_attempt_at` a
-//!   [`LEASE`] ahead; a racing claim then matches no row and it does not send. The outcome is
-//!   written with the same kind of conditional UPDATE (`attempts = <claimed> AND claimed_by =
-//!   <term>`), so a row is never marked twice. The call leaves right when the limiter allows it,
-//!   with no database round trip in between.
+//! - **At most once per attempt**: the loop *claims* the rows it starts tasks for with one
+//!   conditional UPDATE (`status = 'pending' AND next_attempt_at <= now`, the row a chat's FIFO
+//!   head or an answer, and the sender's term still current) that counts each row's attempt,
+//!   records the term as its owner and moves `next_attempt_at` a [`LEASE`] ahead; a racing claim
+//!   then matches no row. The outcome is written with a conditional UPDATE too (`attempts =
+//!   <claimed> AND claimed_by = <term>`), so a row is never marked twice; the outcomes ready
+//!   together share one transaction (`recorder`), and nothing waits to fill a batch, so the
+//!   window between a message sent and its record stays short. The call leaves right when the
+//!   limiter allows it, with no database round trip in between.
 //! - **Takeover**: each run of the sender is a new term (`outbox::store`); it starts by taking
 //!   over the rows claimed in earlier terms (a process killed between claim and outcome, or an
 //!   instance that lost the leadership), which are then due at once. The lease only matters for
@@ -30,12 +31,12 @@
 //! - No database transaction is open across an HTTP call.
 
 mod handle;
+mod recorder;
 mod tasks;
 mod worker;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -44,6 +45,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use self::handle::SenderHandle;
+use self::recorder::Recorder;
 use self::tasks::Tasks;
 use self::worker::Worker;
 use super::api::BotApi;
@@ -60,6 +62,9 @@ pub const IDLE_RECHECK: Duration = Duration::from_secs(30);
 /// How far a claim moves `next_attempt_at` ahead: a wait for the limits plus the longest call,
 /// with room to spare. A row claimed by a process that died is due again when it ends.
 pub const LEASE: Duration = Duration::from_secs(90);
+/// While deliveries are in flight, the outbox is looked at again at least this often (each one
+/// ending also looks): a row falling due meanwhile waits no longer.
+const BUSY_RECHECK: Duration = Duration::from_secs(1);
 /// After a failed outbox query, the next one comes this much later.
 const SCAN_RETRY: Duration = Duration::from_secs(5);
 /// The limits forget quiet chats this often.
@@ -141,12 +146,13 @@ impl Sender {
                 () = tokio::time::sleep(SCAN_RETRY) => {}
             }
         };
+        let (recorder, recording) = Recorder::start(store.clone());
         let worker = Arc::new(Worker {
             store,
             api,
             limits: Limits::new(&config),
             retry: RetryRules { max_attempts: config.max_attempts, backoff },
-            unclaimed: AtomicUsize::new(0),
+            recorder,
         });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Tasks::default();
@@ -154,11 +160,16 @@ impl Sender {
         tracing::info!(?config, "outgoing-message sender started");
         loop {
             handle.scan_started();
-            let wake_at = match worker.dispatch(&mut tasks, max_in_flight, &stopped).await {
-                Ok(next_due) => {
-                    let until_due = next_due.map_or(idle_recheck, |at| (at - Utc::now()).to_std().unwrap_or_default());
-                    Instant::now() + until_due.min(idle_recheck)
-                }
+            let scanned = match worker.dispatch(&mut tasks, max_in_flight, &stopped).await {
+                // Busy: the tasks' ends wake the loop; idle: it sleeps until the next row is due.
+                Ok(()) if !tasks.set.is_empty() => Ok(Some(BUSY_RECHECK.min(idle_recheck))),
+                Ok(()) => worker.store.next_due().await.map(|next_due| {
+                    next_due.map(|at| (at - Utc::now()).to_std().unwrap_or_default().min(idle_recheck))
+                }),
+                Err(e) => Err(e),
+            };
+            let wake_at = match scanned {
+                Ok(after) => Instant::now() + after.unwrap_or(idle_recheck),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the outbox; trying again shortly");
                     Instant::now() + SCAN_RETRY
@@ -188,6 +199,9 @@ impl Sender {
         while let Some(done) = tasks.set.join_next_with_id().await {
             tasks.finished(done);
         }
+        // The last recorder goes with the worker: the recorder writes what is queued and ends.
+        drop(worker);
+        let _ = recording.await;
         tracing::info!("outgoing-message sender stopped");
     }
 }

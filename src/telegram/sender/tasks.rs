@@ -1,15 +1,16 @@
 //! The delivery tasks in flight, and the slot each holds (a chat's FIFO head, or one answer).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 
 use tokio::task::JoinSet;
 
-/// What a delivery task holds: a chat (its FIFO head) or one answer to a callback query.
+/// What a delivery task holds: a chat's FIFO head (claimed, so the chat's next message waits for
+/// its outcome) or one answer to a callback query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Slot {
-    Chat(i64),
-    Answer(i64),
+    Chat,
+    Answer,
 }
 
 /// The delivery tasks in flight.
@@ -17,7 +18,6 @@ pub(super) enum Slot {
 pub(super) struct Tasks {
     pub set: JoinSet<()>,
     pub slots: HashMap<tokio::task::Id, Slot>,
-    pub busy: HashSet<Slot>,
     /// How many of the tasks deliver answers.
     pub answers: usize,
 }
@@ -26,8 +26,7 @@ impl Tasks {
     pub fn start(&mut self, slot: Slot, task: impl Future<Output = ()> + Send + 'static) {
         let id = self.set.spawn(task).id();
         self.slots.insert(id, slot);
-        self.busy.insert(slot);
-        if let Slot::Answer(_) = slot {
+        if slot == Slot::Answer {
             self.answers += 1;
         }
     }
@@ -47,11 +46,8 @@ impl Tasks {
                 e.id()
             }
         };
-        if let Some(slot) = self.slots.remove(&id) {
-            self.busy.remove(&slot);
-            if let Slot::Answer(_) = slot {
-                self.answers -= 1;
-            }
+        if self.slots.remove(&id) == Some(Slot::Answer) {
+            self.answers -= 1;
         }
     }
 }
