@@ -128,9 +128,12 @@ impl Worker {
     }
 }
 
-/// Completes once the sender is stopping.
+/// Completes once the sender is stopping; never if its loop is gone without stopping (the task
+/// aborted, as at a kill): nothing is then released that a newer term should take over.
 async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|stop| *stop).await;
+    if stopped.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 #[cfg(test)]
