@@ -8,7 +8,7 @@
 //! - [`decisions`]: administrators approving and rejecting (commands, buttons, replies);
 //! - [`work`]: administrators working on a request after its approval (Take, Done, `/ask`,
 //!   `/reopen`);
-//! - [`conversation`]: a request's thread (the client's comments, the staff's replies, `/note`)
+//! - [`thread`]: a request's thread (the client's comments, the staff's replies, `/note`)
 //!   and `/mine`;
 //! - [`lists`]: `/myrequests`, `/list`, `/today`, `/search`; [`export`]: `/export`;
 //! - [`membership`]: a user blocking the bot or coming back.
@@ -17,13 +17,12 @@
 //! dialog steps and [`storage`] stores them, [`context`] is what a handler works with,
 //! [`content`] what a message carries, [`keyboards`] and [`format`] build replies in the texts
 //! of [`texts`]; [`menu`] sets the command menus; [`notifier`] writes the messages a request's
-//! change causes (for the bot and the REST API alike).
+//! change and a reminder run cause (for the bot, the REST API and the scheduler alike).
 
 pub mod callback;
 pub mod command;
 pub mod content;
 pub mod context;
-pub mod conversation;
 pub mod decisions;
 pub mod dialog;
 pub mod export;
@@ -37,6 +36,7 @@ pub mod request;
 pub mod start;
 pub mod storage;
 pub mod texts;
+pub mod thread;
 pub mod tree;
 pub mod work;
 

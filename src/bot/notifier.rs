@@ -1,6 +1,8 @@
-//! The Telegram side of request notifications: the administrators' copies with decision
-//! buttons, the client's answer, and the edits of every copy after a decision. Written to the
-//! outbox inside the transaction of the change.
+//! The Telegram notifier: the messages a request's change causes (the administrators' copies
+//! with decision buttons, the client's answer, the edits of every copy after a decision; its
+//! work and thread in `notifier/work.rs`, the administrators' group in `notifier/group.rs`) and
+//! those of a reminder run (a contact's reminder, the administrators' summary). Written to the
+//! outbox inside the transaction of the change or the run.
 
 use std::sync::Arc;
 

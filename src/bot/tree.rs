@@ -16,11 +16,11 @@
 //!     │   └─ else ────────────────────────────────────────── decisions::refuse_command
 //!     ├─ administrators only: a decision written in reply to a request's copy
 //!     ├─ a reply to a message about a request?
-//!     │   ├─ from its client ─────────────────────────────── conversation::client_comment
-//!     │   └─ administrators only ─────────────────────────── conversation::staff_reply
+//!     │   ├─ from its client ─────────────────────────────── thread::client_comment
+//!     │   └─ administrators only ─────────────────────────── thread::staff_reply
 //!     ├─ by the chat's dialog step (loaded from the dialog store here, not before):
 //!     │   Describing · RejectReason (administrators only) · ChoosingType · Confirming
-//!     ├─ a request of the sender waits for their answer ─── conversation::client_comment
+//!     ├─ a request of the sender waits for their answer ─── thread::client_comment
 //!     └─ anything else ───────────────────────────────────── start::free_text
 //! ```
 //!
@@ -43,7 +43,7 @@ use super::content::Content;
 use super::context::Ctx;
 use super::dialog::Dialog;
 use super::{BotError, BotUsername, HandlerResult};
-use super::{conversation, decisions, export, lists, membership, request, start, work};
+use super::{decisions, export, lists, membership, request, start, thread, work};
 
 /// The end of a branch of the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -117,15 +117,15 @@ fn handler(route: Route) -> UpdateHandler<BotError> {
         Route::Reject => dptree::endpoint(decisions::reject_command),
         Route::Ask => dptree::endpoint(work::ask_command),
         Route::Reopen => dptree::endpoint(work::reopen_command),
-        Route::Mine => dptree::endpoint(conversation::mine),
-        Route::Note => dptree::endpoint(conversation::note_command),
+        Route::Mine => dptree::endpoint(thread::mine),
+        Route::Note => dptree::endpoint(thread::note_command),
         Route::Search => dptree::endpoint(lists::search),
         Route::Export => dptree::endpoint(export::offer),
         Route::RefusedCommand => dptree::endpoint(decisions::refuse_command),
         Route::UnknownCommand => dptree::endpoint(start::unknown_command),
         Route::ReplyDecision => dptree::endpoint(decisions::by_reply),
-        Route::ClientComment => dptree::endpoint(conversation::client_comment),
-        Route::StaffReply => dptree::endpoint(conversation::staff_reply),
+        Route::ClientComment => dptree::endpoint(thread::client_comment),
+        Route::StaffReply => dptree::endpoint(thread::staff_reply),
         Route::Describing => dptree::endpoint(request::describe),
         Route::RejectReason => dptree::endpoint(decisions::reject_reason),
         Route::ChoosingType => dptree::endpoint(request::choose_type),
@@ -161,8 +161,8 @@ fn messages(to: impl Fn(Route) -> UpdateHandler<BotError> + Copy) -> UpdateHandl
         .filter_map(decisions::reply_decision)
         .chain(try_filter_map(decisions::on_copy))
         .chain(to(Route::ReplyDecision));
-    let about_request = try_filter_map(conversation::replying_to_request)
-        .branch(dptree::filter(conversation::from_its_client).chain(to(Route::ClientComment)))
+    let about_request = try_filter_map(thread::replying_to_request)
+        .branch(dptree::filter(thread::from_its_client).chain(to(Route::ClientComment)))
         .branch(administrators_only().chain(to(Route::StaffReply)));
     let dialog = async |ctx: Arc<Ctx>| Ok(Some(ctx.dialog().await?));
     Update::filter_message()
@@ -172,7 +172,7 @@ fn messages(to: impl Fn(Route) -> UpdateHandler<BotError> + Copy) -> UpdateHandl
         .branch(about_request)
         .chain(try_filter_map(dialog))
         .branch(dptree::filter_map(|step: Option<Dialog>| step).chain(dialog_steps(to)))
-        .branch(try_filter_map(conversation::waiting_for_sender).chain(to(Route::ClientComment)))
+        .branch(try_filter_map(thread::waiting_for_sender).chain(to(Route::ClientComment)))
         .chain(to(Route::FreeText))
 }
 

@@ -1,4 +1,4 @@
-//! A request's conversation in Telegram: the client's reply to any message about their request
+//! A request's thread in Telegram: the client's reply to any message about their request
 //! (or any text, photo or document while a request of theirs waits for their answer) is a
 //! comment, passed on to its assignee or to the administrators; an administrator's reply to a
 //! message about a request (its copy, a comment passed on, a notice) goes to the client; `/note
