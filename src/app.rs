@@ -211,6 +211,7 @@ impl Application {
             probes: Probes { redis, leader: election.status() },
             clock: crate::clock::Clock::default(),
             bot_api: telegram.as_ref().map(|t| t.api.clone()),
+            stats: Default::default(),
         };
         if options.polling && telegram.is_none() {
             tracing::warn!("--polling has no effect: the bot is off (TELEGRAM_BOT_TOKEN is not set)");

@@ -41,6 +41,8 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// The Bot API, for files shown on the dashboard; `None` when the bot is off.
     pub bot_api: Option<crate::telegram::api::BotApi>,
+    /// The dashboard's figures, shared by those who ask at the same time.
+    pub stats: crate::services::stats::SharedStats,
 }
 
 /// What `/health` and `/metrics` look at besides the database.

@@ -1,7 +1,12 @@
 //! The dashboard's figures.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
+use tokio::sync::Mutex;
 
 use crate::entities::client_request::Status;
 use crate::error::Result;
@@ -69,6 +74,57 @@ pub async fn collect(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Stat
     })
 }
 
+/// The figures shared by everyone who asks at the same time: at most one computation runs at a
+/// time, and those who ask while it runs share the next one, so 50 dashboards asking at once cost
+/// the database about two computations instead of 50. Figures are never older than the question:
+/// an asker gets those of a computation that started after it asked.
+#[derive(Clone, Default)]
+pub struct SharedStats {
+    inner: Arc<Coalesced<Stats>>,
+}
+
+impl SharedStats {
+    /// The figures as of `today`, computed after this call began.
+    pub async fn collect(&self, db: &impl ConnectionTrait, today: NaiveDate) -> Result<Stats> {
+        self.inner.get(|stats| stats.today == today, || collect(db, today)).await
+    }
+}
+
+/// One computation at a time, shared by those who asked before it started.
+struct Coalesced<T> {
+    /// How many have asked so far; each asker's number is its ticket.
+    asked: AtomicU64,
+    /// The last result, with the last ticket it answers (every asker up to it asked before its
+    /// computation started); held while a computation runs.
+    last: Mutex<Option<(u64, T)>>,
+}
+
+impl<T> Default for Coalesced<T> {
+    fn default() -> Self {
+        Self { asked: AtomicU64::new(0), last: Mutex::new(None) }
+    }
+}
+
+impl<T: Clone> Coalesced<T> {
+    async fn get<Fut>(&self, fits: impl Fn(&T) -> bool, compute: impl FnOnce() -> Fut) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
+        let ticket = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut last = self.last.lock().await;
+        if let Some((answers, value)) = last.as_ref()
+            && *answers >= ticket
+            && fits(value)
+        {
+            return Ok(value.clone());
+        }
+        let answers = self.asked.load(Ordering::SeqCst);
+        let value = compute().await?;
+        *last = Some((answers, value.clone()));
+        Ok(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use sea_orm::Database;
@@ -128,5 +184,49 @@ mod tests {
         assert_eq!((s.overdue, s.due_7, s.due_14, s.due_30), (1, 1, 1, 2));
         let weeks: Vec<u64> = s.weeks.iter().map(|(_, n)| *n).collect();
         assert_eq!(weeks, [1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    }
+
+    /// Twenty dashboards asking at once cost two computations: the one running when they asked
+    /// and one more that they share. Each caller gets figures computed after it asked.
+    #[tokio::test(start_paused = true)]
+    async fn askers_at_the_same_time_share_a_computation_started_after_they_asked() {
+        let shared = Arc::new(Coalesced::<u64>::default());
+        let computations = Arc::new(AtomicU64::new(0));
+        let ask = |shared: Arc<Coalesced<u64>>, computations: Arc<AtomicU64>| async move {
+            let asked = computations.load(Ordering::SeqCst);
+            let value = shared
+                .get(
+                    |_| true,
+                    || async {
+                        let n = computations.fetch_add(1, Ordering::SeqCst) + 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        Ok(n)
+                    },
+                )
+                .await
+                .unwrap();
+            (asked, value)
+        };
+        let first = tokio::spawn(ask(shared.clone(), computations.clone()));
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let rest: Vec<_> = (0..19).map(|_| tokio::spawn(ask(shared.clone(), computations.clone()))).collect();
+        assert_eq!(first.await.unwrap(), (0, 1));
+        for asker in rest {
+            // They asked while the first computation ran; they get the second, not the first.
+            assert_eq!(asker.await.unwrap(), (1, 2));
+        }
+        assert_eq!(computations.load(Ordering::SeqCst), 2);
+        // Asking again later computes again: a finished computation answers no one after it.
+        assert_eq!(ask(shared.clone(), computations.clone()).await, (2, 3));
+    }
+
+    /// A result for another day (the question crossed midnight) is not handed out.
+    #[tokio::test]
+    async fn a_result_for_another_day_is_computed_again() {
+        let shared = Coalesced::<u64>::default();
+        shared.asked.store(5, Ordering::SeqCst);
+        *shared.last.lock().await = Some((10, 7));
+        assert_eq!(shared.get(|v| *v == 8, || async { Ok(8) }).await.unwrap(), 8);
+        assert_eq!(shared.get(|v| *v == 8, || async { Ok(9) }).await.unwrap(), 9);
     }
 }

@@ -69,15 +69,18 @@ pub struct StatsDto {
     pub deadlines_by_week: Vec<WeekCount>,
 }
 
+/// The dashboard's figures. Those who ask while the figures are being computed share the next
+/// computation, so an answer is never older than its request.
 #[utoipa::path(get, path = "/stats", tag = "stats", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, body = StatsDto), (status = 401, body = super::openapi::ErrorBody, description = "Not signed in")))]
 async fn get_stats(
     _user: CurrentUser,
     State(db): State<DatabaseConnection>,
     State(config): State<Arc<Config>>,
+    State(shared): State<stats::SharedStats>,
 ) -> Result<ApiJson<StatsDto>, ApiError> {
     use crate::services::requests::Status;
-    let s = stats::collect(&db, today(&config)).await?;
+    let s = shared.collect(&db, today(&config)).await?;
     let count = |status: Status| s.requests_30d.iter().find(|(st, _)| *st == status).map_or(0, |(_, n)| *n);
     Ok(ApiJson(StatsDto {
         today: s.today,
