@@ -41,6 +41,30 @@ pub(crate) async fn create_table(m: &SchemaManager<'_>, mut table: TableCreateSt
     m.create_table(table).await
 }
 
+/// Plain indexes, each (name, table, columns), as the dashboard's migrations add them.
+pub(crate) type Indexes = [(&'static str, &'static str, &'static [&'static str])];
+
+/// Creates each of `indexes`.
+pub(crate) async fn create_indexes(m: &SchemaManager<'_>, indexes: &Indexes) -> Result<(), DbErr> {
+    for (name, table, columns) in indexes {
+        let mut index = Index::create();
+        index.name(*name).table(*table);
+        for column in *columns {
+            index.col(*column);
+        }
+        m.create_index(index.to_owned()).await?;
+    }
+    Ok(())
+}
+
+/// Drops each of `indexes`.
+pub(crate) async fn drop_indexes(m: &SchemaManager<'_>, indexes: &Indexes) -> Result<(), DbErr> {
+    for (name, table, _) in indexes {
+        m.drop_index(Index::drop().name(*name).table(*table).to_owned()).await?;
+    }
+    Ok(())
+}
+
 fn is_mysql(m: &SchemaManager<'_>) -> bool {
     m.get_database_backend() == DbBackend::MySql
 }

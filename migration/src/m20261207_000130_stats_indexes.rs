@@ -31,14 +31,7 @@ const INDEXES: [(&str, &str, &[&str]); 4] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, columns) in INDEXES {
-            let mut index = Index::create();
-            index.name(name).table(table);
-            for column in columns {
-                index.col(*column);
-            }
-            m.create_index(index.to_owned()).await?;
-        }
+        crate::create_indexes(m, &INDEXES).await?;
         m.drop_index(Index::drop().name(WIDENED).table("deadlines").to_owned()).await?;
         Ok(())
     }
@@ -46,9 +39,6 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let widened = Index::create().name(WIDENED).table("deadlines").col("status").col("expiration_date").to_owned();
         m.create_index(widened).await?;
-        for (name, table, _) in INDEXES {
-            m.drop_index(Index::drop().name(name).table(table).to_owned()).await?;
-        }
-        Ok(())
+        crate::drop_indexes(m, &INDEXES).await
     }
 }
