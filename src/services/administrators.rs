@@ -124,12 +124,9 @@ pub struct ListAdministrators {
     pub per_page: u64,
 }
 
-/// The sort keys an administrator list accepts.
-pub const ADMINISTRATOR_SORTS: &[&str] = &["id", "telegram_id", "name", "created_at"];
-
 /// One page of administrators and the total matching.
 pub async fn list(db: &impl ConnectionTrait, params: &ListAdministrators) -> Result<(Vec<administrator::Model>, u64)> {
-    use sea_orm::{Condition, Order, PaginatorTrait, QueryOrder};
+    use sea_orm::Condition;
     let mut query = administrator::Entity::find();
     if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let mut any = Condition::any().add(super::listing::matches(administrator::Column::Search, q));
@@ -141,30 +138,15 @@ pub async fn list(db: &impl ConnectionTrait, params: &ListAdministrators) -> Res
     if let Some(active) = params.is_active {
         query = query.filter(administrator::Column::IsActive.eq(active));
     }
-    let sort = params.sort.as_deref().unwrap_or("id");
-    let (desc, key) = match sort.strip_prefix('-') {
-        Some(key) => (true, key),
-        None => (false, sort),
-    };
-    let column = match key {
-        "id" => administrator::Column::Id,
-        "telegram_id" => administrator::Column::TelegramId,
-        "name" => administrator::Column::Name,
-        "created_at" => administrator::Column::CreatedAt,
-        _ => {
-            return Err(Error::invalid(
-                "sort",
-                format!("must be one of {} (prefix - for descending)", ADMINISTRATOR_SORTS.join(", ")),
-            ));
-        }
-    };
-    let order = if desc { Order::Desc } else { Order::Asc };
-    query = query.order_by(column, order.clone()).order_by(administrator::Column::Id, order);
-    let (index, size) = super::listing::page_index(params.page, params.per_page)?;
-    let paginator = query.paginate(db, size);
-    let total = paginator.num_items().await?;
-    let items = paginator.fetch_page(index).await?;
-    Ok((items, total))
+    let allowed = [
+        ("id", administrator::Column::Id),
+        ("telegram_id", administrator::Column::TelegramId),
+        ("name", administrator::Column::Name),
+        ("created_at", administrator::Column::CreatedAt),
+    ];
+    let query = super::listing::sorted(query, params.sort.as_deref(), &allowed, "id", administrator::Column::Id)?;
+    let listed = super::listing::fetch(db, query, params.page, params.per_page).await?;
+    Ok((listed.items, listed.total))
 }
 
 /// Changes to an administrator; `None` leaves a field as it is (`Some(None)` clears the name).

@@ -3,8 +3,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
 };
 
 use super::passwords::{MIN_PASSWORD_LEN, generate_password, hash_password};
@@ -111,9 +110,6 @@ pub struct ListUsers {
     pub per_page: u64,
 }
 
-/// The sort keys a user list accepts.
-pub const USER_SORTS: &[&str] = &["id", "email", "name", "role", "created_at", "last_login_at"];
-
 /// One page of users and the total matching.
 pub async fn list(db: &impl ConnectionTrait, params: &ListUsers) -> Result<(Vec<user::Model>, u64)> {
     let mut query = user::Entity::find();
@@ -126,32 +122,17 @@ pub async fn list(db: &impl ConnectionTrait, params: &ListUsers) -> Result<(Vec<
     if let Some(active) = params.is_active {
         query = query.filter(user::Column::IsActive.eq(active));
     }
-    let sort = params.sort.as_deref().unwrap_or("id");
-    let (desc, key) = match sort.strip_prefix('-') {
-        Some(key) => (true, key),
-        None => (false, sort),
-    };
-    let column = match key {
-        "id" => user::Column::Id,
-        "email" => user::Column::Email,
-        "name" => user::Column::Name,
-        "role" => user::Column::Role,
-        "created_at" => user::Column::CreatedAt,
-        "last_login_at" => user::Column::LastLoginAt,
-        _ => {
-            return Err(Error::invalid(
-                "sort",
-                format!("must be one of {} (prefix - for descending)", USER_SORTS.join(", ")),
-            ));
-        }
-    };
-    let order = if desc { Order::Desc } else { Order::Asc };
-    query = query.order_by(column, order.clone()).order_by(user::Column::Id, order);
-    let (index, size) = super::listing::page_index(params.page, params.per_page)?;
-    let paginator = query.paginate(db, size);
-    let total = paginator.num_items().await?;
-    let items = paginator.fetch_page(index).await?;
-    Ok((items, total))
+    let allowed = [
+        ("id", user::Column::Id),
+        ("email", user::Column::Email),
+        ("name", user::Column::Name),
+        ("role", user::Column::Role),
+        ("created_at", user::Column::CreatedAt),
+        ("last_login_at", user::Column::LastLoginAt),
+    ];
+    let query = super::listing::sorted(query, params.sort.as_deref(), &allowed, "id", user::Column::Id)?;
+    let listed = super::listing::fetch(db, query, params.page, params.per_page).await?;
+    Ok((listed.items, listed.total))
 }
 
 /// Changes to a user; `None` leaves a field as it is.

@@ -1,6 +1,6 @@
 //! Accounts and sessions: a reset, a password change and a deactivation end every session of the
 //! user at once; a reset forces a new password; the previous JWT key still verifies; a stranger
-//! guessing a password cannot lock the owner out.
+//! guessing a password cannot lock the owner out. The account lists sort as every other list.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
@@ -199,4 +199,34 @@ async fn a_stranger_guessing_cannot_lock_the_owner_out() {
         assert!(metrics.contains(&format!("kktbot_logins_total{{outcome=\"{outcome}\"}}")), "{outcome}:\n{metrics}");
     }
     app.shutdown().await;
+}
+
+/// The ids of a page, in its order.
+fn ids(page: &Value) -> Vec<i64> {
+    let items = page["items"].as_array().unwrap_or_else(|| panic!("a page: {page}"));
+    items.iter().map(|item| item["id"].as_i64().unwrap()).collect()
+}
+
+backend_test!(an_empty_sort_of_the_account_lists_is_their_default_order);
+async fn an_empty_sort_of_the_account_lists_is_their_default_order(backend: Backend) {
+    let app = builder(backend).spawn().await;
+    let admin = admin_token(&app).await;
+    // Emails against the ids' order, so that an email sort would show.
+    for email in ["zoe@example.com", "mia@example.com", "ada@example.com"] {
+        create_user(&app, &admin, email, "long-enough-password", "operator").await;
+    }
+    for telegram_id in [5_100_000_003_i64, 5_100_000_001, 5_100_000_002] {
+        ok(&app, &admin, Method::POST, "/api/administrators", Some(json!({"telegram_id": telegram_id}))).await;
+    }
+    for list in ["/api/users", "/api/administrators"] {
+        let default = ids(&ok(&app, &admin, Method::GET, list, None).await);
+        let by_id = ids(&ok(&app, &admin, Method::GET, &format!("{list}?sort=id"), None).await);
+        assert_eq!(default, by_id, "{list}: the default order is by id");
+        for empty in ["sort=", "sort=%20"] {
+            let page = ok(&app, &admin, Method::GET, &format!("{list}?{empty}"), None).await;
+            assert_eq!(ids(&page), default, "{list}?{empty} is the default order");
+        }
+        let (status, body) = call(&app, &admin, Method::GET, &format!("{list}?sort=nope"), None).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "{list}: {body}");
+    }
 }
