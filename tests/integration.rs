@@ -15,6 +15,7 @@ mod fake_telegram_selftest;
 mod health;
 mod ops;
 mod outbox_store;
+mod query_plans;
 mod reminders;
 mod requests;
 mod schema;

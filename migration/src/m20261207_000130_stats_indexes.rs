@@ -5,7 +5,8 @@
 //! that holds every column it reads:
 //! - clients by their active flag (the inactive ones' ids);
 //! - deadlines by client, status and expiration date (the inactive clients' open deadlines,
-//!   client by client: what PostgreSQL and MariaDB choose);
+//!   client by client: what MariaDB and SQLite choose; PostgreSQL hashes the inactive clients'
+//!   ids and reads their deadlines off the next index);
 //! - deadlines by status, expiration date and client, in place of the index by status and
 //!   expiration date it widens (every client's open deadlines, read off the index alone; any
 //!   read the narrower one served, this one serves).
