@@ -90,7 +90,7 @@ impl TelegramNotifier {
             requester.push_str(&format!(" (@{username})"));
         }
         let client = match request.client_id {
-            Some(id) => clients::get(db, id).await?.map(|c| format!("{} (ИНН {})", c.name, c.inn)),
+            Some(id) => clients::find(db, id).await?.map(|c| format!("{} (ИНН {})", c.name, c.inn)),
             None => None,
         };
         let number = Arg::from(request.number);
@@ -234,7 +234,7 @@ impl RequestEvents for TelegramNotifier {
         let text = match (request.status, request.kind, &request.reason) {
             (Status::Approved, Kind::Link, _) => {
                 let client = match request.client_id {
-                    Some(id) => clients::get(txn, id).await?,
+                    Some(id) => clients::find(txn, id).await?,
                     None => None,
                 };
                 let (name, inn) = client.map(|c| (c.name, c.inn)).unwrap_or_default();

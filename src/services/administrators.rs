@@ -3,9 +3,11 @@
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QueryTrait, Set,
 };
 
+use super::listing::{self, ListParams, Listed};
 use crate::entities::administrator;
 pub use crate::entities::administrator::Model as Administrator;
 use crate::error::{Error, Result};
@@ -73,7 +75,7 @@ pub async fn active(db: &impl ConnectionTrait) -> Result<Vec<administrator::Mode
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<administrator::Model> {
-    administrator::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("administrator"))
+    super::rows::get::<administrator::Entity>(db, id, "administrator").await
 }
 
 /// Longest administrator name.
@@ -103,50 +105,28 @@ pub async fn create(db: &impl ConnectionTrait, telegram_id: i64, name: Option<St
         updated_at: Set(now),
         ..Default::default()
     };
-    row.insert(db).await.map_err(|e| {
-        if super::is_unique_violation(&e) {
-            Error::Conflict("an administrator with this telegram_id already exists".into())
-        } else {
-            e.into()
-        }
-    })
+    row.insert(db).await.map_err(|e| listing::unique_or(e, "an administrator with this telegram_id already exists"))
 }
 
-/// What an administrator list asks for.
-#[derive(Clone, Debug, Default)]
-pub struct ListAdministrators {
-    /// Matched case-insensitively in the name or username, or exactly as a Telegram id.
-    pub q: Option<String>,
-    pub is_active: Option<bool>,
-    /// `id`, `telegram_id`, `name` or `created_at`; a leading `-` sorts descending.
-    pub sort: Option<String>,
-    pub page: u64,
-    pub per_page: u64,
-}
-
-/// One page of administrators and the total matching.
-pub async fn list(db: &impl ConnectionTrait, params: &ListAdministrators) -> Result<(Vec<administrator::Model>, u64)> {
-    use sea_orm::Condition;
-    let mut query = administrator::Entity::find();
-    if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let mut any = Condition::any().add(super::listing::matches(administrator::Column::Search, q));
+/// One page of administrators: `q` matches the name or the username (any case), or is a
+/// Telegram id; the sort is `id`, `telegram_id`, `name` or `created_at` (default `id`).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    params: &ListParams,
+    is_active: Option<bool>,
+) -> Result<Listed<administrator::Model>> {
+    use administrator::Column as C;
+    let mut query = administrator::Entity::find().apply_if(is_active, |q, active| q.filter(C::IsActive.eq(active)));
+    if let Some(q) = params.search() {
+        let mut any = Condition::any().add(listing::matches(C::Search, q));
         if let Ok(id) = q.parse::<i64>() {
-            any = any.add(administrator::Column::TelegramId.eq(id));
+            any = any.add(C::TelegramId.eq(id));
         }
         query = query.filter(any);
     }
-    if let Some(active) = params.is_active {
-        query = query.filter(administrator::Column::IsActive.eq(active));
-    }
-    let allowed = [
-        ("id", administrator::Column::Id),
-        ("telegram_id", administrator::Column::TelegramId),
-        ("name", administrator::Column::Name),
-        ("created_at", administrator::Column::CreatedAt),
-    ];
-    let query = super::listing::sorted(query, params.sort.as_deref(), &allowed, "id", administrator::Column::Id)?;
-    let listed = super::listing::fetch(db, query, params.page, params.per_page).await?;
-    Ok((listed.items, listed.total))
+    let sorts = [("id", C::Id), ("telegram_id", C::TelegramId), ("name", C::Name), ("created_at", C::CreatedAt)];
+    let query = listing::sorted(query, params.sort.as_deref(), &sorts, "id", C::Id)?;
+    listing::fetch(db, query, params.page, params.per_page).await
 }
 
 /// Changes to an administrator; `None` leaves a field as it is (`Some(None)` clears the name).
@@ -172,4 +152,16 @@ pub async fn update(db: &impl ConnectionTrait, id: i32, changes: AdministratorCh
 /// Deactivates an administrator: they stop receiving requests.
 pub async fn deactivate(db: &impl ConnectionTrait, id: i32) -> Result<administrator::Model> {
     update(db, id, AdministratorChanges { is_active: Some(false), ..Default::default() }).await
+}
+
+impl super::audit::Audited for Administrator {
+    const ENTITY: &'static str = "administrator";
+
+    fn id(&self) -> i32 {
+        self.id
+    }
+
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
 }

@@ -6,6 +6,8 @@
 //! [`record`] takes the action's own transaction, so an action and its record are committed
 //! together or not at all; [`commit`] records and commits in one call.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -61,11 +63,22 @@ impl Actor {
     }
 }
 
+/// A row staff create, change and delete (a client, a contact, a cash register, an
+/// administrator, a dashboard user), as its audit entries name it: see [`Entry::creation`],
+/// [`Entry::change`] and [`Entry::deletion`].
+pub trait Audited: Serialize {
+    /// The entity in the log (`client`), the first part of its actions (`client.created`).
+    const ENTITY: &'static str;
+    fn id(&self) -> i32;
+    /// Whether it is active: a change that deactivates it is logged as `<entity>.deactivated`.
+    fn is_active(&self) -> bool;
+}
+
 /// What was done: `action` (`client.created`, `login.failed`, …), the entity and its id, and
 /// the changed fields as `{"field": [before, after]}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
-    pub action: &'static str,
+    pub action: Cow<'static, str>,
     pub entity: &'static str,
     pub entity_id: Option<String>,
     pub changes: Option<Value>,
@@ -74,12 +87,12 @@ pub struct Entry {
 impl Entry {
     /// An action on `entity` number `id`, with no field changes.
     pub fn new(action: &'static str, entity: &'static str, id: impl ToString) -> Self {
-        Self { action, entity, entity_id: Some(id.to_string()), changes: None }
+        Self { action: Cow::Borrowed(action), entity, entity_id: Some(id.to_string()), changes: None }
     }
 
     /// An action on no one row (an export, a reminder run).
     pub fn general(action: &'static str, entity: &'static str) -> Self {
-        Self { action, entity, entity_id: None, changes: None }
+        Self { action: Cow::Borrowed(action), entity, entity_id: None, changes: None }
     }
 
     /// A row created: its fields, as `[null, value]`.
@@ -101,6 +114,29 @@ impl Entry {
     /// A row deleted: its fields, as `[value, null]`.
     pub fn deleted(action: &'static str, entity: &'static str, id: impl ToString, before: &impl Serialize) -> Self {
         Self::new(action, entity, id).with_changes(diff(Some(&to_json(before)), None))
+    }
+
+    /// A row staff created: `<entity>.created`, its fields.
+    pub fn creation<T: Audited>(row: &T) -> Self {
+        Self::of::<T>("created", row.id()).with_changes(diff(None, Some(&to_json(row))))
+    }
+
+    /// A row staff changed: `<entity>.deactivated` when the change deactivated it,
+    /// `<entity>.updated` otherwise; the fields that differ.
+    pub fn change<T: Audited>(before: &T, after: &T) -> Self {
+        let verb = if before.is_active() && !after.is_active() { "deactivated" } else { "updated" };
+        Self::of::<T>(verb, after.id()).with_changes(diff(Some(&to_json(before)), Some(&to_json(after))))
+    }
+
+    /// A row staff deleted: `<entity>.deleted`, its fields.
+    pub fn deletion<T: Audited>(before: &T) -> Self {
+        Self::of::<T>("deleted", before.id()).with_changes(diff(Some(&to_json(before)), None))
+    }
+
+    /// The action `<entity>.<verb>` on row `id` of `T`.
+    fn of<T: Audited>(verb: &str, id: i32) -> Self {
+        let action = Cow::Owned(format!("{}.{verb}", T::ENTITY));
+        Self { action, entity: T::ENTITY, entity_id: Some(id.to_string()), changes: None }
     }
 
     /// Free-form details (figures of a run, the format of an export), secrets removed.

@@ -1,12 +1,15 @@
 //! Cash registers (ККТ) of clients: management for the REST API.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, Set,
+};
 
 use super::listing::{self, ListParams, Listed};
+use super::rows;
 pub use crate::entities::cash_register::Model as CashRegister;
 use crate::entities::{cash_register, client, ofd_provider};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{FieldError, Result};
 
 /// A cash register as staff enter it.
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -44,37 +47,23 @@ pub async fn list(
     params: &ListParams,
     filter: &CashRegisterFilter,
 ) -> Result<Listed<cash_register::Model>> {
-    let mut query = cash_register::Entity::find();
-    if let Some(q) = params.search() {
-        query = query.filter(listing::matches(cash_register::Column::Search, q));
-    }
-    if let Some(id) = filter.client_id {
-        query = query.filter(cash_register::Column::ClientId.eq(id));
-    }
-    if let Some(id) = filter.ofd_provider_id {
-        query = query.filter(cash_register::Column::OfdProviderId.eq(id));
-    }
-    if let Some(active) = filter.is_active {
-        query = query.filter(cash_register::Column::IsActive.eq(active));
-    }
-    let query = listing::sorted(
-        query,
-        params.sort.as_deref(),
-        &[
-            ("id", cash_register::Column::Id),
-            ("model", cash_register::Column::Model),
-            ("serial_number", cash_register::Column::SerialNumber),
-            ("client_id", cash_register::Column::ClientId),
-            ("created_at", cash_register::Column::CreatedAt),
-        ],
-        "id",
-        cash_register::Column::Id,
-    )?;
-    listing::fetch(db, query, params.page, params.per_page).await
+    use cash_register::Column as C;
+    let query = cash_register::Entity::find()
+        .apply_if(filter.client_id, |q, id| q.filter(C::ClientId.eq(id)))
+        .apply_if(filter.ofd_provider_id, |q, id| q.filter(C::OfdProviderId.eq(id)))
+        .apply_if(filter.is_active, |q, active| q.filter(C::IsActive.eq(active)));
+    let sorts = [
+        ("id", C::Id),
+        ("model", C::Model),
+        ("serial_number", C::SerialNumber),
+        ("client_id", C::ClientId),
+        ("created_at", C::CreatedAt),
+    ];
+    listing::page(db, query, params, C::Search, &sorts, "id", C::Id).await
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<cash_register::Model> {
-    cash_register::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("cash register"))
+    rows::get::<cash_register::Entity>(db, id, "cash register").await
 }
 
 struct Clean {
@@ -103,13 +92,8 @@ async fn clean(db: &impl ConnectionTrait, input: &CashRegisterInput, id: Option<
         errors.push(FieldError::new("ofd_provider_id", "no such OFD provider"));
     }
     listing::check(errors)?;
-    let duplicate = cash_register::Entity::find()
-        .filter(cash_register::Column::SerialNumber.eq(serial_number.as_str()))
-        .one(db)
-        .await?;
-    if duplicate.is_some_and(|d| Some(d.id) != id) {
-        return Err(Error::Conflict(DUPLICATE_SERIAL.into()));
-    }
+    let same = cash_register::Entity::find().filter(cash_register::Column::SerialNumber.eq(serial_number.as_str()));
+    rows::refuse_duplicate(db, same, cash_register::Column::Id, id, DUPLICATE_SERIAL).await?;
     Ok(Clean { model, serial_number, registration_number, fiscal_drive_number, address })
 }
 
@@ -154,9 +138,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i32, input: &CashRegisterInpu
 
 /// Deletes a cash register; its deadlines stay with the client (without a register).
 pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
-    get(db, id).await?;
-    cash_register::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+    rows::delete::<cash_register::Entity>(db, id, "cash register").await
 }
 
 /// Active cash registers of active clients.
@@ -189,4 +171,16 @@ pub async fn active_of_client(db: &impl ConnectionTrait, client_id: i32) -> Resu
         .filter(cash_register::Column::IsActive.eq(true))
         .all(db)
         .await?)
+}
+
+impl super::audit::Audited for CashRegister {
+    const ENTITY: &'static str = "cash_register";
+
+    fn id(&self) -> i32 {
+        self.id
+    }
+
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
 }

@@ -12,8 +12,14 @@ pub async fn find_by_inn(db: &impl ConnectionTrait, inn: &str) -> Result<Option<
     Ok(client::Entity::find().filter(client::Column::Inn.eq(inn)).one(db).await?)
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<Option<client::Model>> {
+/// The client `id`, if there is one.
+pub async fn find(db: &impl ConnectionTrait, id: i32) -> Result<Option<client::Model>> {
     Ok(client::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The client `id`, or 404.
+pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<client::Model> {
+    super::rows::get::<client::Entity>(db, id, "client").await
 }
 
 /// Active clients whose name contains `query` (any case) or whose ИНН starts with it, by name.
@@ -37,7 +43,7 @@ pub async fn search(db: &impl ConnectionTrait, query: &str, limit: usize) -> Res
 
 // ------------------------------------------------------------------ management (REST API)
 
-use sea_orm::{ActiveModelTrait, IntoActiveModel, PaginatorTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, PaginatorTrait, QueryTrait};
 
 use super::listing::{self, ListParams, Listed};
 use crate::entities::{cash_register, deadline};
@@ -96,6 +102,12 @@ fn clean_client(input: &ClientInput) -> Result<CleanClient> {
 
 const DUPLICATE_INN: &str = "a client with this ИНН already exists";
 
+/// 409 when a client other than `id` has this ИНН.
+async fn refuse_duplicate_inn(db: &impl ConnectionTrait, inn: &str, id: Option<i32>) -> Result<()> {
+    let same = client::Entity::find().filter(client::Column::Inn.eq(inn));
+    super::rows::refuse_duplicate(db, same, client::Column::Id, id, DUPLICATE_INN).await
+}
+
 /// Filters of the client list.
 #[derive(Clone, Debug, Default)]
 pub struct ClientFilter {
@@ -107,34 +119,16 @@ pub async fn list(
     params: &ListParams,
     filter: &ClientFilter,
 ) -> Result<Listed<client::Model>> {
-    let mut query = client::Entity::find();
-    if let Some(q) = params.search() {
-        query = query.filter(listing::matches(client::Column::Search, q));
-    }
-    if let Some(active) = filter.is_active {
-        query = query.filter(client::Column::IsActive.eq(active));
-    }
-    let query = listing::sorted(
-        query,
-        params.sort.as_deref(),
-        &[
-            ("id", client::Column::Id),
-            ("name", client::Column::Name),
-            ("inn", client::Column::Inn),
-            ("created_at", client::Column::CreatedAt),
-            ("updated_at", client::Column::UpdatedAt),
-        ],
-        "name",
-        client::Column::Id,
-    )?;
-    listing::fetch(db, query, params.page, params.per_page).await
+    use client::Column as C;
+    let query = client::Entity::find().apply_if(filter.is_active, |q, active| q.filter(C::IsActive.eq(active)));
+    let sorts =
+        [("id", C::Id), ("name", C::Name), ("inn", C::Inn), ("created_at", C::CreatedAt), ("updated_at", C::UpdatedAt)];
+    listing::page(db, query, params, C::Search, &sorts, "name", C::Id).await
 }
 
 pub async fn create(db: &impl ConnectionTrait, input: &ClientInput) -> Result<client::Model> {
     let c = clean_client(input)?;
-    if find_by_inn(db, &c.inn).await?.is_some() {
-        return Err(Error::Conflict(DUPLICATE_INN.into()));
-    }
+    refuse_duplicate_inn(db, &c.inn, None).await?;
     let now = Utc::now();
     client::ActiveModel {
         name: Set(c.name),
@@ -155,11 +149,9 @@ pub async fn create(db: &impl ConnectionTrait, input: &ClientInput) -> Result<cl
 }
 
 pub async fn update(db: &impl ConnectionTrait, id: i32, input: &ClientInput) -> Result<client::Model> {
-    let current = get(db, id).await?.ok_or(Error::NotFound("client"))?;
+    let current = get(db, id).await?;
     let c = clean_client(input)?;
-    if find_by_inn(db, &c.inn).await?.is_some_and(|other| other.id != id) {
-        return Err(Error::Conflict(DUPLICATE_INN.into()));
-    }
+    refuse_duplicate_inn(db, &c.inn, Some(id)).await?;
     let mut row = current.into_active_model();
     row.name = Set(c.name);
     row.inn = Set(c.inn);
@@ -178,7 +170,7 @@ pub async fn update(db: &impl ConnectionTrait, id: i32, input: &ClientInput) -> 
 /// Deletes a client with no cash registers and no deadlines (its contacts and invites go with
 /// it); otherwise 409 — deactivate it instead.
 pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
-    get(db, id).await?.ok_or(Error::NotFound("client"))?;
+    get(db, id).await?;
     let registers = cash_register::Entity::find().filter(cash_register::Column::ClientId.eq(id)).count(db).await?;
     let deadlines = deadline::Entity::find().filter(deadline::Column::ClientId.eq(id)).count(db).await?;
     if registers > 0 || deadlines > 0 {
@@ -186,8 +178,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
             "the client still has {registers} cash register(s) and {deadlines} deadline(s); delete them or deactivate the client"
         )));
     }
-    client::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+    super::rows::delete::<client::Entity>(db, id, "client").await
 }
 
 /// A client with everything attached to it.
@@ -200,7 +191,7 @@ pub struct ClientDetail {
 }
 
 pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<ClientDetail> {
-    let client = get(db, id).await?.ok_or(Error::NotFound("client"))?;
+    let client = get(db, id).await?;
     let cash_registers = cash_register::Entity::find()
         .filter(cash_register::Column::ClientId.eq(id))
         .order_by_asc(cash_register::Column::Id)
@@ -233,4 +224,16 @@ pub(crate) fn inactive_ids() -> sea_orm::sea_query::SelectStatement {
         .column(client::Column::Id)
         .filter(client::Column::IsActive.eq(false))
         .into_query()
+}
+
+impl super::audit::Audited for Client {
+    const ENTITY: &'static str = "client";
+
+    fn id(&self) -> i32 {
+        self.id
+    }
+
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
 }

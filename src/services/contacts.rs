@@ -3,13 +3,15 @@
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QueryTrait,
+    Set,
 };
 
 use super::listing::{self, ListParams, Listed};
+use super::rows;
 pub use crate::entities::contact::Model as Contact;
 use crate::entities::{client, contact};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{FieldError, Result};
 
 /// The active client a Telegram user is an active contact of (the earliest link if several).
 pub async fn linked_client(db: &impl ConnectionTrait, telegram_id: i64) -> Result<Option<client::Model>> {
@@ -86,37 +88,23 @@ pub async fn list(
     params: &ListParams,
     filter: &ContactFilter,
 ) -> Result<Listed<contact::Model>> {
-    let mut query = contact::Entity::find();
-    if let Some(q) = params.search() {
-        query = query.filter(listing::matches(contact::Column::Search, q));
-    }
-    if let Some(id) = filter.client_id {
-        query = query.filter(contact::Column::ClientId.eq(id));
-    }
-    if let Some(id) = filter.telegram_id {
-        query = query.filter(contact::Column::TelegramId.eq(id));
-    }
-    if let Some(active) = filter.is_active {
-        query = query.filter(contact::Column::IsActive.eq(active));
-    }
-    let query = listing::sorted(
-        query,
-        params.sort.as_deref(),
-        &[
-            ("id", contact::Column::Id),
-            ("name", contact::Column::Name),
-            ("client_id", contact::Column::ClientId),
-            ("telegram_id", contact::Column::TelegramId),
-            ("created_at", contact::Column::CreatedAt),
-        ],
-        "id",
-        contact::Column::Id,
-    )?;
-    listing::fetch(db, query, params.page, params.per_page).await
+    use contact::Column as C;
+    let query = contact::Entity::find()
+        .apply_if(filter.client_id, |q, id| q.filter(C::ClientId.eq(id)))
+        .apply_if(filter.telegram_id, |q, id| q.filter(C::TelegramId.eq(id)))
+        .apply_if(filter.is_active, |q, active| q.filter(C::IsActive.eq(active)));
+    let sorts = [
+        ("id", C::Id),
+        ("name", C::Name),
+        ("client_id", C::ClientId),
+        ("telegram_id", C::TelegramId),
+        ("created_at", C::CreatedAt),
+    ];
+    listing::page(db, query, params, C::Search, &sorts, "id", C::Id).await
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<contact::Model> {
-    contact::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("contact"))
+    rows::get::<contact::Entity>(db, id, "contact").await
 }
 
 async fn check(db: &impl ConnectionTrait, input: &ContactInput, id: Option<i32>) -> Result<Option<String>> {
@@ -125,18 +113,14 @@ async fn check(db: &impl ConnectionTrait, input: &ContactInput, id: Option<i32>)
     if input.telegram_id <= 0 {
         errors.push(FieldError::new("telegram_id", "must be a Telegram user id"));
     }
-    if super::clients::get(db, input.client_id).await?.is_none() {
+    if super::clients::find(db, input.client_id).await?.is_none() {
         errors.push(FieldError::new("client_id", "no such client"));
     }
     listing::check(errors)?;
-    let duplicate = contact::Entity::find()
+    let same = contact::Entity::find()
         .filter(contact::Column::ClientId.eq(input.client_id))
-        .filter(contact::Column::TelegramId.eq(input.telegram_id))
-        .one(db)
-        .await?;
-    if duplicate.is_some_and(|d| Some(d.id) != id) {
-        return Err(Error::Conflict(DUPLICATE_CONTACT.into()));
-    }
+        .filter(contact::Column::TelegramId.eq(input.telegram_id));
+    rows::refuse_duplicate(db, same, contact::Column::Id, id, DUPLICATE_CONTACT).await?;
     Ok(name)
 }
 
@@ -177,7 +161,17 @@ pub async fn update(db: &impl ConnectionTrait, id: i32, input: &ContactInput) ->
 
 /// Deletes a contact (and its reminder log).
 pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
-    get(db, id).await?;
-    contact::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+    rows::delete::<contact::Entity>(db, id, "contact").await
+}
+
+impl super::audit::Audited for Contact {
+    const ENTITY: &'static str = "contact";
+
+    fn id(&self) -> i32 {
+        self.id
+    }
+
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
 }

@@ -2,10 +2,12 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryTrait, Set,
 };
 
 use super::listing::{self, ListParams, Listed};
+use super::rows;
 pub use crate::entities::deadline_type::Model as DeadlineType;
 use crate::entities::{deadline, deadline_type};
 use crate::error::{Error, FieldError, Result};
@@ -33,30 +35,14 @@ pub async fn list(
     params: &ListParams,
     is_active: Option<bool>,
 ) -> Result<Listed<deadline_type::Model>> {
-    let mut query = deadline_type::Entity::find();
-    if let Some(q) = params.search() {
-        query = query.filter(listing::matches(deadline_type::Column::Search, q));
-    }
-    if let Some(active) = is_active {
-        query = query.filter(deadline_type::Column::IsActive.eq(active));
-    }
-    let query = listing::sorted(
-        query,
-        params.sort.as_deref(),
-        &[
-            ("id", deadline_type::Column::Id),
-            ("code", deadline_type::Column::Code),
-            ("name_ru", deadline_type::Column::NameRu),
-            ("name_en", deadline_type::Column::NameEn),
-        ],
-        "id",
-        deadline_type::Column::Id,
-    )?;
-    listing::fetch(db, query, params.page, params.per_page).await
+    use deadline_type::Column as C;
+    let query = deadline_type::Entity::find().apply_if(is_active, |q, active| q.filter(C::IsActive.eq(active)));
+    let sorts = [("id", C::Id), ("code", C::Code), ("name_ru", C::NameRu), ("name_en", C::NameEn)];
+    listing::page(db, query, params, C::Search, &sorts, "id", C::Id).await
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<deadline_type::Model> {
-    deadline_type::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline type"))
+    rows::get::<deadline_type::Entity>(db, id, "deadline type").await
 }
 
 struct Clean {
@@ -76,10 +62,8 @@ async fn clean(db: &impl ConnectionTrait, input: &DeadlineTypeInput, id: Option<
     let name_en = listing::required(&mut errors, "name_en", &input.name_en, 255);
     let description = listing::optional(&mut errors, "description", input.description.as_deref(), 2000);
     listing::check(errors)?;
-    let duplicate = deadline_type::Entity::find().filter(deadline_type::Column::Code.eq(code.as_str())).one(db).await?;
-    if duplicate.is_some_and(|d| Some(d.id) != id) {
-        return Err(Error::Conflict(DUPLICATE_CODE.into()));
-    }
+    let same = deadline_type::Entity::find().filter(deadline_type::Column::Code.eq(code.as_str()));
+    rows::refuse_duplicate(db, same, deadline_type::Column::Id, id, DUPLICATE_CODE).await?;
     Ok(Clean { code, name_ru, name_en, description })
 }
 
@@ -120,6 +104,5 @@ pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
     if used > 0 {
         return Err(Error::Conflict(format!("{used} deadline(s) have this type; deactivate it instead")));
     }
-    deadline_type::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+    rows::delete::<deadline_type::Entity>(db, id, "deadline type").await
 }

@@ -34,7 +34,7 @@ pub async fn redeem(db: &impl ConnectionTrait, code: &str, telegram_id: i64, nam
     let Some(invite) = invite::Entity::find().filter(invite::Column::Code.eq(code)).one(db).await? else {
         return Ok(Redeemed::Invalid);
     };
-    let Some(client) = super::clients::get(db, invite.client_id).await?.filter(|c| c.is_active) else {
+    let Some(client) = super::clients::find(db, invite.client_id).await?.filter(|c| c.is_active) else {
         return Ok(Redeemed::Invalid);
     };
     super::contacts::link(db, client.id, telegram_id, name).await?;
@@ -68,7 +68,7 @@ pub async fn create(
     valid_days: u32,
     created_by_user_id: Option<i32>,
 ) -> Result<invite::Model> {
-    let client = super::clients::get(db, client_id).await?.ok_or(Error::NotFound("client"))?;
+    let client = super::clients::get(db, client_id).await?;
     if !(1..=MAX_VALID_DAYS).contains(&valid_days) {
         return Err(Error::invalid("valid_days", format!("must be from 1 to {MAX_VALID_DAYS}")));
     }
@@ -92,7 +92,7 @@ pub async fn create(
 
 /// A client's invites, newest first.
 pub async fn of_client(db: &impl ConnectionTrait, client_id: i32) -> Result<Vec<invite::Model>> {
-    super::clients::get(db, client_id).await?.ok_or(Error::NotFound("client"))?;
+    super::clients::get(db, client_id).await?;
     Ok(invite::Entity::find()
         .filter(invite::Column::ClientId.eq(client_id))
         .order_by_desc(invite::Column::Id)

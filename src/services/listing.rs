@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryOrder, Select};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, Select,
+};
 
 use crate::error::{Error, Result};
 
@@ -62,6 +64,31 @@ pub fn sorted<E: EntityTrait>(
         return Err(Error::invalid("sort", format!("must be one of {} (prefix - for descending)", names.join(", "))));
     };
     Ok(select.order_by(*column, order.clone()).order_by(tie, order))
+}
+
+/// One page of `select` as `params` ask it: the rows whose search text (the `search` column)
+/// holds `q`, sorted by `sort` among `allowed` or by `default`, ties broken by `tie` (see
+/// [`sorted`]).
+pub async fn page<E, C>(
+    db: &C,
+    select: Select<E>,
+    params: &ListParams,
+    search: E::Column,
+    allowed: &[(&str, E::Column)],
+    default: &str,
+    tie: E::Column,
+) -> Result<Listed<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let select = match params.search() {
+        Some(q) => select.filter(matches(search, q)),
+        None => select,
+    };
+    let select = sorted(select, params.sort.as_deref(), allowed, default, tie)?;
+    fetch(db, select, params.page, params.per_page).await
 }
 
 /// A `LIKE` pattern matching `text` anywhere, literally (its wildcards escaped).

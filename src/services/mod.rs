@@ -27,6 +27,7 @@ pub mod reminder_log;
 pub mod reminders;
 pub mod request_queries;
 pub mod requests;
+pub mod rows;
 pub mod sla;
 pub mod stats;
 pub mod telegram_users;

@@ -1,12 +1,15 @@
 //! OFD providers (операторы фискальных данных): management for the REST API.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, Set,
+};
 
 use super::listing::{self, ListParams, Listed};
+use super::rows;
 use crate::entities::ofd_provider;
 pub use crate::entities::ofd_provider::Model as OfdProvider;
-use crate::error::{Error, FieldError, Result};
+use crate::error::{FieldError, Result};
 
 /// An OFD provider as staff enter it.
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -30,29 +33,14 @@ pub async fn list(
     params: &ListParams,
     is_active: Option<bool>,
 ) -> Result<Listed<ofd_provider::Model>> {
-    let mut query = ofd_provider::Entity::find();
-    if let Some(q) = params.search() {
-        query = query.filter(listing::matches(ofd_provider::Column::Search, q));
-    }
-    if let Some(active) = is_active {
-        query = query.filter(ofd_provider::Column::IsActive.eq(active));
-    }
-    let query = listing::sorted(
-        query,
-        params.sort.as_deref(),
-        &[
-            ("id", ofd_provider::Column::Id),
-            ("name", ofd_provider::Column::Name),
-            ("created_at", ofd_provider::Column::CreatedAt),
-        ],
-        "name",
-        ofd_provider::Column::Id,
-    )?;
-    listing::fetch(db, query, params.page, params.per_page).await
+    use ofd_provider::Column as C;
+    let query = ofd_provider::Entity::find().apply_if(is_active, |q, active| q.filter(C::IsActive.eq(active)));
+    let sorts = [("id", C::Id), ("name", C::Name), ("created_at", C::CreatedAt)];
+    listing::page(db, query, params, C::Search, &sorts, "name", C::Id).await
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<ofd_provider::Model> {
-    ofd_provider::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("OFD provider"))
+    rows::get::<ofd_provider::Entity>(db, id, "OFD provider").await
 }
 
 async fn clean(
@@ -68,10 +56,8 @@ async fn clean(
     }
     let website = listing::optional(&mut errors, "website", input.website.as_deref(), 255);
     listing::check(errors)?;
-    let duplicate = ofd_provider::Entity::find().filter(ofd_provider::Column::Name.eq(name.as_str())).one(db).await?;
-    if duplicate.is_some_and(|d| Some(d.id) != id) {
-        return Err(Error::Conflict(DUPLICATE_NAME.into()));
-    }
+    let same = ofd_provider::Entity::find().filter(ofd_provider::Column::Name.eq(name.as_str()));
+    rows::refuse_duplicate(db, same, ofd_provider::Column::Id, id, DUPLICATE_NAME).await?;
     Ok((name, inn, website))
 }
 
@@ -105,7 +91,5 @@ pub async fn update(db: &impl ConnectionTrait, id: i32, input: &OfdProviderInput
 
 /// Deletes a provider; its cash registers keep working without one.
 pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
-    get(db, id).await?;
-    ofd_provider::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+    rows::delete::<ofd_provider::Entity>(db, id, "OFD provider").await
 }

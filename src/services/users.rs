@@ -3,9 +3,11 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryTrait, Set,
 };
 
+use super::listing::{self, ListParams, Listed};
 use super::passwords::{MIN_PASSWORD_LEN, generate_password, hash_password};
 use crate::entities::user;
 use crate::error::{Error, FieldError, Result};
@@ -78,13 +80,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
         updated_at: Set(now),
         ..Default::default()
     };
-    row.insert(db).await.map_err(|e| {
-        if super::is_unique_violation(&e) {
-            Error::Conflict("a user with this email already exists".into())
-        } else {
-            e.into()
-        }
-    })
+    row.insert(db).await.map_err(|e| listing::unique_or(e, "a user with this email already exists"))
 }
 
 /// The user a token of `version` speaks for: active, and no reset, password change or
@@ -94,45 +90,32 @@ pub async fn session(db: &impl ConnectionTrait, id: i32, version: i32) -> Result
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<user::Model> {
-    user::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("user"))
+    super::rows::get::<user::Entity>(db, id, "user").await
 }
 
-/// What a user list asks for.
+/// Filters of the user list.
 #[derive(Clone, Debug, Default)]
-pub struct ListUsers {
-    /// Matched case-insensitively anywhere in the email or the name.
-    pub q: Option<String>,
+pub struct UserFilter {
     pub role: Option<Role>,
     pub is_active: Option<bool>,
-    /// `email`, `name`, `created_at`, `last_login_at` or `id`; a leading `-` sorts descending.
-    pub sort: Option<String>,
-    pub page: u64,
-    pub per_page: u64,
 }
 
-/// One page of users and the total matching.
-pub async fn list(db: &impl ConnectionTrait, params: &ListUsers) -> Result<(Vec<user::Model>, u64)> {
-    let mut query = user::Entity::find();
-    if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        query = query.filter(super::listing::matches(user::Column::Search, q));
-    }
-    if let Some(role) = params.role {
-        query = query.filter(user::Column::Role.eq(role));
-    }
-    if let Some(active) = params.is_active {
-        query = query.filter(user::Column::IsActive.eq(active));
-    }
-    let allowed = [
-        ("id", user::Column::Id),
-        ("email", user::Column::Email),
-        ("name", user::Column::Name),
-        ("role", user::Column::Role),
-        ("created_at", user::Column::CreatedAt),
-        ("last_login_at", user::Column::LastLoginAt),
+/// One page of users: `q` matches the email or the name (any case), the sort is `id`, `email`,
+/// `name`, `role`, `created_at` or `last_login_at` (default `id`).
+pub async fn list(db: &impl ConnectionTrait, params: &ListParams, filter: &UserFilter) -> Result<Listed<user::Model>> {
+    use user::Column as C;
+    let query = user::Entity::find()
+        .apply_if(filter.role, |q, role| q.filter(C::Role.eq(role)))
+        .apply_if(filter.is_active, |q, active| q.filter(C::IsActive.eq(active)));
+    let sorts = [
+        ("id", C::Id),
+        ("email", C::Email),
+        ("name", C::Name),
+        ("role", C::Role),
+        ("created_at", C::CreatedAt),
+        ("last_login_at", C::LastLoginAt),
     ];
-    let query = super::listing::sorted(query, params.sort.as_deref(), &allowed, "id", user::Column::Id)?;
-    let listed = super::listing::fetch(db, query, params.page, params.per_page).await?;
-    Ok((listed.items, listed.total))
+    listing::page(db, query, params, C::Search, &sorts, "id", C::Id).await
 }
 
 /// Changes to a user; `None` leaves a field as it is.
@@ -190,13 +173,7 @@ pub async fn update(db: &impl ConnectionTrait, actor_id: i32, id: i32, changes: 
         row.telegram_id = Set(telegram_id);
     }
     row.updated_at = Set(Utc::now());
-    row.update(db).await.map_err(|e| {
-        if super::is_unique_violation(&e) {
-            Error::Conflict("another user has this Telegram id".into())
-        } else {
-            e.into()
-        }
-    })
+    row.update(db).await.map_err(|e| listing::unique_or(e, "another user has this Telegram id"))
 }
 
 /// The largest Telegram user id (Telegram's ids fit in 52 bits).
@@ -229,6 +206,18 @@ pub async fn ensure_initial_admin(db: &impl ConnectionTrait) -> Result<Option<(S
         // Another instance created it at the same moment.
         Err(Error::Conflict(_)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+impl super::audit::Audited for User {
+    const ENTITY: &'static str = "user";
+
+    fn id(&self) -> i32 {
+        self.id
+    }
+
+    fn is_active(&self) -> bool {
+        self.is_active
     }
 }
 

@@ -10,11 +10,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::api::audit::{Origin, begin};
-use crate::http::api::extract::{ApiJson, ApiQuery, Page, PageParams, double_option};
+use crate::http::api::extract::{ApiJson, ApiQuery, Page, double_option};
 use crate::http::api::jwt::RequireAdmin;
 use crate::http::api::openapi::ErrorBody;
+use crate::http::api::params::{list_params, page};
 use crate::http::{ApiError, AppState};
-use crate::services::administrators::{self as service, Administrator, AdministratorChanges, ListAdministrators};
+use crate::services::administrators::{self as service, Administrator, AdministratorChanges};
 use crate::services::audit::{self, Entry};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,10 +98,9 @@ async fn list_administrators(
     State(db): State<DatabaseConnection>,
     ApiQuery(params): ApiQuery<AdministratorListParams>,
 ) -> Result<ApiJson<Page<AdministratorView>>, ApiError> {
-    let (page, per_page) = PageParams { page: params.page, per_page: params.per_page }.validate()?;
-    let query = ListAdministrators { q: params.q, is_active: params.is_active, sort: params.sort, page, per_page };
-    let (items, total) = service::list(&db, &query).await?;
-    Ok(ApiJson(Page { items: items.into_iter().map(AdministratorView::from).collect(), total, page, per_page }))
+    let list = list_params(params.page, params.per_page, params.sort, params.q)?;
+    let listed = service::list(&db, &list, params.is_active).await?;
+    Ok(ApiJson(page(listed, &list, AdministratorView::from)))
 }
 
 /// Adds an administrator by Telegram id.
@@ -119,8 +119,7 @@ async fn create_administrator(
 ) -> Result<(StatusCode, ApiJson<AdministratorView>), ApiError> {
     let txn = begin(&db).await?;
     let created = service::create(&txn, body.telegram_id, body.name).await?;
-    let entry = Entry::created("administrator.created", "administrator", created.id, &created);
-    audit::commit(txn, &origin.of(&admin), entry).await?;
+    audit::commit(txn, &origin.of(&admin), Entry::creation(&created)).await?;
     Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
@@ -159,9 +158,7 @@ async fn update_administrator(
     let txn = begin(&db).await?;
     let before = service::get(&txn, id).await?;
     let after = service::update(&txn, id, changes).await?;
-    let action =
-        if before.is_active && !after.is_active { "administrator.deactivated" } else { "administrator.updated" };
-    audit::commit(txn, &origin.of(&admin), Entry::changed(action, "administrator", id, &before, &after)).await?;
+    audit::commit(txn, &origin.of(&admin), Entry::change(&before, &after)).await?;
     Ok(ApiJson(after.into()))
 }
 

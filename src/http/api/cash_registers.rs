@@ -106,8 +106,7 @@ async fn create(
 ) -> Result<(StatusCode, ApiJson<CashRegisterDto>), ApiError> {
     let txn = begin(&db).await?;
     let created = cash_registers::create(&txn, &input).await?;
-    let entry = Entry::created("cash_register.created", "cash_register", created.id, &created);
-    audit::commit(txn, &origin.of(&user), entry).await?;
+    audit::commit(txn, &origin.of(&user), Entry::creation(&created)).await?;
     Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
@@ -137,9 +136,7 @@ async fn update(
     let txn = begin(&db).await?;
     let before = cash_registers::get(&txn, id).await?;
     let after = cash_registers::update(&txn, id, &input).await?;
-    let action =
-        if before.is_active && !after.is_active { "cash_register.deactivated" } else { "cash_register.updated" };
-    audit::commit(txn, &origin.of(&user), Entry::changed(action, "cash_register", id, &before, &after)).await?;
+    audit::commit(txn, &origin.of(&user), Entry::change(&before, &after)).await?;
     Ok(ApiJson(after.into()))
 }
 
@@ -155,7 +152,6 @@ async fn delete(
     let txn = begin(&db).await?;
     let before = cash_registers::get(&txn, id).await?;
     cash_registers::delete(&txn, id).await?;
-    audit::commit(txn, &origin.of(&user), Entry::deleted("cash_register.deleted", "cash_register", id, &before))
-        .await?;
+    audit::commit(txn, &origin.of(&user), Entry::deletion(&before)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -111,7 +111,7 @@ async fn create(
 ) -> Result<(StatusCode, ApiJson<ClientDto>), ApiError> {
     let txn = begin(&db).await?;
     let created = clients::create(&txn, &input).await?;
-    audit::commit(txn, &origin.of(&user), Entry::created("client.created", "client", created.id, &created)).await?;
+    audit::commit(txn, &origin.of(&user), Entry::creation(&created)).await?;
     Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
@@ -148,10 +148,9 @@ async fn update(
     ApiJson(input): ApiJson<ClientInput>,
 ) -> Result<ApiJson<ClientDto>, ApiError> {
     let txn = begin(&db).await?;
-    let before = clients::get(&txn, id).await?.ok_or(crate::error::Error::NotFound("client"))?;
+    let before = clients::get(&txn, id).await?;
     let after = clients::update(&txn, id, &input).await?;
-    let action = if before.is_active && !after.is_active { "client.deactivated" } else { "client.updated" };
-    audit::commit(txn, &origin.of(&user), Entry::changed(action, "client", id, &before, &after)).await?;
+    audit::commit(txn, &origin.of(&user), Entry::change(&before, &after)).await?;
     Ok(ApiJson(after.into()))
 }
 
@@ -167,8 +166,8 @@ async fn delete(
     Path(id): Path<i32>,
 ) -> Result<StatusCode, ApiError> {
     let txn = begin(&db).await?;
-    let before = clients::get(&txn, id).await?.ok_or(crate::error::Error::NotFound("client"))?;
+    let before = clients::get(&txn, id).await?;
     clients::delete(&txn, id).await?;
-    audit::commit(txn, &origin.of(&user), Entry::deleted("client.deleted", "client", id, &before)).await?;
+    audit::commit(txn, &origin.of(&user), Entry::deletion(&before)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -94,8 +94,7 @@ async fn create(
 ) -> Result<(StatusCode, ApiJson<ContactDto>), ApiError> {
     let txn = begin(&db).await?;
     let created = contacts::create(&txn, &input).await?;
-    let entry = Entry::created("contact.created", "contact", created.id, &created);
-    audit::commit(txn, &origin.of(&user), entry).await?;
+    audit::commit(txn, &origin.of(&user), Entry::creation(&created)).await?;
     Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
@@ -126,8 +125,7 @@ async fn update(
     let txn = begin(&db).await?;
     let before = contacts::get(&txn, id).await?;
     let after = contacts::update(&txn, id, &input).await?;
-    let action = if before.is_active && !after.is_active { "contact.deactivated" } else { "contact.updated" };
-    audit::commit(txn, &origin.of(&user), Entry::changed(action, "contact", id, &before, &after)).await?;
+    audit::commit(txn, &origin.of(&user), Entry::change(&before, &after)).await?;
     Ok(ApiJson(after.into()))
 }
 
@@ -144,6 +142,6 @@ async fn delete(
     let txn = begin(&db).await?;
     let before = contacts::get(&txn, id).await?;
     contacts::delete(&txn, id).await?;
-    audit::commit(txn, &origin.of(&user), Entry::deleted("contact.deleted", "contact", id, &before)).await?;
+    audit::commit(txn, &origin.of(&user), Entry::deletion(&before)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,12 +10,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::api::audit::{Origin, begin};
-use crate::http::api::extract::{ApiJson, ApiQuery, Page, PageParams, double_option};
+use crate::http::api::extract::{ApiJson, ApiQuery, Page, double_option};
 use crate::http::api::jwt::RequireAdmin;
 use crate::http::api::openapi::ErrorBody;
+use crate::http::api::params::{list_params, page};
 use crate::http::{ApiError, AppState};
 use crate::services::audit::{self, Entry};
-use crate::services::users::{self as service, ListUsers, NewUser, Role, User, UserChanges};
+use crate::services::users::{self as service, NewUser, Role, User, UserChanges, UserFilter};
 
 /// A dashboard role: `admin` (everything) or `operator` (everything but users and administrators).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -148,17 +149,10 @@ async fn list_users(
     State(db): State<DatabaseConnection>,
     ApiQuery(params): ApiQuery<UserListParams>,
 ) -> Result<ApiJson<Page<UserView>>, ApiError> {
-    let (page, per_page) = PageParams { page: params.page, per_page: params.per_page }.validate()?;
-    let query = ListUsers {
-        q: params.q,
-        role: params.role.map(Into::into),
-        is_active: params.is_active,
-        sort: params.sort,
-        page,
-        per_page,
-    };
-    let (items, total) = service::list(&db, &query).await?;
-    Ok(ApiJson(Page { items: items.into_iter().map(UserView::from).collect(), total, page, per_page }))
+    let list = list_params(params.page, params.per_page, params.sort, params.q)?;
+    let filter = UserFilter { role: params.role.map(Into::into), is_active: params.is_active };
+    let listed = service::list(&db, &list, &filter).await?;
+    Ok(ApiJson(page(listed, &list, UserView::from)))
 }
 
 /// Creates a dashboard account.
@@ -178,7 +172,7 @@ async fn create_user(
     let new = NewUser { email: body.email, password: body.password, name: body.name, role: body.role.into() };
     let txn = begin(&db).await?;
     let created = service::create(&txn, new).await?;
-    audit::commit(txn, &origin.of(&admin), Entry::created("user.created", "user", created.id, &created)).await?;
+    audit::commit(txn, &origin.of(&admin), Entry::creation(&created)).await?;
     Ok((StatusCode::CREATED, ApiJson(created.into())))
 }
 
@@ -223,8 +217,7 @@ async fn update_user(
     let txn = begin(&db).await?;
     let before = service::get(&txn, id).await?;
     let after = service::update(&txn, admin.id, id, changes).await?;
-    let action = if before.is_active && !after.is_active { "user.deactivated" } else { "user.updated" };
-    audit::commit(txn, &origin.of(&admin), Entry::changed(action, "user", id, &before, &after)).await?;
+    audit::commit(txn, &origin.of(&admin), Entry::change(&before, &after)).await?;
     Ok(ApiJson(after.into()))
 }
 
