@@ -351,3 +351,63 @@ async fn recording_an_update_keeps_the_profile_current(backend: Backend) {
     assert_eq!(count_rows(&db, "processed_updates").await, 8);
     assert_eq!(count_rows(&db, "telegram_users").await, 2);
 }
+
+integration_test!(overlapping_updates_of_one_user_do_not_wait_on_postgres);
+async fn overlapping_updates_of_one_user_do_not_wait_on_postgres() {
+    overlapping_updates_of_one_user_do_not_wait(Backend::Postgres).await;
+}
+
+integration_test!(overlapping_updates_of_one_user_do_not_wait_on_mysql);
+async fn overlapping_updates_of_one_user_do_not_wait_on_mysql() {
+    overlapping_updates_of_one_user_do_not_wait(Backend::MySql).await;
+}
+
+/// An administrator deciding several requests at once sends overlapping updates: recording one
+/// must not lock their unchanged profile until its transaction ends, or each decision waits for
+/// the one before to commit. (SQLite has one writer at a time, so it is not asked.)
+async fn overlapping_updates_of_one_user_do_not_wait(backend: Backend) {
+    use kktbot::services::processed_updates::{Arrival, record};
+    use kktbot::services::telegram_users::Profile;
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::TransactionTrait;
+
+    let database = crate::support::TestDatabase::create(backend).await;
+    let db = database.connect().await;
+    Migrator::up(&db, None).await.unwrap();
+    let admin = Profile {
+        telegram_id: 5_100_000_080,
+        first_name: Some("Дежурная".into()),
+        username: Some("duty".into()),
+        ..Profile::default()
+    };
+    kktbot::services::administrators::add(&db, admin.telegram_id, None).await.unwrap();
+    let first = db.begin().await.unwrap();
+    record(&first, 1, "callback_query", Some(&admin)).await.unwrap();
+    first.commit().await.unwrap();
+
+    let open = db.begin().await.unwrap();
+    assert!(matches!(record(&open, 2, "callback_query", Some(&admin)).await.unwrap(), Arrival::New(Some(_))));
+    let overlapping = db.begin().await.unwrap();
+    let arrival = tokio::time::timeout(Duration::from_secs(5), record(&overlapping, 3, "callback_query", Some(&admin)))
+        .await
+        .expect("the second update waited for the first one's transaction")
+        .unwrap();
+    let Arrival::New(Some(visitor)) = arrival else { panic!("expected a new update, got {arrival:?}") };
+    assert!(visitor.admin.is_some());
+    overlapping.commit().await.unwrap();
+    open.commit().await.unwrap();
+    assert_eq!(count_rows(&db, "processed_updates").await, 3);
+
+    // A changed profile is still written once the transactions holding the row have ended.
+    let renamed = Profile { last_name: Some("Смирнова".into()), ..admin.clone() };
+    let txn = db.begin().await.unwrap();
+    record(&txn, 4, "message", Some(&renamed)).await.unwrap();
+    txn.commit().await.unwrap();
+    let stored = telegram_user::Entity::find()
+        .filter(telegram_user::Column::TelegramId.eq(admin.telegram_id))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.last_name.as_deref(), Some("Смирнова"));
+}

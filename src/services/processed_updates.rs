@@ -30,13 +30,16 @@ pub enum Arrival {
     New(Option<Visitor>),
 }
 
-/// Records `update_id` in `txn` and, for an update with a sender, stores their profile (written
-/// only when it changed, so a busy user's updates do not queue on a row lock) and reads it back
-/// with their administrator status.
+/// Records `update_id` in `txn` and, for an update with a sender, stores their profile and reads
+/// it back with their administrator status.
+///
+/// The profile row is written, and so locked until the update's transaction ends, only when it
+/// is new or changed: an administrator deciding many requests at once, or a client whose
+/// updates overlap, would otherwise have each update wait for the one before to commit.
 ///
 /// On PostgreSQL all of that is one statement, so an update costs one round trip before its
-/// handlers run. On SQLite and MySQL it is three; the first one writes, so on SQLite the
-/// transaction takes the write lock at once.
+/// handlers run. On SQLite and MySQL it is two (three when the profile is written); the first
+/// one writes, so on SQLite the transaction takes the write lock at once.
 pub async fn record(
     txn: &impl ConnectionTrait,
     update_id: i64,
@@ -45,19 +48,21 @@ pub async fn record(
 ) -> Result<Arrival> {
     let backend = txn.get_database_backend();
     let now = Utc::now();
-    let insert_update = || insert_update(txn, update_id, kind, now);
     let Some(profile) = profile else {
-        return Ok(if insert_update().await? { Arrival::New(None) } else { Arrival::Duplicate });
+        let recorded = insert_update(txn, update_id, kind, now).await?;
+        return Ok(if recorded { Arrival::New(None) } else { Arrival::Duplicate });
     };
-    let user_values = [
-        profile.telegram_id.into(),
-        profile.first_name.clone().into(),
-        profile.last_name.clone().into(),
-        profile.username.clone().into(),
-        profile.language_code.clone().into(),
-    ];
     if backend == DbBackend::Postgres {
-        let values = [update_id.into(), kind.into(), now.into()].into_iter().chain(user_values);
+        let values = [
+            update_id.into(),
+            kind.into(),
+            now.into(),
+            profile.telegram_id.into(),
+            profile.first_name.clone().into(),
+            profile.last_name.clone().into(),
+            profile.username.clone().into(),
+            profile.language_code.clone().into(),
+        ];
         let stmt = Statement::from_sql_and_values(backend, RECORD_PG, values);
         let row = txn.query_one_raw(stmt).await?.ok_or_else(|| DbErr::RecordNotFound("update record".into()))?;
         if !row.try_get::<bool>("", "recorded")? {
@@ -67,16 +72,41 @@ pub async fn record(
             return Ok(Arrival::New(Some(visitor)));
         }
         // A first update of this user raced another one that inserted the user after this
-        // statement's snapshot was taken: the row is committed now, read it.
-        return Ok(Arrival::New(Some(read_visitor(txn, profile).await?)));
-    }
-    if !insert_update().await? {
+        // statement's snapshot was taken: the row is committed now; read it as the other
+        // databases do.
+    } else if !insert_update(txn, update_id, kind, now).await? {
         return Ok(Arrival::Duplicate);
     }
-    let values = user_values.into_iter().chain([now.into()]);
+    if let Some(visitor) = read_visitor(txn, profile, "").await?
+        && !changed(&visitor.user, profile)
+    {
+        return Ok(Arrival::New(Some(visitor)));
+    }
+    let values = [
+        profile.telegram_id.into(),
+        profile.first_name.clone().into(),
+        profile.last_name.clone().into(),
+        profile.username.clone().into(),
+        profile.language_code.clone().into(),
+        now.into(),
+    ];
     let upsert = if backend == DbBackend::MySql { UPSERT_USER_MYSQL } else { UPSERT_USER };
     txn.execute_raw(sql::statement(backend, upsert, values)).await?;
-    Ok(Arrival::New(Some(read_visitor(txn, profile).await?)))
+    // A locking read sees the row as committed now, also when another update inserted it after
+    // this transaction's first read (MySQL would read from that read's snapshot).
+    let latest = if backend == DbBackend::MySql { " LOCK IN SHARE MODE" } else { "" };
+    let visitor = read_visitor(txn, profile, latest).await?;
+    Ok(Arrival::New(Some(visitor.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()))?)))
+}
+
+/// Whether storing `profile` would change the stored `user` (a user who had blocked the bot and
+/// writes again is unblocked).
+fn changed(user: &telegram_user::Model, profile: &Profile) -> bool {
+    user.is_blocked
+        || user.first_name != profile.first_name
+        || user.last_name != profile.last_name
+        || user.username != profile.username
+        || user.language_code != profile.language_code
 }
 
 /// The stored user with their administrator status, from a row of [`READ_VISITOR`] or
@@ -96,25 +126,15 @@ fn visitor_from(row: &QueryResult, profile: &Profile) -> Result<Option<Visitor>>
     Ok(Some(Visitor { user, admin: admin.transpose()? }))
 }
 
-async fn read_visitor(db: &impl ConnectionTrait, profile: &Profile) -> Result<Visitor> {
-    let stmt = sql::statement(db.get_database_backend(), READ_VISITOR, [profile.telegram_id.into()]);
-    let row = db.query_one_raw(stmt).await?.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()))?;
-    visitor_from(&row, profile)?.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()).into())
-}
-
-/// What an upsert of a profile writes when the user exists and something of it changed (or
-/// they had blocked the bot and wrote again).
-macro_rules! on_conflict_user {
-    () => {
-        "ON CONFLICT (telegram_id) DO UPDATE SET \
-           first_name = excluded.first_name, last_name = excluded.last_name, username = excluded.username, \
-           language_code = excluded.language_code, is_blocked = FALSE, updated_at = excluded.updated_at \
-         WHERE telegram_users.is_blocked \
-           OR telegram_users.first_name IS DISTINCT FROM excluded.first_name \
-           OR telegram_users.last_name IS DISTINCT FROM excluded.last_name \
-           OR telegram_users.username IS DISTINCT FROM excluded.username \
-           OR telegram_users.language_code IS DISTINCT FROM excluded.language_code"
-    };
+/// The stored user with their administrator status, if stored; `suffix` ends the query (a
+/// locking clause or nothing).
+async fn read_visitor(db: &impl ConnectionTrait, profile: &Profile, suffix: &str) -> Result<Option<Visitor>> {
+    let stmt =
+        sql::statement(db.get_database_backend(), &format!("{READ_VISITOR}{suffix}"), [profile.telegram_id.into()]);
+    match db.query_one_raw(stmt).await? {
+        Some(row) => visitor_from(&row, profile),
+        None => Ok(None),
+    }
 }
 
 macro_rules! user_columns {
@@ -153,12 +173,18 @@ macro_rules! insert_update {
 }
 const INSERT_UPDATE: &str = insert_update!();
 
-/// `$1` telegram_id, `$2`–`$5` first name, last name, username, language code, `$6` now.
-const UPSERT_USER: &str = concat!(
-    "INSERT INTO telegram_users (telegram_id, first_name, last_name, username, language_code, is_blocked, \
-     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) ",
-    on_conflict_user!()
-);
+/// Stores a new or changed profile (the condition holds a racing update that stored the same one
+/// already). `$1` telegram_id, `$2`–`$5` first name, last name, username, language code, `$6` now.
+const UPSERT_USER: &str = "INSERT INTO telegram_users (telegram_id, first_name, last_name, username, language_code, \
+     is_blocked, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) \
+     ON CONFLICT (telegram_id) DO UPDATE SET \
+           first_name = excluded.first_name, last_name = excluded.last_name, username = excluded.username, \
+           language_code = excluded.language_code, is_blocked = FALSE, updated_at = excluded.updated_at \
+         WHERE telegram_users.is_blocked \
+           OR telegram_users.first_name IS DISTINCT FROM excluded.first_name \
+           OR telegram_users.last_name IS DISTINCT FROM excluded.last_name \
+           OR telegram_users.username IS DISTINCT FROM excluded.username \
+           OR telegram_users.language_code IS DISTINCT FROM excluded.language_code";
 
 /// [`UPSERT_USER`] on MySQL, which has no condition on an upsert: `updated_at` moves only when
 /// something changed. MySQL assigns left to right, each assignment seeing the ones before, so
@@ -181,22 +207,30 @@ const READ_VISITOR: &str = concat!(
      WHERE u.telegram_id = $1"
 );
 
-/// All of [`record`] in one PostgreSQL statement: `pu` records the update; only if it did, `up`
-/// upserts the profile (returning the row when it wrote one); `u` is that row or else the stored
-/// one. `$1` update_id, `$2` kind, `$3` now, `$4` telegram_id, `$5`–`$8` first name, last name,
-/// username, language code.
+/// All of [`record`] in one PostgreSQL statement: `pu` records the update; only if it did, `ins`
+/// inserts a new user and `upd` updates a changed one (each returning the row it wrote); `u` is
+/// that row or else the stored one. Neither locks an unchanged user's row: `ON CONFLICT DO
+/// UPDATE … WHERE` would, even when its condition is false. `$1` update_id, `$2` kind, `$3` now,
+/// `$4` telegram_id, `$5`–`$8` first name, last name, username, language code.
 const RECORD_PG: &str = concat!(
     "WITH pu AS (",
     insert_update!(),
     " RETURNING update_id), \
-     up AS (INSERT INTO telegram_users (telegram_id, first_name, last_name, username, language_code, is_blocked, \
-       created_at, updated_at) SELECT $4, $5, $6, $7, $8, FALSE, $3, $3 FROM pu ",
-    on_conflict_user!(),
-    " RETURNING ",
+     ins AS (INSERT INTO telegram_users (telegram_id, first_name, last_name, username, language_code, is_blocked, \
+       created_at, updated_at) SELECT $4, $5, $6, $7, $8, FALSE, $3, $3 FROM pu \
+       ON CONFLICT (telegram_id) DO NOTHING RETURNING ",
     user_columns!("telegram_users"),
-    "), u AS (SELECT * FROM up UNION ALL SELECT ",
+    "), upd AS (UPDATE telegram_users SET first_name = $5, last_name = $6, username = $7, language_code = $8, \
+       is_blocked = FALSE, updated_at = $3 \
+       WHERE telegram_id = $4 AND EXISTS (SELECT 1 FROM pu) AND (is_blocked \
+         OR first_name IS DISTINCT FROM $5 OR last_name IS DISTINCT FROM $6 \
+         OR username IS DISTINCT FROM $7 OR language_code IS DISTINCT FROM $8) \
+       RETURNING ",
+    user_columns!("telegram_users"),
+    "), u AS (SELECT * FROM ins UNION ALL SELECT * FROM upd UNION ALL SELECT ",
     user_columns!("t"),
-    " FROM telegram_users t WHERE t.telegram_id = $4 AND NOT EXISTS (SELECT 1 FROM up)) \
+    " FROM telegram_users t WHERE t.telegram_id = $4 \
+       AND NOT EXISTS (SELECT 1 FROM ins) AND NOT EXISTS (SELECT 1 FROM upd)) \
      SELECT EXISTS (SELECT 1 FROM pu) AS recorded, ",
     user_columns!("u"),
     ", a.id AS admin_id, a.name AS admin_name \
