@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::bot::notifier::{AdminGroup, TelegramNotifier};
 use crate::bot::texts::Texts;
-use crate::bot::{menu, storage};
+use crate::bot::{dialog_store, menu};
 use crate::config::Config;
 use crate::core::Core;
 use crate::http::{self, AppState, Probes};
@@ -181,7 +181,8 @@ impl Application {
                     }
                 };
                 core = core.with_bot_username(username);
-                let store = storage::from_config(redis.clone(), &config.redis_key_prefix, storage::DEFAULT_TTL);
+                let store =
+                    dialog_store::from_config(redis.clone(), &config.redis_key_prefix, dialog_store::DEFAULT_TTL);
                 let inbound = Some(Arc::new(Inbound::new(core.clone(), store)));
                 let polling = options.polling.then_some(options.polling_options);
                 let telegram = TelegramStart { api: api.clone(), texts: texts.clone(), registration, polling };

@@ -21,10 +21,10 @@
 //!   transaction and delivered later by the sender.
 //! - Adapters, each importing only those after it: [`http`] (axum: router, REST API, dashboard,
 //!   health, metrics) → [`inbound`] (updates coming in: the pipeline, the webhook, polling) →
-//!   [`bot`] (the conversation: handler tree, handlers, dialogs, texts, the Telegram notifier) →
-//!   [`telegram`] (Bot API client, the sender of the outbox and its limits and retries, webhook
-//!   registration) → [`ops`] (leader election, metrics recorder). [`scheduler`] runs the daily
-//!   reminders and the service-level watch.
+//!   [`bot`] (the conversation: handler tree, handlers, dialogs and the dialog store, texts, the
+//!   Telegram notifier) → [`telegram`] (Bot API client, the sender of the outbox and its limits
+//!   and retries, webhook registration) → [`ops`] (leader election, metrics recorder).
+//!   [`scheduler`] runs the daily reminders and the service-level watch.
 //! - [`api_error`] is the one JSON error shape of every HTTP error answer.
 
 pub mod api_error;

@@ -10,7 +10,7 @@ mod bad_input;
 mod cli;
 mod dashboard;
 mod dashboard_files;
-mod dialog_storage;
+mod dialog_store;
 mod fake_telegram_selftest;
 mod health;
 mod ops;

@@ -8,7 +8,7 @@ use teloxide::types::CallbackQuery;
 use tokio::sync::Mutex;
 
 use super::dialog::Dialog;
-use super::storage::{self, DialogStore, StoreError};
+use super::dialog_store::{self, DialogStore, DialogStoreError};
 use super::texts::{Arg, Lang, Texts};
 use super::{BotError, notifier::TelegramNotifier};
 use crate::core::Write;
@@ -108,10 +108,10 @@ impl Ctx {
     }
 
     /// The dialog state of this update's user in this chat (loaded from the store on first use).
-    pub async fn dialog(&self) -> Result<Option<Dialog>, StoreError> {
+    pub async fn dialog(&self) -> Result<Option<Dialog>, DialogStoreError> {
         let mut slot = self.slot.lock().await;
         if let Slot::Unloaded = *slot {
-            let loaded: Option<Dialog> = storage::load(self.store.as_ref(), self.dialog_key()).await?;
+            let loaded: Option<Dialog> = dialog_store::load(self.store.as_ref(), self.dialog_key()).await?;
             *slot = Slot::Loaded { original: loaded.clone(), current: loaded };
         }
         match &*slot {
@@ -121,7 +121,7 @@ impl Ctx {
     }
 
     /// Sets (or clears) the chat's dialog state; stored once the handlers are done.
-    pub async fn set_dialog(&self, dialog: Option<Dialog>) -> Result<(), StoreError> {
+    pub async fn set_dialog(&self, dialog: Option<Dialog>) -> Result<(), DialogStoreError> {
         self.dialog().await?;
         if let Slot::Loaded { current, .. } = &mut *self.slot.lock().await {
             *current = dialog;

@@ -14,7 +14,7 @@
 //! - [`membership`]: a user blocking the bot or coming back.
 //!
 //! Around them: [`command`] and [`callback`] parse what the tree routes by, [`dialog`] holds the
-//! dialog steps and [`storage`] stores them, [`context`] is what a handler works with,
+//! dialog steps and [`dialog_store`] stores them, [`context`] is what a handler works with,
 //! [`content`] what a message carries, [`keyboards`] and [`format`] build replies in the texts
 //! of [`texts`]; [`menu`] sets the command menus; [`notifier`] writes the messages a request's
 //! change and a reminder run cause (for the bot, the REST API and the scheduler alike).
@@ -25,6 +25,7 @@ pub mod content;
 pub mod context;
 pub mod decisions;
 pub mod dialog;
+pub mod dialog_store;
 pub mod export;
 pub mod format;
 pub mod keyboards;
@@ -34,7 +35,6 @@ pub mod menu;
 pub mod notifier;
 pub mod request;
 pub mod start;
-pub mod storage;
 pub mod texts;
 pub mod thread;
 pub mod tree;
@@ -42,7 +42,7 @@ pub mod work;
 
 use sea_orm::DbErr;
 
-use self::storage::StoreError;
+use self::dialog_store::DialogStoreError;
 pub use self::tree::schema;
 
 /// Why a handler failed. Database and dialog-store failures are transient: the update is not
@@ -52,7 +52,7 @@ pub enum BotError {
     #[error("database: {0}")]
     Database(#[from] DbErr),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] DialogStoreError),
     #[error(transparent)]
     Domain(#[from] crate::error::Error),
     /// A handler still holds the update's context after the handler tree is done, so its
@@ -70,8 +70,8 @@ impl BotError {
             BotError::Database(e) | BotError::Domain(crate::error::Error::Database(e)) => {
                 crate::services::is_transient(e)
             }
-            BotError::Store(StoreError::Unavailable(_)) => true,
-            BotError::Store(StoreError::Encode(_)) | BotError::Domain(_) | BotError::ContextKept => false,
+            BotError::Store(DialogStoreError::Unavailable(_)) => true,
+            BotError::Store(DialogStoreError::Encode(_)) | BotError::Domain(_) | BotError::ContextKept => false,
         }
     }
 }

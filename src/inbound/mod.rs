@@ -21,8 +21,8 @@ use teloxide::types::{Update, UpdateKind};
 
 use crate::bot::context::{self, Ctx};
 use crate::bot::dialog::Dialog;
+use crate::bot::dialog_store::{self, DialogStore, DialogStoreError};
 use crate::bot::notifier::TelegramNotifier;
-use crate::bot::storage::{self, DialogStore, StoreError};
 use crate::bot::texts::Lang;
 use crate::bot::{BotError, BotUsername};
 use crate::core::Core;
@@ -284,9 +284,9 @@ fn count(kind: &'static str, outcome: &'static str) {
     metrics::counter!("kktbot_updates_total", "kind" => kind, "outcome" => outcome).increment(1);
 }
 
-async fn write_dialog(store: &dyn DialogStore, key: i64, dialog: Option<&Dialog>) -> Result<(), StoreError> {
+async fn write_dialog(store: &dyn DialogStore, key: i64, dialog: Option<&Dialog>) -> Result<(), DialogStoreError> {
     match dialog {
-        Some(d) => storage::save(store, key, d).await,
+        Some(d) => dialog_store::save(store, key, d).await,
         None => store.remove(key).await,
     }
 }

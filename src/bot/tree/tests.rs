@@ -13,8 +13,8 @@ use teloxide::types::Update;
 use super::{Route, schema, tree};
 use crate::bot::context::{self, Ctx};
 use crate::bot::dialog::Dialog;
+use crate::bot::dialog_store::{self, DialogStore, MemoryDialogStore};
 use crate::bot::notifier::TelegramNotifier;
-use crate::bot::storage::{self, DialogStore, MemoryStore};
 use crate::bot::texts::{Lang, Texts};
 use crate::bot::{BotError, BotUsername};
 use crate::core::Core;
@@ -106,7 +106,7 @@ impl Bench {
         crate::db::migrate_up(&db).await.expect("migrations");
         let texts = Arc::new(Texts::new());
         let notifier = Arc::new(TelegramNotifier::new(texts.clone(), chrono_tz::Europe::Moscow));
-        let store: Arc<dyn DialogStore> = Arc::new(MemoryStore::new(Duration::from_secs(600)));
+        let store: Arc<dyn DialogStore> = Arc::new(MemoryDialogStore::new(Duration::from_secs(600)));
         let timezone = chrono_tz::Europe::Moscow;
         Self {
             core: Core::new(db, SenderHandle::new(), timezone, notifier.clone()),
@@ -121,7 +121,7 @@ impl Bench {
         assert!(!matches!(update.kind, teloxide::types::UpdateKind::Error(_)), "{update:?}");
         let from = update.from().expect("a sender").id.0 as i64;
         match &step {
-            Some(step) => storage::save(self.shared.store.as_ref(), from, step).await.expect("dialog saved"),
+            Some(step) => dialog_store::save(self.shared.store.as_ref(), from, step).await.expect("dialog saved"),
             None => self.shared.store.remove(from).await.expect("dialog removed"),
         }
         let profile = Profile { telegram_id: from, first_name: Some("Ольга".into()), ..Profile::default() };

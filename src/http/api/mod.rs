@@ -19,11 +19,11 @@ pub mod failed_updates;
 pub mod import;
 pub mod invites;
 pub mod jwt;
-pub mod notifications;
 pub mod ofd_providers;
 pub mod openapi;
 pub mod outbox;
 pub mod params;
+pub mod reminder_log;
 pub mod request_actions;
 pub mod request_thread;
 pub mod requests;
@@ -52,7 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(failed_updates::router())
         .merge(import::router())
         .merge(invites::router())
-        .merge(notifications::router())
+        .merge(reminder_log::router())
         .merge(ofd_providers::router())
         .merge(outbox::router())
         .merge(requests::router())

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kktbot::bot::storage::{self, DialogStore, MemoryStore, RedisStore, StoreError};
+use kktbot::bot::dialog_store::{self, DialogStore, DialogStoreError, MemoryDialogStore, RedisDialogStore};
 use kktbot::config::DatabaseUrl;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,7 +41,7 @@ enum OldDialog {
 
 integration_test!(memory_store_gets_sets_and_removes);
 async fn memory_store_gets_sets_and_removes() {
-    let store = MemoryStore::new(storage::DEFAULT_TTL);
+    let store = MemoryDialogStore::new(dialog_store::DEFAULT_TTL);
     assert_eq!(store.get(42).await.unwrap(), None);
     store.set(42, r#"{"step":1}"#).await.unwrap();
     store.set(-100_500, r#"{"step":2}"#).await.unwrap();
@@ -57,7 +57,7 @@ async fn memory_store_gets_sets_and_removes() {
 
 integration_test!(memory_store_entries_expire);
 async fn memory_store_entries_expire() {
-    let store = MemoryStore::new(Duration::from_millis(300));
+    let store = MemoryDialogStore::new(Duration::from_millis(300));
     store.set(1, "\"a\"").await.unwrap();
     store.set(2, "\"b\"").await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -74,16 +74,16 @@ async fn memory_store_entries_expire() {
 
 integration_test!(typed_states_round_trip_and_stale_ones_read_as_absent);
 async fn typed_states_round_trip_and_stale_ones_read_as_absent() {
-    let store = storage::from_config(None, "unused:", storage::DEFAULT_TTL);
+    let store = dialog_store::from_config(None, "unused:", dialog_store::DEFAULT_TTL);
     let state = RequestDialog::Confirming {
         request_type: 2, description: "ФН заканчивается \"скоро\"".into()
     };
-    storage::save(&*store, 7, &state).await.unwrap();
-    assert_eq!(storage::load::<RequestDialog, _>(&*store, 7).await.unwrap(), Some(state));
-    storage::save(&*store, 8, &OldDialog::WaitingForInn { attempts: 1 }).await.unwrap();
-    assert_eq!(storage::load::<RequestDialog, _>(&*store, 8).await.unwrap(), None, "an old state is absent");
+    dialog_store::save(&*store, 7, &state).await.unwrap();
+    assert_eq!(dialog_store::load::<RequestDialog, _>(&*store, 7).await.unwrap(), Some(state));
+    dialog_store::save(&*store, 8, &OldDialog::WaitingForInn { attempts: 1 }).await.unwrap();
+    assert_eq!(dialog_store::load::<RequestDialog, _>(&*store, 8).await.unwrap(), None, "an old state is absent");
     assert!(store.get(8).await.unwrap().is_some(), "…but not an error, and left to expire");
-    assert_eq!(storage::load::<RequestDialog, _>(&*store, 9).await.unwrap(), None);
+    assert_eq!(dialog_store::load::<RequestDialog, _>(&*store, 9).await.unwrap(), None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ async fn redis_ttl(url: &str, key: &str) -> i64 {
 integration_test!(redis_store_gets_sets_and_removes);
 async fn redis_store_gets_sets_and_removes() {
     let redis = TestRedis::create().await;
-    let store = storage::from_config(Some(connect(&redis.url)), &redis.prefix, storage::DEFAULT_TTL);
+    let store = dialog_store::from_config(Some(connect(&redis.url)), &redis.prefix, dialog_store::DEFAULT_TTL);
     store.ping().await.unwrap();
     assert_eq!(store.get(42).await.unwrap(), None);
     store.set(42, r#"{"step":1}"#).await.unwrap();
@@ -116,18 +116,18 @@ async fn redis_store_gets_sets_and_removes() {
     assert_eq!(store.get(-100_500).await.unwrap().as_deref(), Some(r#"{"step":2}"#));
 
     let state = RequestDialog::Describing { request_type: 4 };
-    storage::save(&*store, 5, &state).await.unwrap();
-    assert_eq!(storage::load::<RequestDialog, _>(&*store, 5).await.unwrap(), Some(state));
-    storage::save(&*store, 6, &OldDialog::WaitingForInn { attempts: 2 }).await.unwrap();
-    assert_eq!(storage::load::<RequestDialog, _>(&*store, 6).await.unwrap(), None);
-    storage::save(&*store, 6, &RequestDialog::ChoosingType).await.unwrap();
-    assert_eq!(storage::load::<RequestDialog, _>(&*store, 6).await.unwrap(), Some(RequestDialog::ChoosingType));
+    dialog_store::save(&*store, 5, &state).await.unwrap();
+    assert_eq!(dialog_store::load::<RequestDialog, _>(&*store, 5).await.unwrap(), Some(state));
+    dialog_store::save(&*store, 6, &OldDialog::WaitingForInn { attempts: 2 }).await.unwrap();
+    assert_eq!(dialog_store::load::<RequestDialog, _>(&*store, 6).await.unwrap(), None);
+    dialog_store::save(&*store, 6, &RequestDialog::ChoosingType).await.unwrap();
+    assert_eq!(dialog_store::load::<RequestDialog, _>(&*store, 6).await.unwrap(), Some(RequestDialog::ChoosingType));
 }
 
 integration_test!(redis_store_applies_the_prefix_and_the_ttl);
 async fn redis_store_applies_the_prefix_and_the_ttl() {
     let redis = TestRedis::create().await;
-    let store = RedisStore::new(connect(&redis.url), &redis.prefix, Duration::from_secs(3600));
+    let store = RedisDialogStore::new(connect(&redis.url), &redis.prefix, Duration::from_secs(3600));
     store.set(1001, "{}").await.unwrap();
     store.set(-1002, "{}").await.unwrap();
     let mut keys = redis.keys();
@@ -138,7 +138,7 @@ async fn redis_store_applies_the_prefix_and_the_ttl() {
     let ttl = redis_ttl(&redis.url, &store.key(1001)).await;
     assert!((3590..=3600).contains(&ttl), "TTL {ttl}");
     // Every write restarts the TTL, and the default is a day.
-    let day = storage::from_config(Some(connect(&redis.url)), &redis.prefix, storage::DEFAULT_TTL);
+    let day = dialog_store::from_config(Some(connect(&redis.url)), &redis.prefix, dialog_store::DEFAULT_TTL);
     day.set(1001, "{\"again\":true}").await.unwrap();
     let ttl = redis_ttl(&redis.url, &store.key(1001)).await;
     assert!((86_390..=86_400).contains(&ttl), "TTL {ttl}");
@@ -150,7 +150,7 @@ async fn redis_store_applies_the_prefix_and_the_ttl() {
 integration_test!(redis_store_entries_expire);
 async fn redis_store_entries_expire() {
     let redis = TestRedis::create().await;
-    let store = RedisStore::new(connect(&redis.url), &redis.prefix, Duration::from_secs(1));
+    let store = RedisDialogStore::new(connect(&redis.url), &redis.prefix, Duration::from_secs(1));
     store.set(3, "{}").await.unwrap();
     assert!(store.get(3).await.unwrap().is_some());
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -165,7 +165,8 @@ integration_test!(redis_store_is_unavailable_when_redis_was_never_there);
 async fn redis_store_is_unavailable_when_redis_was_never_there() {
     // A port nothing listens on: the store is built (lazily) and every call fails fast.
     let port = free_port();
-    let store = storage::from_config(Some(connect(&format!("redis://127.0.0.1:{port}"))), "x:", storage::DEFAULT_TTL);
+    let store =
+        dialog_store::from_config(Some(connect(&format!("redis://127.0.0.1:{port}"))), "x:", dialog_store::DEFAULT_TTL);
     assert_all_unavailable(&*store).await;
 }
 
@@ -186,7 +187,7 @@ async fn assert_all_unavailable(store: &dyn DialogStore) {
         let started = Instant::now();
         let outcome = tokio::time::timeout(FAIL_FAST * 2, call).await.unwrap_or_else(|_| panic!("{name} hung"));
         let took = started.elapsed();
-        assert!(matches!(outcome, Err(StoreError::Unavailable(_))), "{name}: {outcome:?}");
+        assert!(matches!(outcome, Err(DialogStoreError::Unavailable(_))), "{name}: {outcome:?}");
         assert!(took <= FAIL_FAST, "{name} took {took:?} to fail");
     }
 }
@@ -209,8 +210,8 @@ async fn wait_until_available(store: &dyn DialogStore) -> u32 {
 
 async fn assert_round_trip(store: &dyn DialogStore, chat_id: i64) {
     let state = RequestDialog::Describing { request_type: chat_id as i32 };
-    storage::save(store, chat_id, &state).await.unwrap();
-    assert_eq!(storage::load::<RequestDialog, _>(store, chat_id).await.unwrap(), Some(state));
+    dialog_store::save(store, chat_id, &state).await.unwrap();
+    assert_eq!(dialog_store::load::<RequestDialog, _>(store, chat_id).await.unwrap(), Some(state));
     store.remove(chat_id).await.unwrap();
     assert_eq!(store.get(chat_id).await.unwrap(), None);
     store.ping().await.unwrap();
@@ -220,8 +221,11 @@ integration_test!(redis_store_survives_redis_restarts);
 async fn redis_store_survives_redis_restarts() {
     let port = free_port();
     // The store is made while Redis is down (kktbot starts without Redis) …
-    let store =
-        storage::from_config(Some(connect(&format!("redis://127.0.0.1:{port}"))), "outage:", Duration::from_secs(60));
+    let store = dialog_store::from_config(
+        Some(connect(&format!("redis://127.0.0.1:{port}"))),
+        "outage:",
+        Duration::from_secs(60),
+    );
     assert_all_unavailable(&*store).await;
     // … and works once Redis comes up.
     let mut server = RedisServer::start(port).await;
@@ -244,7 +248,7 @@ async fn redis_store_survives_redis_restarts() {
 integration_test!(redis_store_fails_fast_while_redis_hangs);
 async fn redis_store_fails_fast_while_redis_hangs() {
     let server = RedisServer::start(free_port()).await;
-    let store = storage::from_config(Some(connect(&server.url())), "hang:", Duration::from_secs(60));
+    let store = dialog_store::from_config(Some(connect(&server.url())), "hang:", Duration::from_secs(60));
     assert_round_trip(&*store, 1).await;
 
     server.signal("STOP"); // the process is alive and its connections open, but nothing answers
@@ -342,27 +346,28 @@ async fn redis_store_replaces_a_connection_that_silently_stops_answering() {
     let timeout = Duration::from_millis(500);
 
     // The connection manager alone does not notice: it keeps its silent connection.
-    let plain = RedisStore::new(connect(&url), "silent:", Duration::from_secs(60)).with_timeout(timeout);
+    let plain = RedisDialogStore::new(connect(&url), "silent:", Duration::from_secs(60)).with_timeout(timeout);
     assert_round_trip(&plain, 1).await;
     // With a way to reconnect, the store replaces the connection after a few timeouts.
-    let reconnecting =
-        RedisStore::connect(&DatabaseUrl::new(&url), "silent:", Duration::from_secs(60)).unwrap().with_timeout(timeout);
+    let reconnecting = RedisDialogStore::connect(&DatabaseUrl::new(&url), "silent:", Duration::from_secs(60))
+        .unwrap()
+        .with_timeout(timeout);
     assert_round_trip(&reconnecting, 2).await;
 
     proxy.silence_current_connections();
     for _ in 0..5 {
-        assert!(matches!(plain.get(1).await, Err(StoreError::Unavailable(_))));
+        assert!(matches!(plain.get(1).await, Err(DialogStoreError::Unavailable(_))));
     }
     let failures = wait_until_available(&reconnecting).await;
     assert!((3..=4).contains(&failures), "{failures} failed calls before the connection was replaced");
     assert_round_trip(&reconnecting, 3).await;
-    assert!(matches!(plain.get(1).await, Err(StoreError::Unavailable(_))), "the plain store stays stuck");
+    assert!(matches!(plain.get(1).await, Err(DialogStoreError::Unavailable(_))), "the plain store stays stuck");
 }
 
 integration_test!(redis_store_works_on_the_first_call_after_a_quick_restart);
 async fn redis_store_works_on_the_first_call_after_a_quick_restart() {
     let mut server = RedisServer::start(free_port()).await;
-    let store = storage::from_config(Some(connect(&server.url())), "quick:", Duration::from_secs(60));
+    let store = dialog_store::from_config(Some(connect(&server.url())), "quick:", Duration::from_secs(60));
     assert_round_trip(&*store, 1).await;
     // Redis restarts while the bot is idle: the store's connection is dead, Redis is back.
     let port = server.port;

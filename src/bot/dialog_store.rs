@@ -1,16 +1,16 @@
 //! Dialog state: where each chat is in a conversation (for example "chat 42 is at step
 //! 'describe your request' of /request"), kept as JSON under the chat id with a TTL.
 //!
-//! Two stores implement [`DialogStore`]: [`RedisStore`] (production, shared by every instance)
-//! and [`MemoryStore`] (the embedded default: in-process, lost on restart). [`from_config`] picks
+//! Two stores implement [`DialogStore`]: [`RedisDialogStore`] (production, shared by every instance)
+//! and [`MemoryDialogStore`] (the embedded default: in-process, lost on restart). [`from_config`] picks
 //! one. The typed helpers [`load`] and [`save`] turn states into JSON and back; a stored state
 //! that no longer decodes (the state type changed between versions) reads as absent.
 //!
 //! Every Redis call is bounded by a timeout and maps any failure to
-//! [`StoreError::Unavailable`]; the webhook answers 503 on it so Telegram redelivers the update
+//! [`DialogStoreError::Unavailable`]; the webhook answers 503 on it so Telegram redelivers the update
 //! once Redis is back. The connection manager reconnects by itself after Redis restarts; a
 //! connection that stops answering without being closed (a half-open TCP connection) is not
-//! noticed by the manager, so [`RedisStore::with_reconnect`] can give the store a way to build a
+//! noticed by the manager, so [`RedisDialogStore::with_reconnect`] can give the store a way to build a
 //! fresh manager after repeated timeouts.
 
 use std::collections::HashMap;
@@ -29,7 +29,7 @@ use crate::config::DatabaseUrl;
 /// How long a dialog state lives after its last write, unless configured otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The longest a single Redis call may take before it fails with [`StoreError::Unavailable`].
+/// The longest a single Redis call may take before it fails with [`DialogStoreError::Unavailable`].
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Consecutive timed-out Redis calls after which a store with a reconnect function replaces its
@@ -38,7 +38,7 @@ const TIMEOUTS_BEFORE_RECONNECT: u32 = 3;
 
 /// Why the dialog store could not do what was asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
+pub enum DialogStoreError {
     /// The store cannot be reached now (Redis down, slow or refusing). Transient: the webhook
     /// answers 503 so Telegram delivers the update again later.
     #[error("dialog store unavailable: {0}")]
@@ -54,18 +54,18 @@ pub enum StoreError {
 #[async_trait]
 pub trait DialogStore: Send + Sync {
     /// The chat's state as JSON, or `None` when there is none (never set, removed or expired).
-    async fn get(&self, chat_id: i64) -> Result<Option<String>, StoreError>;
+    async fn get(&self, chat_id: i64) -> Result<Option<String>, DialogStoreError>;
     /// Stores the chat's state, replacing any previous one.
-    async fn set(&self, chat_id: i64, json: &str) -> Result<(), StoreError>;
+    async fn set(&self, chat_id: i64, json: &str) -> Result<(), DialogStoreError>;
     /// Forgets the chat's state; removing an absent state is not an error.
-    async fn remove(&self, chat_id: i64) -> Result<(), StoreError>;
+    async fn remove(&self, chat_id: i64) -> Result<(), DialogStoreError>;
     /// Checks that the store answers (for health checks).
-    async fn ping(&self) -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), DialogStoreError>;
 }
 
 /// The chat's state decoded as `T`. A stored value that does not decode as `T` (the state type
 /// changed between versions) is treated as absent and logged at debug level.
-pub async fn load<T, S>(store: &S, chat_id: i64) -> Result<Option<T>, StoreError>
+pub async fn load<T, S>(store: &S, chat_id: i64) -> Result<Option<T>, DialogStoreError>
 where
     T: DeserializeOwned,
     S: DialogStore + ?Sized,
@@ -82,12 +82,12 @@ where
 }
 
 /// Stores `state` as the chat's state, as JSON.
-pub async fn save<T, S>(store: &S, chat_id: i64, state: &T) -> Result<(), StoreError>
+pub async fn save<T, S>(store: &S, chat_id: i64, state: &T) -> Result<(), DialogStoreError>
 where
     T: Serialize + ?Sized,
     S: DialogStore + ?Sized,
 {
-    let json = serde_json::to_string(state).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let json = serde_json::to_string(state).map_err(|e| DialogStoreError::Encode(e.to_string()))?;
     store.set(chat_id, &json).await
 }
 
@@ -95,14 +95,14 @@ where
 /// `prefix`), otherwise an in-process store. `ttl` is how long a state lives after its last write.
 pub fn from_config(redis: Option<ConnectionManager>, prefix: &str, ttl: Duration) -> Arc<dyn DialogStore> {
     match redis {
-        Some(conn) => Arc::new(RedisStore::new(conn, prefix, ttl)),
-        None => Arc::new(MemoryStore::new(ttl)),
+        Some(conn) => Arc::new(RedisDialogStore::new(conn, prefix, ttl)),
+        None => Arc::new(MemoryDialogStore::new(ttl)),
     }
 }
 
 /// In-process dialog state, for a single instance without Redis. Expired entries read as absent
 /// and are removed lazily (on read, and by an occasional sweep on write).
-pub struct MemoryStore {
+pub struct MemoryDialogStore {
     ttl: Duration,
     inner: Mutex<MemoryInner>,
 }
@@ -127,7 +127,7 @@ impl MemoryEntry {
 
 const MIN_SWEEP_AT: usize = 64;
 
-impl MemoryStore {
+impl MemoryDialogStore {
     pub fn new(ttl: Duration) -> Self {
         Self { ttl, inner: Mutex::new(MemoryInner { entries: HashMap::new(), sweep_at: MIN_SWEEP_AT }) }
     }
@@ -147,15 +147,15 @@ impl MemoryStore {
     }
 }
 
-impl fmt::Debug for MemoryStore {
+impl fmt::Debug for MemoryDialogStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore").field("ttl", &self.ttl).field("entries", &self.len()).finish()
+        f.debug_struct("MemoryDialogStore").field("ttl", &self.ttl).field("entries", &self.len()).finish()
     }
 }
 
 #[async_trait]
-impl DialogStore for MemoryStore {
-    async fn get(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
+impl DialogStore for MemoryDialogStore {
+    async fn get(&self, chat_id: i64) -> Result<Option<String>, DialogStoreError> {
         let now = Instant::now();
         let mut inner = self.lock();
         match inner.entries.get(&chat_id) {
@@ -168,7 +168,7 @@ impl DialogStore for MemoryStore {
         }
     }
 
-    async fn set(&self, chat_id: i64, json: &str) -> Result<(), StoreError> {
+    async fn set(&self, chat_id: i64, json: &str) -> Result<(), DialogStoreError> {
         let now = Instant::now();
         let entry = MemoryEntry { json: json.to_owned(), expires_at: now.checked_add(self.ttl) };
         let mut inner = self.lock();
@@ -181,23 +181,23 @@ impl DialogStore for MemoryStore {
         Ok(())
     }
 
-    async fn remove(&self, chat_id: i64) -> Result<(), StoreError> {
+    async fn remove(&self, chat_id: i64) -> Result<(), DialogStoreError> {
         self.lock().entries.remove(&chat_id);
         Ok(())
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
+    async fn ping(&self) -> Result<(), DialogStoreError> {
         Ok(())
     }
 }
 
-/// Builds a fresh connection manager (see [`RedisStore::with_reconnect`]).
+/// Builds a fresh connection manager (see [`RedisDialogStore::with_reconnect`]).
 pub type ReconnectFn = Arc<dyn Fn() -> redis::RedisResult<ConnectionManager> + Send + Sync>;
 
 /// Dialog state in Redis: key `{prefix}dialog:{chat_id}`, a JSON string value written with
-/// `SET … EX ttl`. Every call fails with [`StoreError::Unavailable`] within the timeout
+/// `SET … EX ttl`. Every call fails with [`DialogStoreError::Unavailable`] within the timeout
 /// ([`DEFAULT_REDIS_TIMEOUT`]) when Redis is down, and works again once Redis is back.
-pub struct RedisStore {
+pub struct RedisDialogStore {
     conn: Mutex<ConnectionManager>,
     reconnect: Option<ReconnectFn>,
     consecutive_timeouts: AtomicU32,
@@ -206,7 +206,7 @@ pub struct RedisStore {
     timeout: Duration,
 }
 
-impl RedisStore {
+impl RedisDialogStore {
     /// A store over `conn` (see `crate::redis_store::connect`). States live `ttl` after their
     /// last write (rounded up to whole seconds, at least one).
     pub fn new(conn: ConnectionManager, prefix: &str, ttl: Duration) -> Self {
@@ -222,7 +222,7 @@ impl RedisStore {
     }
 
     /// A store on its own connection manager to `url` (made lazily: Redis may be down now),
-    /// able to replace that manager when it stops answering (see [`RedisStore::with_reconnect`]).
+    /// able to replace that manager when it stops answering (see [`RedisDialogStore::with_reconnect`]).
     pub fn connect(url: &DatabaseUrl, prefix: &str, ttl: Duration) -> redis::RedisResult<Self> {
         let conn = crate::redis_store::connect(url)?;
         let url = url.clone();
@@ -260,7 +260,7 @@ impl RedisStore {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd, what: &str) -> Result<T, StoreError> {
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd, what: &str) -> Result<T, DialogStoreError> {
         let mut conn = self.connection();
         let attempts = async {
             match cmd.query_async::<T>(&mut conn).await {
@@ -291,11 +291,11 @@ impl RedisStore {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "redis {what} failed");
-                Err(StoreError::Unavailable(format!("redis {what}: {e}")))
+                Err(DialogStoreError::Unavailable(format!("redis {what}: {e}")))
             }
             Err(_) => {
                 tracing::debug!(timeout = ?self.timeout, "redis {what} timed out");
-                Err(StoreError::Unavailable(format!("redis {what}: no answer within {:?}", self.timeout)))
+                Err(DialogStoreError::Unavailable(format!("redis {what}: no answer within {:?}", self.timeout)))
             }
         }
     }
@@ -320,9 +320,9 @@ impl RedisStore {
     }
 }
 
-impl fmt::Debug for RedisStore {
+impl fmt::Debug for RedisDialogStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStore")
+        f.debug_struct("RedisDialogStore")
             .field("prefix", &self.prefix)
             .field("ttl_seconds", &self.ttl_seconds)
             .field("timeout", &self.timeout)
@@ -332,20 +332,20 @@ impl fmt::Debug for RedisStore {
 }
 
 #[async_trait]
-impl DialogStore for RedisStore {
-    async fn get(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
+impl DialogStore for RedisDialogStore {
+    async fn get(&self, chat_id: i64) -> Result<Option<String>, DialogStoreError> {
         self.query(redis::cmd("GET").arg(self.key(chat_id)), "GET").await
     }
 
-    async fn set(&self, chat_id: i64, json: &str) -> Result<(), StoreError> {
+    async fn set(&self, chat_id: i64, json: &str) -> Result<(), DialogStoreError> {
         self.query(redis::cmd("SET").arg(self.key(chat_id)).arg(json).arg("EX").arg(self.ttl_seconds), "SET").await
     }
 
-    async fn remove(&self, chat_id: i64) -> Result<(), StoreError> {
+    async fn remove(&self, chat_id: i64) -> Result<(), DialogStoreError> {
         self.query::<i64>(redis::cmd("DEL").arg(self.key(chat_id)), "DEL").await.map(|_| ())
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
+    async fn ping(&self) -> Result<(), DialogStoreError> {
         self.query::<String>(&redis::cmd("PING"), "PING").await.map(|_| ())
     }
 }
@@ -362,7 +362,7 @@ mod tests {
 
     #[tokio::test]
     async fn typed_round_trip_and_stale_values_read_as_absent() {
-        let store = MemoryStore::new(DEFAULT_TTL);
+        let store = MemoryDialogStore::new(DEFAULT_TTL);
         save(&store, 1, &Dialog::Describing { request_type: 3 }).await.unwrap();
         assert_eq!(load::<Dialog, _>(&store, 1).await.unwrap(), Some(Dialog::Describing { request_type: 3 }));
         store.set(2, r#"{"OldVariant":{}}"#).await.unwrap();
@@ -374,16 +374,16 @@ mod tests {
 
     #[tokio::test]
     async fn unencodable_state_is_an_encode_error() {
-        let store = MemoryStore::new(DEFAULT_TTL);
+        let store = MemoryDialogStore::new(DEFAULT_TTL);
         let mut map = HashMap::new();
         map.insert(vec![1u8], 1);
-        assert!(matches!(save(&store, 1, &map).await, Err(StoreError::Encode(_))));
+        assert!(matches!(save(&store, 1, &map).await, Err(DialogStoreError::Encode(_))));
         assert!(store.is_empty());
     }
 
     #[tokio::test]
     async fn expired_entries_are_swept_on_write() {
-        let store = MemoryStore::new(Duration::from_millis(1));
+        let store = MemoryDialogStore::new(Duration::from_millis(1));
         for chat in 0..MIN_SWEEP_AT as i64 - 1 {
             store.set(chat, "{}").await.unwrap();
         }
@@ -398,9 +398,9 @@ mod tests {
         let _guard = rt.enter();
         let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
         let conn = ConnectionManager::new_lazy_with_config(client, redis::aio::ConnectionManagerConfig::new()).unwrap();
-        assert_eq!(RedisStore::new(conn.clone(), "p:", DEFAULT_TTL).ttl_seconds(), 86_400);
-        assert_eq!(RedisStore::new(conn.clone(), "p:", Duration::from_millis(1500)).ttl_seconds(), 2);
-        assert_eq!(RedisStore::new(conn.clone(), "p:", Duration::ZERO).ttl_seconds(), 1);
-        assert_eq!(RedisStore::new(conn, "p:", DEFAULT_TTL).key(-100123), "p:dialog:-100123");
+        assert_eq!(RedisDialogStore::new(conn.clone(), "p:", DEFAULT_TTL).ttl_seconds(), 86_400);
+        assert_eq!(RedisDialogStore::new(conn.clone(), "p:", Duration::from_millis(1500)).ttl_seconds(), 2);
+        assert_eq!(RedisDialogStore::new(conn.clone(), "p:", Duration::ZERO).ttl_seconds(), 1);
+        assert_eq!(RedisDialogStore::new(conn, "p:", DEFAULT_TTL).key(-100123), "p:dialog:-100123");
     }
 }
