@@ -105,9 +105,9 @@ pub struct NewDeadline {
     pub notes: Option<String>,
 }
 
-/// Creates an active deadline, checking that the client, type and register exist and belong
-/// together.
-pub async fn create(db: &impl ConnectionTrait, new: NewDeadline) -> Result<deadline::Model> {
+/// 422 unless the client, the type and the register of `new` exist and the register is the
+/// client's.
+async fn check_references(db: &impl ConnectionTrait, new: &NewDeadline) -> Result<()> {
     let mut errors = Vec::new();
     if client::Entity::find_by_id(new.client_id).one(db).await?.is_none() {
         errors.push(FieldError::new("client_id", "no such client"));
@@ -122,9 +122,13 @@ pub async fn create(db: &impl ConnectionTrait, new: NewDeadline) -> Result<deadl
             None => errors.push(FieldError::new("cash_register_id", "no such cash register")),
         }
     }
-    if !errors.is_empty() {
-        return Err(Error::Validation(errors));
-    }
+    listing::check(errors)
+}
+
+/// Creates an active deadline, checking that the client, type and register exist and belong
+/// together.
+pub async fn create(db: &impl ConnectionTrait, new: NewDeadline) -> Result<deadline::Model> {
+    check_references(db, &new).await?;
     let now = Utc::now();
     Ok(deadline::ActiveModel {
         client_id: Set(new.client_id),
@@ -144,7 +148,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewDeadline) -> Result<deadl
 /// Renews a deadline: a new, later date and status active again. Reminders are keyed by the
 /// date, so the new date gets its own 14/7/3-day reminders.
 pub async fn renew(db: &impl ConnectionTrait, id: i32, new_date: NaiveDate) -> Result<deadline::Model> {
-    let current = deadline::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline"))?;
+    let current = get(db, id).await?;
     if new_date <= current.expiration_date {
         return Err(Error::invalid("expiration_date", "must be later than the current date"));
     }
@@ -252,7 +256,7 @@ pub(crate) fn list_query(
 }
 
 pub async fn get_view(db: &impl ConnectionTrait, id: i32) -> Result<DeadlineView> {
-    let row = deadline::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline"))?;
+    let row = get(db, id).await?;
     views(db, vec![row]).await?.pop().ok_or(Error::NotFound("deadline"))
 }
 
@@ -263,22 +267,8 @@ pub async fn update(
     new: NewDeadline,
     status: Option<Status>,
 ) -> Result<deadline::Model> {
-    let current = deadline::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline"))?;
-    let mut errors = Vec::new();
-    if client::Entity::find_by_id(new.client_id).one(db).await?.is_none() {
-        errors.push(FieldError::new("client_id", "no such client"));
-    }
-    if deadline_type::Entity::find_by_id(new.deadline_type_id).one(db).await?.is_none() {
-        errors.push(FieldError::new("deadline_type_id", "no such deadline type"));
-    }
-    if let Some(register_id) = new.cash_register_id {
-        match cash_register::Entity::find_by_id(register_id).one(db).await? {
-            Some(r) if r.client_id == new.client_id => {}
-            Some(_) => errors.push(FieldError::new("cash_register_id", "belongs to another client")),
-            None => errors.push(FieldError::new("cash_register_id", "no such cash register")),
-        }
-    }
-    listing::check(errors)?;
+    let current = get(db, id).await?;
+    check_references(db, &new).await?;
     let mut row = current.into_active_model();
     row.client_id = Set(new.client_id);
     row.cash_register_id = Set(new.cash_register_id);
@@ -294,9 +284,12 @@ pub async fn update(
 
 /// Deletes a deadline and its reminder log.
 pub async fn delete(db: &impl ConnectionTrait, id: i32) -> Result<()> {
-    deadline::Entity::find_by_id(id).one(db).await?.ok_or(Error::NotFound("deadline"))?;
-    deadline::Entity::delete_by_id(id).exec(db).await?;
-    Ok(())
+    super::rows::delete::<deadline::Entity>(db, id, "deadline").await
+}
+
+/// The deadline `id`, or 404.
+async fn get(db: &impl ConnectionTrait, id: i32) -> Result<deadline::Model> {
+    super::rows::get::<deadline::Entity>(db, id, "deadline").await
 }
 
 /// Open deadlines of active clients expiring on or before `last` (overdue ones included),
