@@ -9,14 +9,16 @@
 //! the systems take turns, `BENCH_RUNS` times, each on a fresh database.
 //!
 //! Reported per run: conversations per second over the window, webhook p50/p99 (time to the
-//! 200), conversation p50/p99, CPU of the bot and of PostgreSQL (every `postgres` process),
-//! peak RSS, and per delivered Bot API call: commits (`pg_stat_database`) and statements
-//! (`pg_stat_statements`, when the server preloads it).
+//! 200), conversation p50/p99, CPU of the bot and of the database server (every `postgres`
+//! process, or MariaDB's `mariadbd`; SQLite's is the bot's), peak RSS, and per delivered Bot API
+//! call on PostgreSQL: commits (`pg_stat_database`) and statements (`pg_stat_statements`, when
+//! the server preloads it).
 //!
-//! Options (environment): `BENCH_BACKEND=postgres|sqlite` (postgres), `BENCH_CLIENTS` (`10,50`),
+//! Options (environment): `BENCH_BACKEND=postgres|mysql|sqlite` (postgres; `mysql` is MySQL or
+//! MariaDB, each run on a database of its own, created and dropped), `BENCH_CLIENTS` (`10,50`),
 //! `BENCH_SECONDS` (20), `BENCH_RUNS` (2), `BENCH_WARMUP_SECONDS` (2), `BENCH_SYSTEMS`
-//! (`minimal,kktbot`). PostgreSQL and Redis come from `KKTBOT_TEST_POSTGRES_URL` /
-//! `KKTBOT_TEST_REDIS_URL` as in the tests. Run with `cargo bench --bench capacity`; without
+//! (`minimal,kktbot`). PostgreSQL, MariaDB and Redis come from `KKTBOT_TEST_POSTGRES_URL` /
+//! `KKTBOT_TEST_MYSQL_URL` / `KKTBOT_TEST_REDIS_URL` as in the tests. Run with `cargo bench --bench capacity`; without
 //! `--bench` (as under `cargo test --benches`) a short smoke run on SQLite.
 
 // The support code is linted with the integration tests; its findings are theirs to fix.
@@ -24,15 +26,17 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod options;
+
 mod conversation;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::time::Duration;
 
 use conversation::driver::{self, Plan, ms, percentile};
 use conversation::fake::Fake;
 use conversation::process::{self, Bot, Program};
+use options::env_or;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use support::{Backend, TestDatabase, TestRedis, WEBHOOK_SECRET};
 use tokio::time::Instant;
@@ -40,16 +44,6 @@ use tokio::time::Instant;
 const ADMIN: i64 = 5_200_000_001;
 const FIRST_CLIENT: i64 = 5_300_000_000;
 const TOKEN: &str = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmn";
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T
-where
-    T::Err: std::fmt::Display,
-{
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().unwrap_or_else(|e| panic!("{name}={v}: {e}")),
-        _ => default,
-    }
-}
 
 #[derive(Debug)]
 struct Options {
@@ -63,26 +57,14 @@ struct Options {
 
 impl Options {
     fn from_env() -> Self {
-        let smoke = !std::env::args().any(|a| a == "--bench");
-        let backend = match env_or("BENCH_BACKEND", if smoke { "sqlite" } else { "postgres" }.to_string()).as_str() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" | "pg" => Backend::Postgres,
-            "mysql" | "mariadb" => Backend::MySql,
-            other => panic!("BENCH_BACKEND={other}: expected postgres or sqlite"),
-        };
-        let list = |name: &str, default: &str| -> Vec<String> {
-            env_or(name, default.to_string()).split(',').map(|s| s.trim().to_string()).collect()
-        };
+        let smoke = options::smoke();
         Self {
-            backend,
-            clients: list("BENCH_CLIENTS", if smoke { "2" } else { "10,50" })
-                .iter()
-                .map(|n| n.parse().expect("BENCH_CLIENTS: numbers"))
-                .collect(),
+            backend: options::backend("postgres"),
+            clients: options::numbers("BENCH_CLIENTS", if smoke { "2" } else { "10,50" }),
             seconds: env_or("BENCH_SECONDS", if smoke { 2 } else { 20 }),
             runs: env_or("BENCH_RUNS", if smoke { 1 } else { 2 }),
             warmup: env_or("BENCH_WARMUP_SECONDS", if smoke { 1 } else { 2 }),
-            systems: list("BENCH_SYSTEMS", "minimal,kktbot")
+            systems: options::list("BENCH_SYSTEMS", "minimal,kktbot")
                 .iter()
                 .map(|s| match s.as_str() {
                     "minimal" => Program::Minimal,
@@ -102,7 +84,7 @@ struct Row {
     webhook: (Duration, Duration),
     conversation: (Duration, Duration),
     bot_cpu: f64,
-    pg_cpu: f64,
+    database_cpu: f64,
     rss_mb: f64,
     delivered: u64,
     commits: Option<i64>,
@@ -112,7 +94,9 @@ struct Row {
     violations: u64,
 }
 
-/// Counters of the database read before and after the window.
+/// Counters of the database read before and after the window (PostgreSQL only: MariaDB keeps
+/// such counters per database only in `performance_schema`, off by default; its server-wide
+/// ones would count every other client of the server too).
 async fn commits(db: &DatabaseConnection) -> Option<i64> {
     let sql =
         "SELECT (xact_commit + xact_rollback)::BIGINT AS n FROM pg_stat_database WHERE datname = current_database()";
@@ -130,13 +114,13 @@ async fn statements(db: &DatabaseConnection) -> Option<i64> {
 struct Snapshot {
     at: Instant,
     bot_cpu: f64,
-    pg: BTreeMap<u32, f64>,
+    database: BTreeMap<u32, f64>,
     commits: Option<i64>,
     statements: Option<i64>,
     counts: conversation::fake::Counts,
 }
 
-async fn snapshot(bot: &Bot, fake: &Fake, db: Option<&DatabaseConnection>) -> Snapshot {
+async fn snapshot(backend: Backend, bot: &Bot, fake: &Fake, db: Option<&DatabaseConnection>) -> Snapshot {
     let (commits, statements) = match db {
         Some(db) => (commits(db).await, statements(db).await),
         None => (None, None),
@@ -144,7 +128,7 @@ async fn snapshot(bot: &Bot, fake: &Fake, db: Option<&DatabaseConnection>) -> Sn
     Snapshot {
         at: Instant::now(),
         bot_cpu: bot.cpu_seconds(),
-        pg: process::postgres_cpu_by_pid(),
+        database: process::cpu_by_pid(process::database_processes(backend)),
         commits,
         statements,
         counts: fake.counts(),
@@ -195,11 +179,11 @@ async fn one_run(system: Program, clients: usize, opts: &Options) -> Option<Row>
         driver::run(&url, &fake, &plan(opts.warmup)).await;
     }
     let window = Duration::from_secs(opts.seconds);
-    let before = snapshot(&bot, &fake, stats_db.as_ref()).await;
+    let before = snapshot(opts.backend, &bot, &fake, stats_db.as_ref()).await;
     let measured = plan(opts.seconds);
     let (mut report, after) = tokio::join!(driver::run(&url, &fake, &measured), async {
         tokio::time::sleep_until(before.at + window).await;
-        snapshot(&bot, &fake, stats_db.as_ref()).await
+        snapshot(opts.backend, &bot, &fake, stats_db.as_ref()).await
     });
     let rss_mb = bot.peak_rss_mb();
     bot.stop();
@@ -216,7 +200,7 @@ async fn one_run(system: Program, clients: usize, opts: &Options) -> Option<Row>
         webhook: (percentile(&mut report.webhook, 0.5), percentile(&mut report.webhook, 0.99)),
         conversation: (percentile(&mut conversations, 0.5), percentile(&mut conversations, 0.99)),
         bot_cpu: (after.bot_cpu - before.bot_cpu) / seconds,
-        pg_cpu: process::postgres_cpu_between(&before.pg, &after.pg) / seconds,
+        database_cpu: process::cpu_between(&before.database, &after.database) / seconds,
         rss_mb,
         delivered: delivered.delivered(),
         commits: after.commits.zip(before.commits).map(|(a, b)| a - b),
@@ -252,8 +236,8 @@ fn print_row(row: &Row) {
         ms(row.conversation.0),
         ms(row.conversation.1),
         row.bot_cpu * 100.0,
-        row.pg_cpu * 100.0,
-        if row.rate > 0.0 { row.pg_cpu * 1000.0 / row.rate } else { 0.0 },
+        row.database_cpu * 100.0,
+        if row.rate > 0.0 { row.database_cpu * 1000.0 / row.rate } else { 0.0 },
         row.rss_mb,
         per(row.commits, row.delivered),
         per(row.statements, row.delivered),
@@ -263,11 +247,12 @@ fn print_row(row: &Row) {
 }
 
 async fn run(opts: Options) {
-    println!("# kktbot capacity benchmark");
+    let database = options::database_name(opts.backend);
+    println!("# kktbot capacity benchmark on {database}");
     println!("options: {opts:?}");
     println!(
-        "\n| system | clients | conv/s | webhook p50 / p99 ms | conversation p50 / p99 ms | bot CPU | PostgreSQL CPU \
-         | PostgreSQL CPU ms / conv | peak RSS MB | commits / call | statements / call | lost / doubled |"
+        "\n| system | clients | conv/s | webhook p50 / p99 ms | conversation p50 / p99 ms | bot CPU | {database} CPU \
+         | {database} CPU ms / conv | peak RSS MB | commits / call | statements / call | lost / doubled |"
     );
     println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     let mut rows = Vec::new();

@@ -7,8 +7,9 @@
 //! came before the reply if that is later, to its arrival. Target: every delay under 5 s, none
 //! lost, at most one doubled message per kill.
 //!
-//! Options (environment): `BENCH_BACKEND=postgres|sqlite` (postgres; both with Redis for the
-//! dialog state, which must outlive a crash), `BENCH_CLIENTS` (20), `BENCH_SECONDS` (35:
+//! Options (environment): `BENCH_BACKEND=postgres|mysql|sqlite` (postgres; `mysql` is MySQL or
+//! MariaDB, on a database of its own, created and dropped; all with Redis for the dialog state,
+//! which must outlive a crash), `BENCH_CLIENTS` (20), `BENCH_SECONDS` (35:
 //! conversations start until then), `BENCH_KILLS` (3), `BENCH_FIRST_KILL` (5 s),
 //! `BENCH_KILL_EVERY` (10 s), `BENCH_STEP_TIMEOUT` (150 s, longer than any lease),
 //! `BENCH_LIMITS=lifted|telegram` (lifted: kktbot's limits at 100000/s, as in the capacity
@@ -20,15 +21,17 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod options;
+
 mod conversation;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::time::Duration;
 
 use conversation::driver::{self, Plan, Step, ms, percentile};
 use conversation::fake::Fake;
 use conversation::process::{self, Bot, Program};
+use options::env_or;
 use support::{Backend, TestDatabase, TestRedis, WEBHOOK_SECRET};
 use tokio::time::Instant;
 
@@ -37,16 +40,6 @@ const FIRST_CLIENT: i64 = 5_400_000_000;
 const TOKEN: &str = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmn";
 /// A reply later than this after its update (or the restart) is late.
 const LATE: Duration = Duration::from_secs(5);
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T
-where
-    T::Err: std::fmt::Display,
-{
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().unwrap_or_else(|e| panic!("{name}={v}: {e}")),
-        _ => default,
-    }
-}
 
 #[derive(Debug)]
 struct Options {
@@ -62,15 +55,9 @@ struct Options {
 
 impl Options {
     fn from_env() -> Self {
-        let smoke = !std::env::args().any(|a| a == "--bench");
-        let backend = match env_or("BENCH_BACKEND", if smoke { "sqlite" } else { "postgres" }.to_string()).as_str() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" | "pg" => Backend::Postgres,
-            "mysql" | "mariadb" => Backend::MySql,
-            other => panic!("BENCH_BACKEND={other}: expected postgres or sqlite"),
-        };
+        let smoke = options::smoke();
         Self {
-            backend,
+            backend: options::backend("postgres"),
             clients: env_or("BENCH_CLIENTS", if smoke { 3 } else { 20 }),
             seconds: env_or("BENCH_SECONDS", if smoke { 4 } else { 35 }),
             kills: env_or("BENCH_KILLS", if smoke { 1 } else { 3 }),
@@ -95,7 +82,7 @@ fn delay(step: &Step, ready_at: &[Instant]) -> Duration {
 }
 
 async fn run(opts: Options) {
-    println!("# kktbot crash benchmark");
+    println!("# kktbot crash benchmark on {}", options::database_name(opts.backend));
     println!("options: {opts:?}");
     let (database, redis) = match (TestDatabase::try_create(opts.backend).await, TestRedis::try_create().await) {
         (Ok(database), Ok(redis)) => (database, redis),

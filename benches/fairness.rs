@@ -21,7 +21,8 @@
 //!   each client's time from the administrator's tap to the decision reaching him (the target:
 //!   about 1–2 s, the per-chat spacing after his "accepted" message), and whether all complete.
 //!
-//! Options (environment): `BENCH_BACKEND=postgres|sqlite` (postgres; both with Redis),
+//! Options (environment): `BENCH_BACKEND=postgres|mysql|sqlite` (postgres; `mysql` is MySQL or
+//! MariaDB; all with Redis),
 //! `BENCH_RUNS` (3). Run with `cargo bench --bench fairness`; without `--bench` (as under
 //! `cargo test --benches`) a short smoke run on SQLite.
 
@@ -30,16 +31,18 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod options;
+
 mod conversation;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use conversation::driver::percentile;
 use conversation::fake::{Delivery, Fake, Seen};
 use conversation::process::{self, Bot, Program};
+use options::env_or;
 use serde_json::Value;
 use support::updates::{self, User};
 use support::{Backend, TestDatabase, TestRedis, WEBHOOK_SECRET};
@@ -54,16 +57,6 @@ const SECOND_ADMIN: i64 = 5_400_000_002;
 const BOT_LIMIT: f64 = 30.0;
 /// A reply later than this is missing.
 const WAIT: Duration = Duration::from_secs(90);
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T
-where
-    T::Err: std::fmt::Display,
-{
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().unwrap_or_else(|e| panic!("{name}={v}: {e}")),
-        _ => default,
-    }
-}
 
 /// How big each scenario is.
 #[derive(Clone, Copy, Debug)]
@@ -542,12 +535,8 @@ async fn run(backend: Backend, runs: usize, sizes: Sizes) {
 }
 
 fn main() {
-    let smoke = !std::env::args().any(|a| a == "--bench");
-    let backend = match env_or("BENCH_BACKEND", if smoke { "sqlite" } else { "postgres" }.to_string()).as_str() {
-        "sqlite" => Backend::Sqlite,
-        "postgres" | "pg" => Backend::Postgres,
-        other => panic!("BENCH_BACKEND={other}: expected postgres or sqlite"),
-    };
+    let smoke = options::smoke();
+    let backend = options::backend("postgres");
     let runs = env_or("BENCH_RUNS", if smoke { 1 } else { 3 });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     runtime.block_on(run(backend, runs, if smoke { SMOKE } else { FULL }));

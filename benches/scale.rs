@@ -30,6 +30,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod options;
+
 // The process helpers of the capacity benchmark; this one starts only kktbot.
 #[allow(dead_code)]
 #[path = "conversation/process.rs"]
@@ -39,29 +41,19 @@ mod process;
 mod data;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use kktbot::entities::user::Role;
 use kktbot::services::users::{self, NewUser};
+use options::env_or;
 use process::{Bot, Program};
 use support::{Backend, TestDatabase};
 use tokio::time::Instant;
 
 const EMAIL: &str = "bench@kktbot.local";
 const PASSWORD: &str = "benchmark-password-0123";
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T
-where
-    T::Err: std::fmt::Display,
-{
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().unwrap_or_else(|e| panic!("{name}={v}: {e}")),
-        _ => default,
-    }
-}
 
 struct Options {
     backends: Vec<Backend>,
@@ -73,14 +65,8 @@ struct Options {
 
 impl Options {
     fn from_env() -> Self {
-        let smoke = !std::env::args().any(|a| a == "--bench");
-        let backends = match env_or("BENCH_BACKEND", if smoke { "sqlite" } else { "all" }.to_string()).as_str() {
-            "sqlite" => vec![Backend::Sqlite],
-            "postgres" | "pg" => vec![Backend::Postgres],
-            "mysql" | "mariadb" => vec![Backend::MySql],
-            "all" => vec![Backend::Sqlite, Backend::Postgres, Backend::MySql],
-            other => panic!("BENCH_BACKEND={other}: expected sqlite, postgres, mysql or all"),
-        };
+        let smoke = options::smoke();
+        let backends = options::backends("all");
         Self {
             backends,
             scale: env_or("BENCH_SCALE", if smoke { 0.01 } else { 1.0 }),

@@ -8,7 +8,7 @@
 //!   row per request (`BEGIN; INSERT; COMMIT`) to a fresh database of the same kind, opened with
 //!   kktbot's own `db::connect` (same pool size and SQLite settings);
 //! - **kktbot**: the real server (`Application::build`) against a fresh database, a fake Telegram
-//!   Bot API and, on PostgreSQL, Redis for dialog state.
+//!   Bot API and, on PostgreSQL and MariaDB, Redis for dialog state.
 //!
 //! Every request carries a distinct update (fresh `update_id`, fresh user) with `/help` (change
 //! it with `BENCH_TEXT`). Two phases per endpoint, each on a freshly started server:
@@ -18,13 +18,15 @@
 //!   whatever the answers do; latency runs from the *scheduled* send time to the end of the
 //!   response, so queueing is not hidden (no coordinated omission).
 //!
-//! Options (environment): `BENCH_BACKEND=sqlite|postgres|all` (all), `BENCH_REQUESTS` (10000),
+//! Options (environment): `BENCH_BACKEND=sqlite|postgres|mysql|all` (all; `mysql` is MySQL or
+//! MariaDB), `BENCH_REQUESTS` (10000),
 //! `BENCH_CONCURRENCY` (64), `BENCH_RATE` (500), `BENCH_SECONDS` (10), `BENCH_MAX_SECONDS` (120),
 //! `BENCH_WARMUP` (300), `BENCH_TEXT` (`/help`), `BENCH_ENDPOINTS` (`parse,commit,kktbot`; add
 //! `kktbot-nosender` for a diagnostic: the state `Application::build` wires, served by kktbot's
 //! router without `Application::run`, so no outgoing-message sender runs beside the webhook).
-//! PostgreSQL and Redis come from `KKTBOT_TEST_POSTGRES_URL` / `KKTBOT_TEST_REDIS_URL` as in the
-//! integration tests; when PostgreSQL or Redis is unreachable that backend is skipped.
+//! PostgreSQL, MariaDB and Redis come from `KKTBOT_TEST_POSTGRES_URL` / `KKTBOT_TEST_MYSQL_URL` /
+//! `KKTBOT_TEST_REDIS_URL` as in the integration tests (each run creates and drops a database of
+//! its own); when the database or Redis is unreachable that backend is skipped.
 //!
 //! Run with `cargo bench --bench webhook`. Without `--bench` (as under `cargo test --benches`) it
 //! runs a tiny smoke version on SQLite only.
@@ -34,8 +36,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+mod options;
+
 use std::fmt::Write as _;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -53,6 +56,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use options::env_or;
 use support::updates::{self, User};
 use support::{Backend, TestApp, TestDatabase, TestRedis, WEBHOOK_SECRET};
 
@@ -65,16 +69,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Users of the generated updates: one new user per update.
 static NEXT_USER: AtomicI64 = AtomicI64::new(6_000_000_000);
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T
-where
-    T::Err: std::fmt::Display,
-{
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().unwrap_or_else(|e| panic!("{name}={v}: {e}")),
-        _ => default,
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Endpoint {
@@ -121,14 +115,8 @@ struct Options {
 
 impl Options {
     fn from_env() -> Self {
-        let smoke = !std::env::args().any(|a| a == "--bench");
-        let backends = match env_or("BENCH_BACKEND", if smoke { "sqlite" } else { "all" }.to_string()).as_str() {
-            "sqlite" => vec![Backend::Sqlite],
-            "postgres" | "pg" => vec![Backend::Postgres],
-            "mysql" | "mariadb" => vec![Backend::MySql],
-            "all" => Backend::ALL.to_vec(),
-            other => panic!("BENCH_BACKEND={other}: expected sqlite, postgres, mysql or all"),
-        };
+        let smoke = options::smoke();
+        let backends = options::backends("all");
         let endpoints = env_or("BENCH_ENDPOINTS", "parse,commit,kktbot".to_string())
             .split(',')
             .map(|e| match e.trim() {
@@ -660,15 +648,17 @@ async fn bench_endpoint(load: &Handle, endpoint: Endpoint, backend: Backend, opt
     Some(Row { backend, endpoint, throughput, latency, outbox })
 }
 
-/// Whether PostgreSQL and Redis answer; prints why not.
-async fn postgres_reachable() -> bool {
-    let Ok(db) = TestDatabase::try_create(Backend::Postgres).await else {
-        println!("PostgreSQL + Redis: SKIPPED — PostgreSQL is not reachable (set KKTBOT_TEST_POSTGRES_URL)");
-        return false;
-    };
-    db.drop_now().await;
+/// Whether the database of `backend` and Redis answer; prints why not.
+async fn reachable(backend: Backend) -> bool {
+    match TestDatabase::try_create(backend).await {
+        Ok(database) => database.drop_now().await,
+        Err(why) => {
+            println!("{}: SKIPPED — {why}", backend_name(backend));
+            return false;
+        }
+    }
     if TestRedis::try_create().await.is_err() {
-        println!("PostgreSQL + Redis: SKIPPED — Redis is not reachable (set KKTBOT_TEST_REDIS_URL)");
+        println!("{}: SKIPPED — Redis is not reachable (set KKTBOT_TEST_REDIS_URL)", backend_name(backend));
         return false;
     }
     true
@@ -749,7 +739,7 @@ async fn run(opts: Options, load: Handle) {
     let mut rows = Vec::new();
     let mut backends = Vec::new();
     for backend in opts.backends.iter().copied() {
-        if backend == Backend::Postgres && !postgres_reachable().await {
+        if backend.uses_redis() && !reachable(backend).await {
             continue;
         }
         backends.push(backend);

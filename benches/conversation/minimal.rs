@@ -4,7 +4,9 @@
 //! sets the dialog state in Redis (in memory without `REDIS_URL`), makes its Bot API calls
 //! directly, one after the other, and answers 200. No outbox, no update ids, no retries: what
 //! it has sent before a crash is lost or sent again. It opens the database with kktbot's own
-//! `db::connect` (same pool), and runs on the same kind of runtime.
+//! `db::connect` (same pool), and runs on the same kind of runtime. On MySQL/MariaDB the
+//! statements are written in its dialect (`?`, `ON DUPLICATE KEY UPDATE`), and the approval,
+//! since MariaDB's `UPDATE` returns no rows, is its conditional UPDATE then a read of the row.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -44,7 +46,11 @@ pub fn serve_from_env() {
     runtime.block_on(async {
         let db = kktbot::db::connect(&DatabaseUrl::new(var("DATABASE_URL"))).await.expect("database");
         let backend = db.get_database_backend();
-        let auto = if backend == DbBackend::Postgres { "GENERATED ALWAYS AS IDENTITY" } else { "AUTOINCREMENT" };
+        let auto = match backend {
+            DbBackend::Postgres => "GENERATED ALWAYS AS IDENTITY",
+            DbBackend::MySql => "AUTO_INCREMENT",
+            _ => "AUTOINCREMENT",
+        };
         for sql in SCHEMA {
             db.execute_unprepared(&sql.replace("{auto}", auto)).await.expect("schema");
         }
@@ -99,6 +105,44 @@ impl Bot {
         Ok(self.db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?)
     }
 
+    fn mysql(&self) -> bool {
+        self.db.get_database_backend() == DbBackend::MySql
+    }
+
+    /// `sql` with its `$n` placeholders as MySQL's `?` there (each `$n` in order, once).
+    fn dialect(&self, sql: &str) -> String {
+        if !self.mysql() {
+            return sql.to_string();
+        }
+        let mut out = sql.to_string();
+        for n in (1..=3).rev() {
+            out = out.replace(&format!("${n}"), "?");
+        }
+        out
+    }
+
+    /// Approves request `id` if it is pending: its requester, username and description.
+    async fn approve(&self, id: i32) -> Result<Vec<sea_orm::QueryResult>, Error> {
+        if !self.mysql() {
+            return self
+                .statement(
+                    "UPDATE mini_requests SET status = 'approved' WHERE id = $1 AND status = 'pending' \
+                     RETURNING requester, username, description",
+                    vec![id.into()],
+                )
+                .await;
+        }
+        let update = Statement::from_sql_and_values(
+            DbBackend::MySql,
+            "UPDATE mini_requests SET status = 'approved' WHERE id = ? AND status = 'pending'",
+            [id.into()],
+        );
+        if self.db.execute_raw(update).await?.rows_affected() == 0 {
+            return Ok(Vec::new());
+        }
+        self.statement("SELECT requester, username, description FROM mini_requests WHERE id = ?", vec![id.into()]).await
+    }
+
     async fn set_dialog(&self, user: i64, step: &'static str) -> Result<(), Error> {
         match &self.redis {
             Some(redis) => {
@@ -142,27 +186,34 @@ impl Bot {
                 let user = from.id.0 as i64;
                 match text {
                     "/start" => {
-                        self.statement(
+                        let sql = if self.mysql() {
+                            "INSERT INTO mini_users (id, step) VALUES (?, 'start') \
+                             ON DUPLICATE KEY UPDATE step = 'start', description = NULL"
+                        } else {
                             "INSERT INTO mini_users (id, step) VALUES ($1, 'start') \
-                             ON CONFLICT (id) DO UPDATE SET step = 'start', description = NULL",
-                            vec![user.into()],
-                        )
-                        .await?;
+                             ON CONFLICT (id) DO UPDATE SET step = 'start', description = NULL"
+                        };
+                        self.statement(sql, vec![user.into()]).await?;
                         self.set_dialog(user, "start").await?;
                         self.send(user, format!("Здравствуйте, {}!", from.first_name), None).await
                     }
                     "/request" => {
-                        self.statement("UPDATE mini_users SET step = 'choosing' WHERE id = $1", vec![user.into()])
-                            .await?;
+                        self.statement(
+                            &self.dialect("UPDATE mini_users SET step = 'choosing' WHERE id = $1"),
+                            vec![user.into()],
+                        )
+                        .await?;
                         self.set_dialog(user, "choosing").await?;
                         let types = keyboard(&[("Замена ФН", "t:1".into()), ("Отмена", "c".into())]);
                         self.send(user, "Выберите тип заявки:".into(), Some(types)).await
                     }
                     description => {
                         self.statement(
-                            "UPDATE mini_users SET step = 'confirming', description = $2 \
-                             WHERE id = $1 AND step = 'describing'",
-                            vec![user.into(), description.into()],
+                            &self.dialect(
+                                "UPDATE mini_users SET description = $1, step = 'confirming' \
+                                 WHERE id = $2 AND step = 'describing'",
+                            ),
+                            vec![description.into(), user.into()],
                         )
                         .await?;
                         self.set_dialog(user, "confirming").await?;
@@ -177,7 +228,7 @@ impl Bot {
                 let answer = json!({ "callback_query_id": query.id.to_string() });
                 if data == "t:1" {
                     self.statement(
-                        "UPDATE mini_users SET step = 'describing' WHERE id = $1 AND step = 'choosing'",
+                        &self.dialect("UPDATE mini_users SET step = 'describing' WHERE id = $1 AND step = 'choosing'"),
                         vec![user.into()],
                     )
                     .await?;
@@ -189,10 +240,12 @@ impl Bot {
                     let username = query.from.username.clone().unwrap_or_default();
                     let rows = self
                         .statement(
-                            "INSERT INTO mini_requests (requester, username, description) \
-                             SELECT id, $2, description FROM mini_users WHERE id = $1 AND step = 'confirming' \
-                             RETURNING id, description",
-                            vec![user.into(), username.clone().into()],
+                            &self.dialect(
+                                "INSERT INTO mini_requests (requester, username, description) \
+                                 SELECT id, $1, description FROM mini_users WHERE id = $2 AND step = 'confirming' \
+                                 RETURNING id, description",
+                            ),
+                            vec![username.clone().into(), user.into()],
                         )
                         .await?;
                     self.set_dialog(user, "start").await?;
@@ -204,13 +257,7 @@ impl Bot {
                     let decide = keyboard(&[("Одобрить", format!("a:{id}")), ("Отклонить", format!("r:{id}"))]);
                     self.send(self.admin, format!("Заявка №{id} от @{username}\n{description}"), Some(decide)).await
                 } else if let Some(id) = data.strip_prefix("a:").and_then(|id| id.parse::<i32>().ok()) {
-                    let rows = self
-                        .statement(
-                            "UPDATE mini_requests SET status = 'approved' WHERE id = $1 AND status = 'pending' \
-                             RETURNING requester, username, description",
-                            vec![id.into()],
-                        )
-                        .await?;
+                    let rows = self.approve(id).await?;
                     self.set_dialog(user, "start").await?;
                     self.call(
                         "answerCallbackQuery",

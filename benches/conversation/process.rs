@@ -146,19 +146,32 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / TICKS_PER_SECOND)
 }
 
-/// Per-process CPU seconds of every `postgres` process, so a delta can count only the ones that
-/// lived through a measurement and the ones that started during it.
-pub fn postgres_cpu_by_pid() -> BTreeMap<u32, f64> {
+/// The names of a database server's processes on this machine (`/proc/<pid>/comm`): PostgreSQL's
+/// (a process per connection) or MariaDB's and MySQL's (one process); none for SQLite, which
+/// runs inside the bot.
+pub fn database_processes(backend: crate::support::Backend) -> &'static [&'static str] {
+    match backend {
+        crate::support::Backend::Postgres => &["postgres"],
+        crate::support::Backend::MySql => &["mariadbd", "mysqld"],
+        crate::support::Backend::Sqlite => &[],
+    }
+}
+
+/// Per-process CPU seconds of every process named one of `names`, so a delta can count only the
+/// ones that lived through a measurement and the ones that started during it.
+pub fn cpu_by_pid(names: &[&str]) -> BTreeMap<u32, f64> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return BTreeMap::new() };
     dir.filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()))
-        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "postgres"))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| names.contains(&comm.trim()))
+        })
         .filter_map(|pid| cpu_seconds(pid).map(|cpu| (pid, cpu)))
         .collect()
 }
 
-/// CPU seconds PostgreSQL spent between two [`postgres_cpu_by_pid`] readings (backends that
+/// CPU seconds the processes spent between two [`cpu_by_pid`] readings (PostgreSQL backends that
 /// ended in between are missed: the bots keep their pools open, so they are few).
-pub fn postgres_cpu_between(before: &BTreeMap<u32, f64>, after: &BTreeMap<u32, f64>) -> f64 {
+pub fn cpu_between(before: &BTreeMap<u32, f64>, after: &BTreeMap<u32, f64>) -> f64 {
     after.iter().map(|(pid, cpu)| cpu - before.get(pid).copied().unwrap_or(0.0)).sum()
 }
