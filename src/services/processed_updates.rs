@@ -93,7 +93,8 @@ pub async fn record(
     let upsert = if backend == DbBackend::MySql { UPSERT_USER_MYSQL } else { UPSERT_USER };
     txn.execute_raw(sql::statement(backend, upsert, values)).await?;
     // A locking read sees the row as committed now, also when another update inserted it after
-    // this transaction's first read (MySQL would read from that read's snapshot).
+    // this transaction's first read, whatever the connection's isolation level (kktbot's own
+    // MySQL connections read committed rows anyway; see `db::connect`).
     let latest = if backend == DbBackend::MySql { " LOCK IN SHARE MODE" } else { "" };
     let visitor = read_visitor(txn, profile, latest).await?;
     Ok(Arrival::New(Some(visitor.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()))?)))
