@@ -341,15 +341,22 @@ pub async fn generate(db: &DatabaseConnection, sizes: Sizes) -> Generated {
 
 impl Generated {
     /// Adds `count` rows to the reminder log: for deadline after deadline, one row per threshold
-    /// of `thresholds` (thresholds not used before, so the log's unique key holds).
+    /// of `thresholds` (thresholds not used before, so the log's unique key holds). A reminder
+    /// not due yet has not been sent: its row stands for the same deadline's earlier term, whole
+    /// years before (the fiscal drive or OFD contract it renews), reminded then — so the log
+    /// spreads over the past as a real one does instead of piling up on today.
     pub async fn add_reminders(&mut self, db: &DatabaseConnection, count: usize, thresholds: &[i32]) {
         let now = Utc::now();
         let mut rng = StdRng::seed_from_u64(self.reminders_written as u64);
         let mut rows = Vec::with_capacity(count);
         for k in 0..count {
-            let (date, client_id) = self.deadlines[(k / thresholds.len()) % self.deadlines.len()];
+            let (mut date, client_id) = self.deadlines[(k / thresholds.len()) % self.deadlines.len()];
             let days_before = thresholds[k % thresholds.len()];
-            let created = at(date - Duration::days(i64::from(days_before)), 9).min(now);
+            let mut created = at(date - Duration::days(i64::from(days_before)), 9);
+            while created > now {
+                date -= Duration::days(365);
+                created = at(date - Duration::days(i64::from(days_before)), 9);
+            }
             let (status, error) = match rng.random_range(0..100) {
                 0..95 => ("sent", None),
                 95..99 => ("failed", Some("Forbidden: bot was blocked by the user".to_string())),
