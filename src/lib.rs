@@ -10,8 +10,9 @@
 //!   secrets masked; [`clock`] is the time service levels are reckoned by (tests move it).
 //! - [`services`] is the domain (users, administrators, clients, contacts, requests and their
 //!   copies and thread, deadlines, reminders and the reminder log, …): plain functions over the
-//!   database, shared by every adapter, and the names of the domain's types; [`error`] is its
-//!   error type.
+//!   database, shared by every adapter, and the names of the domain's types; what the managed
+//!   tables share (lists in `listing`, a row by id, duplicates and deletion in `rows`, their audit
+//!   entries in `audit`) is there too; [`error`] is its error type.
 //! - [`entities`] are the SeaORM entities of the tables the `migration` crate creates, used only
 //!   by the services and the outbox; [`db`] opens the database, migrates it (under a lock across
 //!   instances), queues SQLite's writers and copies one database into another (`db copy`);

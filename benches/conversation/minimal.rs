@@ -31,10 +31,12 @@ struct Bot {
     admin: i64,
 }
 
+/// Its tables. On `mysql` the minimal bot needs MariaDB (10.5 or later): a filing is one
+/// `INSERT … SELECT … RETURNING`, which MySQL 8 does not have.
 const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS mini_users (id BIGINT PRIMARY KEY, step TEXT NOT NULL, description TEXT)",
     "CREATE TABLE IF NOT EXISTS mini_requests (id INTEGER PRIMARY KEY {auto}, requester BIGINT NOT NULL, \
-     username TEXT NOT NULL, description TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending')",
+     username TEXT NOT NULL, description TEXT NOT NULL, status VARCHAR(16) NOT NULL DEFAULT 'pending')",
 ];
 
 /// Serves the minimal bot as configured by the environment (`DATABASE_URL`, `REDIS_URL`,

@@ -7,7 +7,7 @@
 //! reminder log. Names, dates and statuses are spread as a real company's would be: most
 //! deadlines in the next two years, some overdue, most closed once past; most requests done.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use kktbot::entities::search::text;
 use kktbot::entities::{
     cash_register, client, client_request, contact, deadline, notification_log, request_event, request_type,
@@ -352,11 +352,11 @@ impl Generated {
         for k in 0..count {
             let (mut date, client_id) = self.deadlines[(k / thresholds.len()) % self.deadlines.len()];
             let days_before = thresholds[k % thresholds.len()];
-            let mut created = at(date - Duration::days(i64::from(days_before)), 9);
-            while created > now {
-                date -= Duration::days(365);
-                created = at(date - Duration::days(i64::from(days_before)), 9);
+            let reminded = |date: NaiveDate| date - Duration::days(i64::from(days_before));
+            while reminded(date) > now.date_naive() {
+                date = date.checked_sub_months(Months::new(12)).expect("a date a year earlier");
             }
+            let created = at(reminded(date), 9).min(now);
             let (status, error) = match rng.random_range(0..100) {
                 0..95 => ("sent", None),
                 95..99 => ("failed", Some("Forbidden: bot was blocked by the user".to_string())),

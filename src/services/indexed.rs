@@ -2,7 +2,8 @@
 //! benchmark `benches/scale.rs` found them slow at company scale), built as each database runs
 //! them, with the indexes their plans must read. The query-plan tests hold each query to its
 //! indexes on every database: SQLite's plan in `src/services/plans.rs`, PostgreSQL's and
-//! MariaDB's, over a generated data set with statistics, in `tests/query_plans.rs`.
+//! MariaDB's, over a generated data set with statistics, in `tests/query_plans.rs`. Public only
+//! for those tests; nothing else uses it.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::Expr;

@@ -13,6 +13,7 @@ pub mod deadlines;
 pub mod export;
 pub mod failed_updates;
 pub mod import;
+#[doc(hidden)]
 pub mod indexed;
 pub mod inn;
 pub mod invites;

@@ -37,9 +37,14 @@ pub enum Arrival {
 /// is new or changed: an administrator deciding many requests at once, or a client whose
 /// updates overlap, would otherwise have each update wait for the one before to commit.
 ///
+/// Not locking has one cost: an update that finds the profile unchanged does not wait for
+/// another transaction writing the same row. If that one marks the user as having blocked the
+/// bot while an update from them is being recorded, the user stays marked until their next
+/// update, which unblocks them as any update does.
+///
 /// On PostgreSQL all of that is one statement, so an update costs one round trip before its
-/// handlers run. On SQLite and MySQL it is two (three when the profile is written); the first
-/// one writes, so on SQLite the transaction takes the write lock at once.
+/// handlers run. On SQLite and MySQL it is two (four when the profile is new or changed); the
+/// first one writes, so on SQLite the transaction takes the write lock at once.
 pub async fn record(
     txn: &impl ConnectionTrait,
     update_id: i64,
@@ -77,7 +82,7 @@ pub async fn record(
     } else if !insert_update(txn, update_id, kind, now).await? {
         return Ok(Arrival::Duplicate);
     }
-    if let Some(visitor) = read_visitor(txn, profile, "").await?
+    if let Some(visitor) = read_visitor(txn, profile).await?
         && !changed(&visitor.user, profile)
     {
         return Ok(Arrival::New(Some(visitor)));
@@ -92,11 +97,10 @@ pub async fn record(
     ];
     let upsert = if backend == DbBackend::MySql { UPSERT_USER_MYSQL } else { UPSERT_USER };
     txn.execute_raw(sql::statement(backend, upsert, values)).await?;
-    // A locking read sees the row as committed now, also when another update inserted it after
-    // this transaction's first read, whatever the connection's isolation level (kktbot's own
-    // MySQL connections read committed rows anyway; see `db::connect`).
-    let latest = if backend == DbBackend::MySql { " LOCK IN SHARE MODE" } else { "" };
-    let visitor = read_visitor(txn, profile, latest).await?;
+    // Every statement reads what is committed before it (PostgreSQL, and kktbot's MySQL
+    // connections: `db::connect`), so this sees the row also when another update inserted it
+    // after this transaction's first read.
+    let visitor = read_visitor(txn, profile).await?;
     Ok(Arrival::New(Some(visitor.ok_or_else(|| DbErr::RecordNotFound("telegram user".into()))?)))
 }
 
@@ -127,11 +131,9 @@ fn visitor_from(row: &QueryResult, profile: &Profile) -> Result<Option<Visitor>>
     Ok(Some(Visitor { user, admin: admin.transpose()? }))
 }
 
-/// The stored user with their administrator status, if stored; `suffix` ends the query (a
-/// locking clause or nothing).
-async fn read_visitor(db: &impl ConnectionTrait, profile: &Profile, suffix: &str) -> Result<Option<Visitor>> {
-    let stmt =
-        sql::statement(db.get_database_backend(), &format!("{READ_VISITOR}{suffix}"), [profile.telegram_id.into()]);
+/// The stored user with their administrator status, if stored.
+async fn read_visitor(db: &impl ConnectionTrait, profile: &Profile) -> Result<Option<Visitor>> {
+    let stmt = sql::statement(db.get_database_backend(), READ_VISITOR, [profile.telegram_id.into()]);
     match db.query_one_raw(stmt).await? {
         Some(row) => visitor_from(&row, profile),
         None => Ok(None),

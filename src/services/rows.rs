@@ -1,7 +1,8 @@
 //! The steps the services of the tables staff manage share (clients, contacts, cash registers,
-//! OFD providers, deadline types, administrators, users): one row by id or 404, a unique value
-//! held by another row refused with 409, a row deleted. Their lists are
-//! [`super::listing::page`].
+//! OFD providers, deadline types, deadlines, administrators, users): one row by id or 404, a
+//! unique value held by another row refused with 409, a row deleted. Their lists are
+//! [`super::listing::page`], but for the administrators' (whose search also matches a Telegram
+//! id: `listing::sorted` and `listing::fetch`).
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, Select};
 
