@@ -16,6 +16,8 @@
 #[allow(clippy::wrong_self_convention, unused_macros, unused_imports)]
 mod support;
 
+mod options;
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -23,10 +25,6 @@ use kktbot::bot::notifier::TelegramNotifier;
 use kktbot::bot::texts::Texts;
 use kktbot::services::reminders;
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 async fn seed(db: &DatabaseConnection, deadlines: u64, due: u64) {
     let clients = (deadlines / 10).max(1);
@@ -52,13 +50,13 @@ async fn seed(db: &DatabaseConnection, deadlines: u64, due: u64) {
 
 #[tokio::main]
 async fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
+    if options::smoke() {
         println!("reminders benchmark: run with `cargo bench --bench reminders`");
         return;
     }
-    let iterations = env_or("BENCH_ITERATIONS", 5);
-    let deadlines = env_or("BENCH_DEADLINES", 100_000);
-    let due = env_or("BENCH_DUE", 1_000);
+    let iterations = options::env_or("BENCH_ITERATIONS", 5u64);
+    let deadlines = options::env_or("BENCH_DEADLINES", 100_000u64);
+    let due = options::env_or("BENCH_DUE", 1_000u64);
     let Ok(test_db) = support::TestDatabase::try_create(support::Backend::Postgres).await else {
         println!("PostgreSQL is not reachable: nothing measured");
         return;
